@@ -1,0 +1,159 @@
+"""Keeps the OHLC bars of every timeframe up to date as samples arrive.
+
+New samples are merged into their bars by one SQL upsert per batch; the merge is idempotent
+(earliest open, max high, min low, latest close), so two writers merging the same sample agree.
+A sample that changed upstream can lower a high, so its buckets are rebuilt from the samples.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+
+from .clock import market_clock
+from .models import Bar, PriceSample, Timeframe
+
+INTRADAY_SECONDS = {
+    Timeframe.MIN1: 60,
+    Timeframe.MIN5: 300,
+    Timeframe.MIN15: 900,
+    Timeframe.HOUR1: 3600,
+}
+TIMEFRAMES = [*INTRADAY_SECONDS, Timeframe.DAY1]
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class SampleRow:
+    symbol_id: int
+    timestamp: dt.datetime
+    price: Decimal
+    volume: int | None
+
+
+def bucket_of(timeframe: str, at: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The [start, end) of the bucket holding `at`. Days are exchange-local calendar days."""
+    if timeframe == Timeframe.DAY1:
+        tz = market_clock().tz
+        local_midnight = dt.datetime.combine(at.astimezone(tz).date(), dt.time(), tzinfo=tz)
+        next_midnight = dt.datetime.combine(local_midnight.date() + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+        return local_midnight.astimezone(dt.UTC), next_midnight.astimezone(dt.UTC)
+    size = INTRADAY_SECONDS[timeframe]
+    seconds = int((at - _EPOCH).total_seconds()) // size * size
+    start = _EPOCH + dt.timedelta(seconds=seconds)
+    return start, start + dt.timedelta(seconds=size)
+
+
+@dataclass
+class _BarDraft:
+    symbol_id: int
+    timeframe: str
+    start: dt.datetime
+    day: dt.date
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    open_at: dt.datetime
+    close_at: dt.datetime
+    close_volume: int | None
+
+    def absorb(self, row: SampleRow) -> None:
+        if row.timestamp < self.open_at:
+            self.open, self.open_at = row.price, row.timestamp
+        if row.timestamp >= self.close_at:
+            self.close, self.close_at, self.close_volume = row.price, row.timestamp, row.volume
+        self.high = max(self.high, row.price)
+        self.low = min(self.low, row.price)
+
+
+def drafts_from_samples(rows: Iterable[SampleRow]) -> list[_BarDraft]:
+    clock = market_clock()
+    drafts: dict[tuple, _BarDraft] = {}
+    for row in rows:
+        day = clock.local_date(row.timestamp)
+        for timeframe in TIMEFRAMES:
+            start, _ = bucket_of(timeframe, row.timestamp)
+            key = (row.symbol_id, timeframe, start)
+            draft = drafts.get(key)
+            if draft is None:
+                drafts[key] = _BarDraft(
+                    row.symbol_id,
+                    timeframe,
+                    start,
+                    day,
+                    row.price,
+                    row.price,
+                    row.price,
+                    row.price,
+                    row.timestamp,
+                    row.timestamp,
+                    row.volume,
+                )
+            else:
+                draft.absorb(row)
+    return list(drafts.values())
+
+
+def _merge_sql(rows: int) -> str:
+    table = Bar._meta.db_table
+    greatest, least = ("GREATEST", "LEAST") if connection.vendor == "postgresql" else ("MAX", "MIN")
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * rows)
+    # Only table names from _meta and fixed SQL words are interpolated; values are parameters.
+    return f"""
+        INSERT INTO {table} (symbol_id, timeframe, start, day, open, high, low, close, open_at, close_at, close_volume)
+        VALUES {values}
+        ON CONFLICT (symbol_id, timeframe, start) DO UPDATE SET
+            open = CASE WHEN EXCLUDED.open_at < {table}.open_at THEN EXCLUDED.open ELSE {table}.open END,
+            open_at = {least}({table}.open_at, EXCLUDED.open_at),
+            high = {greatest}({table}.high, EXCLUDED.high),
+            low = {least}({table}.low, EXCLUDED.low),
+            close = CASE WHEN EXCLUDED.close_at >= {table}.close_at THEN EXCLUDED.close ELSE {table}.close END,
+            close_volume = CASE WHEN EXCLUDED.close_at >= {table}.close_at
+                THEN EXCLUDED.close_volume ELSE {table}.close_volume END,
+            close_at = {greatest}({table}.close_at, EXCLUDED.close_at)
+    """  # noqa: S608
+
+
+def _params(draft: _BarDraft) -> list:
+    ops = connection.ops
+    return [
+        draft.symbol_id,
+        draft.timeframe,
+        ops.adapt_datetimefield_value(draft.start),
+        ops.adapt_datefield_value(draft.day),
+        ops.adapt_decimalfield_value(draft.open, 18, 4),
+        ops.adapt_decimalfield_value(draft.high, 18, 4),
+        ops.adapt_decimalfield_value(draft.low, 18, 4),
+        ops.adapt_decimalfield_value(draft.close, 18, 4),
+        ops.adapt_datetimefield_value(draft.open_at),
+        ops.adapt_datetimefield_value(draft.close_at),
+        draft.close_volume,
+    ]
+
+
+def bars_merge(rows: Iterable[SampleRow], *, chunk: int = 500) -> int:
+    """Merge new samples into their bars. Returns how many bar rows were written."""
+    drafts = drafts_from_samples(rows)
+    with connection.cursor() as cursor:
+        for i in range(0, len(drafts), chunk):
+            part = drafts[i : i + chunk]
+            params = [value for draft in part for value in _params(draft)]
+            cursor.execute(_merge_sql(len(part)), params)
+    return len(drafts)
+
+
+def bars_rebuild(symbol_id: int, timestamps: Iterable[dt.datetime]) -> None:
+    """Recompute from the stored samples every bar that holds one of `timestamps`."""
+    buckets = {(tf, bucket_of(tf, ts)) for ts in timestamps for tf in TIMEFRAMES}
+    for timeframe, (start, end) in buckets:
+        samples = PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=start, timestamp__lt=end)
+        rows = [
+            SampleRow(symbol_id, ts, price, volume)
+            for ts, price, volume in samples.order_by("timestamp").values_list("timestamp", "price", "volume")
+        ]
+        Bar.objects.filter(symbol_id=symbol_id, timeframe=timeframe, start=start).delete()
+        drafts = [d for d in drafts_from_samples(rows) if d.timeframe == timeframe]
+        Bar.objects.bulk_create(Bar(**vars(d)) for d in drafts)

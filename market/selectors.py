@@ -1,0 +1,114 @@
+"""Reads of the price store."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+
+from tradingrobot.errors import NotFound
+
+from .clock import market_clock
+from .models import Bar, PriceSample, Symbol, Timeframe
+
+
+def symbol_get(*, ticker: str) -> Symbol:
+    ticker = (ticker or "").strip().upper()
+    try:
+        return Symbol.objects.get(ticker=ticker)
+    except Symbol.DoesNotExist:
+        known = ", ".join(Symbol.objects.filter(is_active=True).values_list("ticker", flat=True))
+        raise NotFound(f"Unknown symbol '{ticker}'. Known symbols: {known}.", code="unknown_symbol") from None
+
+
+@dataclass(frozen=True)
+class LatestPrice:
+    ticker: str
+    price: Decimal | None
+    timestamp: dt.datetime | None
+
+    def age_seconds(self, at: dt.datetime) -> float | None:
+        return None if self.timestamp is None else round((at - self.timestamp).total_seconds(), 3)
+
+
+def price_latest_list(*, active_only: bool = True) -> list[LatestPrice]:
+    """The newest sample of every symbol, in one query."""
+    newest = PriceSample.objects.filter(symbol=OuterRef("pk")).order_by("-timestamp")
+    symbols = Symbol.objects.all() if not active_only else Symbol.objects.filter(is_active=True)
+    rows = symbols.annotate(
+        last_price=Subquery(newest.values("price")[:1]), last_at=Subquery(newest.values("timestamp")[:1])
+    ).values_list("ticker", "last_price", "last_at")
+    return [LatestPrice(ticker, price, at) for ticker, price, at in rows]
+
+
+def price_latest(*, symbol_id: int) -> PriceSample | None:
+    return PriceSample.objects.filter(symbol_id=symbol_id).order_by("-timestamp").first()
+
+
+def price_first_between(*, symbol_id: int, start: dt.datetime, end: dt.datetime) -> PriceSample | None:
+    """The first sample at or after `start` and before `end`."""
+    return (
+        PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=start, timestamp__lt=end)
+        .order_by("timestamp")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class BarOut:
+    timestamp: dt.datetime
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: int | None
+
+
+def _volume(current: Bar, previous: Bar | None, timeframe: str) -> int | None:
+    """Rise of the cumulative day volume inside `current`, measured from the previous bar's close sample."""
+    if current.close_volume is None:
+        return None
+    if previous is None:
+        return current.close_volume if timeframe == Timeframe.DAY1 else None
+    if previous.day != current.day:
+        return current.close_volume  # first bar of the day: everything traded since the day began
+    if previous.close_volume is None or current.close_volume < previous.close_volume:
+        return None
+    return current.close_volume - previous.close_volume
+
+
+def bar_list(
+    *, symbol: Symbol, timeframe: str, limit: int, start: dt.datetime | None = None, end: dt.datetime | None = None
+) -> list[BarOut]:
+    """Bars oldest first: the first `limit` from `start` when given, else the newest `limit` before `end`.
+    Reads limit + 1 rows of the rollup: the cost follows the bars asked for, not the samples stored."""
+    bars = Bar.objects.filter(symbol=symbol, timeframe=timeframe).only(
+        "start", "day", "open", "high", "low", "close", "close_volume"
+    )
+    if end is not None:
+        bars = bars.filter(start__lt=end)
+    if start is None:
+        rows = list(bars.order_by("-start")[: limit + 1])[::-1]
+        previous = rows.pop(0) if len(rows) > limit else None
+    else:
+        rows = list(bars.filter(start__gte=start).order_by("start")[:limit])
+        previous = bars.filter(start__lt=start).order_by("-start").first() if rows else None
+    out = []
+    for bar in rows:
+        out.append(BarOut(bar.start, bar.open, bar.high, bar.low, bar.close, _volume(bar, previous, timeframe)))
+        previous = bar
+    return out
+
+
+def price_is_stale(*, timestamp: dt.datetime | None, at: dt.datetime) -> bool:
+    """Older than the allowed age while the market is open; while it is closed, not reaching
+    the last session's close."""
+    if timestamp is None:
+        return True
+    clock = market_clock()
+    max_age = dt.timedelta(seconds=settings.MAX_PRICE_AGE_SECONDS)
+    if clock.is_open(at):
+        return at - timestamp > max_age
+    last_close = clock.previous_close(at)
+    return last_close is not None and timestamp < last_close - max_age

@@ -1,0 +1,95 @@
+"""Writes to the price store. Every writer (CSV loader, WordPress poller, backfill) calls `sample_upsert_many`."""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import PriceSample
+from .rollup import SampleRow, bars_merge, bars_rebuild
+
+
+@dataclass(frozen=True)
+class SampleIn:
+    symbol_id: int
+    timestamp: dt.datetime  # aware
+    price: Decimal
+    volume: int | None = None
+
+
+@dataclass
+class UpsertResult:
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    symbol_ids: set[int] = field(default_factory=set)
+
+    def __iadd__(self, other: "UpsertResult") -> "UpsertResult":
+        self.stored += other.stored
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.symbol_ids |= other.symbol_ids
+        return self
+
+
+def _dedupe(samples: Sequence[SampleIn]) -> list[SampleIn]:
+    """Last one wins for a repeated (symbol, timestamp) inside one batch."""
+    latest = {(s.symbol_id, s.timestamp): s for s in samples}
+    return list(latest.values())
+
+
+def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertResult:
+    """Store samples keyed on (symbol, timestamp): new ones are inserted, changed ones updated in place,
+    identical ones left alone; the bars they touch are kept consistent in the same transaction."""
+    result = UpsertResult()
+    by_symbol: dict[int, list[SampleIn]] = defaultdict(list)
+    for sample in _dedupe(samples):
+        by_symbol[sample.symbol_id].append(sample)
+
+    with transaction.atomic():
+        new_rows: list[SampleIn] = []
+        for symbol_id, items in by_symbol.items():
+            existing = {
+                ts: (pk, price, volume)
+                for pk, ts, price, volume in PriceSample.objects.filter(
+                    symbol_id=symbol_id,
+                    timestamp__gte=min(s.timestamp for s in items),
+                    timestamp__lte=max(s.timestamp for s in items),
+                ).values_list("pk", "timestamp", "price", "volume")
+            }
+            changed: list[PriceSample] = []
+            changed_at: list[dt.datetime] = []
+            for s in items:
+                current = existing.get(s.timestamp)
+                if current is None:
+                    new_rows.append(s)
+                elif (current[1], current[2]) != (s.price, s.volume):
+                    changed.append(PriceSample(pk=current[0], price=s.price, volume=s.volume, source=source))
+                    changed_at.append(s.timestamp)
+                else:
+                    result.unchanged += 1
+            if changed:
+                now = timezone.now()
+                for sample in changed:
+                    sample.updated_at = now
+                PriceSample.objects.bulk_update(changed, ["price", "volume", "source", "updated_at"], batch_size=500)
+                bars_rebuild(symbol_id, changed_at)
+                result.updated += len(changed)
+            if new_rows or changed:
+                result.symbol_ids.add(symbol_id)
+
+        PriceSample.objects.bulk_create(
+            [
+                PriceSample(symbol_id=s.symbol_id, timestamp=s.timestamp, price=s.price, volume=s.volume, source=source)
+                for s in new_rows
+            ],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+        bars_merge(SampleRow(s.symbol_id, s.timestamp, s.price, s.volume) for s in new_rows)
+        result.stored += len(new_rows)
+    return result

@@ -1,0 +1,51 @@
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+MONEY = {"max_digits": 24, "decimal_places": 8}
+QTY = {"max_digits": 18, "decimal_places": 4}
+
+
+class Account(models.Model):
+    """The paper trading account. Cash changes only through trading services, under a row lock."""
+
+    name = models.CharField(max_length=50, unique=True)
+    cash = models.DecimalField(**MONEY)
+    starting_cash = models.DecimalField(**MONEY)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(cash__gte=0), name="account_cash_gte0")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Position(models.Model):
+    """Shares held of one symbol. `cost_basis` is what the held shares cost (commissions excluded)."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="positions")
+    symbol = models.ForeignKey("market.Symbol", on_delete=models.PROTECT, related_name="positions")
+    qty = models.DecimalField(**QTY, default=Decimal("0"))
+    cost_basis = models.DecimalField(**MONEY, default=Decimal("0"))
+    realized_pl = models.DecimalField(**MONEY, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["symbol__ticker"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "symbol"], name="position_account_symbol_uniq"),
+            models.CheckConstraint(condition=Q(qty__gte=0), name="position_qty_gte0"),
+            models.CheckConstraint(condition=Q(cost_basis__gte=0), name="position_cost_basis_gte0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol_id} x {self.qty}"
+
+    @property
+    def avg_entry_price(self) -> Decimal:
+        if not self.qty:
+            return Decimal("0")
+        return (self.cost_basis / self.qty).quantize(Decimal("0.0001"))

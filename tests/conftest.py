@@ -1,0 +1,66 @@
+import datetime as dt
+import os
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.db import connection
+
+from market.models import PriceSample, Symbol
+from market.services import SampleIn, sample_upsert_many
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+# A Tuesday, mid-session on the NYSE: 2025-12-16 15:30 UTC = 10:30 New York.
+MARKET_OPEN_AT = dt.datetime(2025, 12, 16, 15, 30, tzinfo=dt.UTC)
+# The following Saturday.
+MARKET_CLOSED_AT = dt.datetime(2025, 12, 20, 15, 30, tzinfo=dt.UTC)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL")
+
+
+@pytest.fixture
+def require_postgres(db):
+    """For tests whose point is PostgreSQL behaviour (row locks): fail in CI, skip on a laptop on SQLite."""
+    if connection.vendor != "postgresql":
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but DATABASE_URL is not PostgreSQL")
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def market_open():
+    with time_machine.travel(MARKET_OPEN_AT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def market_closed():
+    with time_machine.travel(MARKET_CLOSED_AT, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def symbols(db) -> dict[str, Symbol]:
+    return {s.ticker: s for s in Symbol.objects.all()}
+
+
+@pytest.fixture
+def add_price(symbols):
+    """Store a sample through the real ingestion service."""
+
+    def add(ticker: str, price, at: dt.datetime, volume: int | None = None) -> PriceSample:
+        sample = SampleIn(symbols[ticker].pk, at, Decimal(str(price)), volume)
+        sample_upsert_many(samples=[sample], source=PriceSample.Source.MANUAL)
+        return PriceSample.objects.get(symbol=symbols[ticker], timestamp=at)
+
+    return add
+
+
+@pytest.fixture
+def api(db):
+    from rest_framework.test import APIClient
+
+    return APIClient()

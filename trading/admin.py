@@ -1,0 +1,84 @@
+from django.contrib import admin, messages
+
+from portfolio.admin import ReadOnlyAdmin
+from tradingrobot.errors import DomainError
+
+from . import services
+from .models import Fill, Order, TradingState
+
+
+def _actor(request) -> str:
+    return f"admin:{request.user.get_username()}"
+
+
+@admin.register(TradingState)
+class TradingStateAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "halted", "reason", "changed_by", "changed_at"]
+    actions = ["halt_trading", "resume_trading"]
+
+    @admin.action(description="Halt trading (cancel open orders)")
+    def halt_trading(self, request, queryset):
+        _, canceled, _ = services.trading_halt(reason="Halted from the admin", halted_by=_actor(request))
+        self.message_user(request, f"Trading halted; {canceled} open order(s) canceled.", messages.WARNING)
+
+    @admin.action(description="Resume trading")
+    def resume_trading(self, request, queryset):
+        services.trading_resume(resumed_by=_actor(request))
+        self.message_user(request, "Trading resumed.")
+
+
+class FillInline(admin.TabularInline):
+    model = Fill
+    extra = 0
+    can_delete = False
+    fields = ["qty", "price", "commission", "realized_pl", "executed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "symbol",
+        "side",
+        "qty",
+        "type",
+        "limit_price",
+        "status",
+        "filled_qty",
+        "filled_avg_price",
+        "source",
+        "placed_by",
+    ]
+    list_filter = ["status", "side", "type", "source", "symbol"]
+    search_fields = ["client_order_id", "symbol__ticker", "placed_by", "reject_reason"]
+    date_hierarchy = "created_at"
+    list_select_related = ["symbol"]
+    inlines = [FillInline]
+    actions = ["cancel_orders"]
+
+    @admin.action(description="Cancel selected open orders")
+    def cancel_orders(self, request, queryset):
+        canceled, refused = 0, []
+        for order_id in queryset.values_list("pk", flat=True):
+            try:
+                services.order_cancel(order_id=order_id, canceled_by=_actor(request))
+                canceled += 1
+            except DomainError as error:
+                refused.append(error.message)
+        self.message_user(request, f"{canceled} order(s) canceled.")
+        for message in refused[:10]:
+            self.message_user(request, message, messages.WARNING)
+
+
+@admin.register(Fill)
+class FillAdmin(ReadOnlyAdmin):
+    list_display = ["id", "executed_at", "symbol", "side", "qty", "price", "commission", "realized_pl", "order"]
+    list_filter = ["side", "symbol"]
+    search_fields = ["symbol__ticker", "order__client_order_id"]
+    date_hierarchy = "executed_at"
+    list_select_related = ["symbol", "order"]

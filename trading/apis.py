@@ -1,0 +1,176 @@
+"""The trading API: thin views that parse, call one service or selector, and render."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status as http
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from market.apis import _parse_time
+from tradingrobot.actors import actor_of
+from tradingrobot.errors import InvalidInput, error_body
+from tradingrobot.serializer_fields import ErrorOut
+
+from . import selectors, services
+from .models import Order
+from .order_request import order_request_parse
+from .serializers import (
+    OrderDetailOut,
+    OrderListOut,
+    OrderOut,
+    ResumeOut,
+    StopIn,
+    StopOut,
+    TradeIn,
+    TradeOut,
+    TradeRejectedOut,
+)
+
+TRADE_FIELDS = ("quantity", "type", "limit_price", "time_in_force", "client_order_id")
+
+
+def _body(request) -> dict:
+    data = request.data
+    if not hasattr(data, "get"):
+        raise InvalidInput('The request body must be a JSON object, like {"quantity": 10}.', code="invalid_body")
+    return data
+
+
+def _one_value(request, body: dict, name: str):
+    """A field from the body or the query string; both given and different is an error."""
+    in_body, in_query = body.get(name), request.query_params.get(name)
+    if in_body is not None and in_query is not None and str(in_body) != in_query:
+        raise InvalidInput(
+            f"{name} is given twice (body {in_body!r}, query {in_query!r}); send it once.", code=f"conflicting_{name}"
+        )
+    return in_body if in_body is not None else in_query
+
+
+class TradeApi(APIView):
+    @extend_schema(
+        request=TradeIn,
+        parameters=[OpenApiParameter(name, str, required=False) for name in TRADE_FIELDS]
+        + [OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)],
+        responses={
+            201: TradeOut,
+            200: TradeOut,
+            400: ErrorOut,
+            404: ErrorOut,
+            409: ErrorOut,
+            422: TradeRejectedOut,
+            423: ErrorOut,
+        },
+    )
+    def post(self, request, symbol: str, side: str):
+        body = _body(request)
+        values = {name: _one_value(request, body, name) for name in TRADE_FIELDS}
+        header_key = request.headers.get("Idempotency-Key")
+        if header_key and values["client_order_id"] and header_key != str(values["client_order_id"]):
+            raise InvalidInput(
+                "client_order_id and the Idempotency-Key header differ; send one key.",
+                code="conflicting_client_order_id",
+            )
+        order_request = order_request_parse(
+            ticker=symbol,
+            side=side,
+            qty=values["quantity"] if values["quantity"] is not None else body.get("qty"),
+            type=values["type"],
+            limit_price=values["limit_price"],
+            time_in_force=values["time_in_force"],
+            client_order_id=values["client_order_id"] or header_key,
+        )
+        order, created = services.order_place(request=order_request, placed_by=actor_of(request))
+        order_data = OrderOut(order).data
+        if order.status == Order.Status.REJECTED:
+            return Response(
+                error_body(order.reject_reason, order.reject_code, order=order_data),
+                status=http.HTTP_422_UNPROCESSABLE_ENTITY,
+            )
+        return Response(
+            {"status": "success", "order": order_data}, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK
+        )
+
+
+def _int_param(request, name: str, default: int, maximum: int) -> int:
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return default
+    if not value.isdigit() or int(value) > maximum:
+        raise InvalidInput(
+            f"{name} must be a whole number from 0 to {maximum}; got {value[:20]!r}.", code=f"invalid_{name}"
+        )
+    return int(value)
+
+
+class OrderListApi(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, description="open, closed, all, or one order status"),
+            OpenApiParameter("symbol", str),
+            OpenApiParameter("after", str, description="ISO 8601; orders created after"),
+            OpenApiParameter("until", str, description="ISO 8601; orders created up to"),
+            OpenApiParameter("limit", int, default=50),
+            OpenApiParameter("offset", int, default=0),
+        ],
+        responses={200: OrderListOut, 400: ErrorOut},
+    )
+    def get(self, request):
+        params = request.query_params
+        orders = selectors.order_list(
+            status=params.get("status"),
+            ticker=params.get("symbol"),
+            after=_parse_time(params.get("after"), "after"),
+            until=_parse_time(params.get("until"), "until"),
+        )
+        limit = max(1, _int_param(request, "limit", 50, 500))
+        offset = _int_param(request, "offset", 0, 10**9)
+        page = list(orders[offset : offset + limit])
+        body = {"orders": page, "total": orders.count(), "limit": limit, "offset": offset}
+        return Response(OrderListOut(body).data)
+
+
+class OrderDetailApi(APIView):
+    @extend_schema(responses={200: OrderDetailOut, 404: ErrorOut})
+    def get(self, request, order_id: int):
+        return Response(OrderDetailOut(selectors.order_get(order_id=order_id)).data)
+
+    @extend_schema(responses={200: TradeOut, 404: ErrorOut, 409: ErrorOut})
+    def delete(self, request, order_id: int):
+        order = services.order_cancel(order_id=order_id, canceled_by=actor_of(request))
+        return Response({"status": "success", "order": OrderOut(order).data})
+
+
+class StopTradingApi(APIView):
+    @extend_schema(
+        request=StopIn,
+        parameters=[OpenApiParameter("liquidate", bool, default=False), OpenApiParameter("reason", str)],
+        responses={200: StopOut},
+    )
+    def post(self, request):
+        body = _body(request)
+        stop = StopIn(
+            data={
+                "reason": _one_value(request, body, "reason") or "",
+                "liquidate": _one_value(request, body, "liquidate") or False,
+            }
+        )
+        stop.is_valid(raise_exception=True)
+        state, canceled, liquidations = services.trading_halt(
+            reason=stop.validated_data["reason"],
+            halted_by=actor_of(request),
+            liquidate=stop.validated_data["liquidate"],
+        )
+        body = {
+            "status": "success",
+            "message": "Trading stopped",
+            "trading_halted": state.halted,
+            "canceled_orders": canceled,
+            "liquidation_orders": liquidations,
+        }
+        return Response(StopOut(body).data)
+
+
+class ResumeTradingApi(APIView):
+    @extend_schema(request=None, responses={200: ResumeOut})
+    def post(self, request):
+        state = services.trading_resume(resumed_by=actor_of(request))
+        return Response({"status": "success", "message": "Trading resumed", "trading_halted": state.halted})

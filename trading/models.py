@@ -1,0 +1,122 @@
+from django.db import models
+from django.db.models import Q
+
+from portfolio.models import MONEY, QTY
+
+PRICE = {"max_digits": 18, "decimal_places": 4}
+
+
+class TradingState(models.Model):
+    """A single row: is trading halted, why, by whom, since when. Persisted, so a restart stays halted."""
+
+    SINGLETON_ID = 1
+
+    halted = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True)
+    changed_by = models.CharField(max_length=150, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "trading state"
+
+    def __str__(self) -> str:
+        return "HALTED" if self.halted else "trading"
+
+
+class Order(models.Model):
+    class Side(models.TextChoices):
+        BUY = "buy"
+        SELL = "sell"
+
+    class Type(models.TextChoices):
+        MARKET = "market"
+        LIMIT = "limit"
+
+    class TimeInForce(models.TextChoices):
+        DAY = "day"
+        GTC = "gtc"
+
+    class Status(models.TextChoices):
+        NEW = "new"
+        ACCEPTED = "accepted"
+        PARTIALLY_FILLED = "partially_filled"
+        FILLED = "filled"
+        CANCELED = "canceled"
+        EXPIRED = "expired"
+        REJECTED = "rejected"
+
+    OPEN_STATUSES = (Status.NEW, Status.ACCEPTED, Status.PARTIALLY_FILLED)
+
+    class Source(models.TextChoices):
+        API = "api"
+        ADMIN = "admin"
+        TASK = "task"
+        COMMAND = "command"
+        LIQUIDATION = "liquidation"
+
+    client_order_id = models.CharField(max_length=128, unique=True)
+    request_fingerprint = models.CharField(max_length=64, blank=True)
+    account = models.ForeignKey("portfolio.Account", on_delete=models.PROTECT, related_name="orders")
+    symbol = models.ForeignKey("market.Symbol", on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    qty = models.DecimalField(**QTY)
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.MARKET)
+    limit_price = models.DecimalField(**PRICE, null=True, blank=True)
+    time_in_force = models.CharField(max_length=3, choices=TimeInForce.choices, default=TimeInForce.DAY)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    filled_qty = models.DecimalField(**QTY, default=0)
+    filled_avg_price = models.DecimalField(**PRICE, null=True, blank=True)
+    reserve_price = models.DecimalField(
+        **PRICE, null=True, blank=True, help_text="Price per share held back from cash while a buy order is open."
+    )
+    reject_code = models.CharField(max_length=40, blank=True)
+    reject_reason = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=12, choices=Source.choices, default=Source.API)
+    placed_by = models.CharField(max_length=150, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    filled_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "symbol"], name="order_status_symbol_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gt=0), name="order_qty_gt0"),
+            models.CheckConstraint(condition=Q(filled_qty__gte=0), name="order_filled_qty_gte0"),
+            models.CheckConstraint(
+                condition=Q(type="market", limit_price__isnull=True) | Q(type="limit", limit_price__gt=0),
+                name="order_limit_price_matches_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.side} {self.qty} {self.symbol_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class Fill(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    account = models.ForeignKey("portfolio.Account", on_delete=models.PROTECT, related_name="fills")
+    symbol = models.ForeignKey("market.Symbol", on_delete=models.PROTECT, related_name="fills")
+    side = models.CharField(max_length=4, choices=Order.Side.choices)
+    qty = models.DecimalField(**QTY)
+    price = models.DecimalField(**PRICE)
+    commission = models.DecimalField(**MONEY, default=0)
+    realized_pl = models.DecimalField(**MONEY, default=0, help_text="P&L realized by this fill, after commission.")
+    executed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-executed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(qty__gt=0), name="fill_qty_gt0"),
+            models.CheckConstraint(condition=Q(price__gt=0), name="fill_price_gt0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.qty} {self.symbol_id} @ {self.price}"

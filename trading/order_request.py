@@ -1,0 +1,98 @@
+"""Parsing and checking an order request before anything is stored. Errors say what to fix."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+
+from tradingrobot.errors import InvalidInput
+
+from .models import Order
+
+MAX_CLIENT_ORDER_ID = 128
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    ticker: str
+    side: str
+    qty: Decimal
+    type: str = Order.Type.MARKET
+    limit_price: Decimal | None = None
+    time_in_force: str = Order.TimeInForce.DAY
+    client_order_id: str | None = None
+
+    def fingerprint(self) -> str:
+        """What makes two requests "the same" for idempotency."""
+        key = [
+            self.ticker,
+            self.side,
+            str(self.qty.normalize()),
+            self.type,
+            None if self.limit_price is None else str(self.limit_price.normalize()),
+            self.time_in_force,
+        ]
+        return hashlib.sha256(json.dumps(key).encode()).hexdigest()
+
+
+def parse_decimal(value, *, name: str, places: int, maximum: Decimal, unit: str = "") -> Decimal:
+    """A positive, finite decimal with at most `places` decimal places and at most `maximum`."""
+    if value is None or value == "":
+        raise InvalidInput(
+            f'{name} is required: send a positive number, e.g. {{"{name}": 10}}.', code=f"missing_{name}"
+        )
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise InvalidInput(f"{name} must be a number, got {type(value).__name__}.", code=f"invalid_{name}")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"{name} must be a number, got {str(value)[:40]!r}.", code=f"invalid_{name}") from None
+    if not number.is_finite():
+        raise InvalidInput(f"{name} must be a finite number, got {str(value)[:40]!r}.", code=f"invalid_{name}")
+    if number <= 0:
+        raise InvalidInput(f"{name} must be greater than zero, got {number}.", code=f"invalid_{name}")
+    if number > maximum:
+        raise InvalidInput(f"{name} must be at most {maximum}{unit}, got {number}.", code=f"invalid_{name}")
+    if -number.normalize().as_tuple().exponent > places:
+        raise InvalidInput(f"{name} allows at most {places} decimal places, got {number}.", code=f"invalid_{name}")
+    return number
+
+
+def _choice(value, *, name: str, choices, default: str) -> str:
+    if value is None or value == "":
+        return default
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise InvalidInput(
+            f"{name} must be one of {', '.join(choices)}; got {str(value)[:40]!r}.", code=f"invalid_{name}"
+        )
+    return text
+
+
+def order_request_parse(
+    *, ticker: str, side, qty, type=None, limit_price=None, time_in_force=None, client_order_id=None
+) -> OrderRequest:
+    side_text = str(side or "").strip().lower()
+    if side_text not in Order.Side.values:
+        raise InvalidInput(f"side must be buy or sell; got {str(side)[:40]!r}.", code="invalid_side")
+    quantity = parse_decimal(
+        qty, name="quantity", places=settings.QTY_DECIMAL_PLACES, maximum=settings.MAX_ORDER_QTY, unit=" shares"
+    )
+    order_type = _choice(type, name="type", choices=Order.Type.values, default=Order.Type.MARKET)
+    tif = _choice(time_in_force, name="time_in_force", choices=Order.TimeInForce.values, default=Order.TimeInForce.DAY)
+    price = None
+    if order_type == Order.Type.LIMIT:
+        price = parse_decimal(limit_price, name="limit_price", places=4, maximum=Decimal("1000000000"))
+    elif limit_price not in (None, ""):
+        raise InvalidInput("limit_price is only allowed with type=limit.", code="invalid_limit_price")
+    coid = None
+    if client_order_id not in (None, ""):
+        coid = str(client_order_id).strip()
+        if len(coid) > MAX_CLIENT_ORDER_ID or not coid.isprintable():
+            raise InvalidInput(
+                f"client_order_id must be printable and at most {MAX_CLIENT_ORDER_ID} characters.",
+                code="invalid_client_order_id",
+            )
+    return OrderRequest(str(ticker).strip().upper(), side_text, quantity, order_type, price, tif, coid)

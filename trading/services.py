@@ -1,0 +1,397 @@
+"""Trading rules: placing, filling, canceling and expiring orders; halting and resuming trading.
+
+Every function here is the one way to do its thing: the API, the admin, Celery tasks and commands call it.
+"""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+
+from market.clock import market_clock, now
+from market.models import PriceSample
+from market.selectors import price_first_between, price_latest, symbol_get
+from portfolio.models import Account, Position
+from portfolio.services import account_lock, position_lock
+from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
+
+from . import broker, events
+from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
+from .models import Fill, Order, TradingState
+from .order_request import OrderRequest
+
+MONEY_PLACES = Decimal("0.00000001")
+
+
+class Rejection(Exception):
+    """A rule refused the order; it is stored as `rejected` with this code and reason."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+# --- placing ------------------------------------------------------------------
+
+
+def order_place(
+    *,
+    request: OrderRequest,
+    placed_by: str,
+    source: str = Order.Source.API,
+    bypass_halt: bool = False,
+) -> tuple[Order, bool]:
+    """Place an order. Returns (order, created): a repeated client_order_id returns the first order.
+
+    In one transaction: locks trading state (shared), account and position; checks the rules; writes the
+    order; fills it at once when the market is open and a fresh price allows, else leaves it resting."""
+    with transaction.atomic():
+        if request.client_order_id:
+            idempotency_key_lock(request.client_order_id)
+            existing = Order.objects.filter(client_order_id=request.client_order_id).select_related("symbol").first()
+            if existing is not None:
+                if existing.request_fingerprint != request.fingerprint():
+                    raise Unprocessable(
+                        f"client_order_id {request.client_order_id!r} was already used for a different order "
+                        f"(#{existing.pk}); use a new key for a new order.",
+                        code="idempotency_key_reused",
+                    )
+                return existing, False
+
+        symbol = symbol_get(ticker=request.ticker)
+        if not symbol.is_active:
+            raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code="symbol_inactive")
+        state = trading_state_lock()
+        if state.halted and not bypass_halt:
+            raise TradingHalted(_halted_message(state))
+
+        account = account_lock()
+        position = position_lock(account=account, symbol_id=symbol.pk)
+        at = now()
+        order = Order(
+            client_order_id=request.client_order_id or uuid.uuid4().hex,
+            request_fingerprint=request.fingerprint(),
+            account=account,
+            symbol=symbol,
+            side=request.side,
+            qty=request.qty,
+            type=request.type,
+            limit_price=request.limit_price,
+            time_in_force=request.time_in_force,
+            status=Order.Status.ACCEPTED,
+            source=source,
+            placed_by=placed_by[:150],
+            created_at=at,
+        )
+        try:
+            _place_checked(order, account, position, at)
+        except Rejection as rejection:
+            _mark_rejected(order, rejection)
+            order.save()
+            events.announce("order_rejected", order_id=order.pk, symbol=symbol.ticker, reason=rejection.reason)
+        return order, True
+
+
+def _place_checked(order: Order, account: Account, position: Position, at: dt.datetime) -> None:
+    clock = market_clock()
+    session = clock.session_at(at)
+    if order.time_in_force == Order.TimeInForce.DAY:
+        upcoming = session or clock.current_or_next_session(at)
+        order.expires_at = upcoming.close if upcoming else None
+
+    latest = price_latest(symbol_id=order.symbol_id)
+    if latest is None and order.type == Order.Type.MARKET:
+        raise Rejection("no_price", f"No price is stored for {order.symbol.ticker} yet; a market order needs one.")
+    estimate = order.limit_price if order.type == Order.Type.LIMIT else broker.slipped_price(latest.price, order.side)
+    _check_limits(order, account, position, estimate)
+
+    fill_price = None
+    if session is not None and latest is not None:
+        age = (at - latest.timestamp).total_seconds()
+        fresh = age <= settings.MAX_PRICE_AGE_SECONDS
+        if order.type == Order.Type.MARKET and not fresh:
+            raise Rejection(
+                "stale_price",
+                f"The latest {order.symbol.ticker} price is {int(age)} s old (more than "
+                f"{settings.MAX_PRICE_AGE_SECONDS} s allowed); wait for fresh data or use a limit order.",
+            )
+        if fresh:
+            fill_price = broker.execution_price(order, latest.price)
+
+    if order.side == Order.Side.BUY:
+        order.reserve_price = estimate
+    order.save()
+    if fill_price is not None:
+        _fill(order, account, position, fill_price, at)
+    else:
+        events.announce("order_accepted", order_id=order.pk, symbol=order.symbol.ticker)
+
+
+def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
+    notional = order.qty * estimate
+    if notional > settings.MAX_ORDER_NOTIONAL:
+        raise Rejection(
+            "risk_limit",
+            f"Order value ~{notional:.2f} exceeds the limit of {settings.MAX_ORDER_NOTIONAL} per order; "
+            "trade fewer shares.",
+        )
+    if order.side == Order.Side.BUY:
+        needed = notional + broker.commission_for(order.qty)
+        available = account.cash - _cash_reserved(account)
+        if needed > available:
+            raise Rejection(
+                "insufficient_cash",
+                f"Buying {order.qty} {order.symbol.ticker} at ~{estimate} needs {needed:.2f}, "
+                f"but only {max(available, 0):.2f} cash is available.",
+            )
+    else:
+        available_qty = position.qty - _qty_reserved(account, order.symbol_id)
+        if order.qty > available_qty:
+            raise Rejection(
+                "insufficient_position",
+                f"Cannot sell {order.qty} {order.symbol.ticker}: {max(available_qty, 0)} held and not already "
+                "being sold (short selling is not allowed).",
+            )
+
+
+def _cash_reserved(account: Account) -> Decimal:
+    open_buys = Order.objects.filter(account=account, side=Order.Side.BUY, status__in=Order.OPEN_STATUSES)
+    total = open_buys.aggregate(total=Sum((F("qty") - F("filled_qty")) * F("reserve_price")))["total"]
+    return total or Decimal("0")
+
+
+def cash_available(*, account: Account) -> Decimal:
+    """Cash not held back by open buy orders."""
+    return account.cash - _cash_reserved(account)
+
+
+def _qty_reserved(account: Account, symbol_id: int) -> Decimal:
+    open_sells = Order.objects.filter(
+        account=account, symbol_id=symbol_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES
+    )
+    return open_sells.aggregate(total=Sum(F("qty") - F("filled_qty")))["total"] or Decimal("0")
+
+
+def _mark_rejected(order: Order, rejection: Rejection) -> None:
+    order.status = Order.Status.REJECTED
+    order.reject_code = rejection.code
+    order.reject_reason = rejection.reason[:500]
+    order.reserve_price = None
+
+
+def _halted_message(state: TradingState) -> str:
+    since = f" since {state.changed_at:%Y-%m-%d %H:%M:%S} UTC" if state.changed_at else ""
+    who = f" by {state.changed_by}" if state.changed_by else ""
+    why = f": {state.reason}" if state.reason else ""
+    return f"Trading is halted{since}{who}{why}. POST /api/resume_trading to resume."
+
+
+# --- filling ------------------------------------------------------------------
+
+
+def _fill(order: Order, account: Account, position: Position, price: Decimal, at: dt.datetime) -> Fill:
+    """Execute the whole remaining quantity at `price`: cash, position, fill and order change together.
+    The caller holds the locks on account and position."""
+    qty = order.qty - order.filled_qty
+    notional = qty * price
+    commission = broker.commission_for(qty)
+    if order.side == Order.Side.BUY:
+        if notional + commission > account.cash:
+            raise Rejection(
+                "insufficient_cash",
+                f"Buying {qty} {order.symbol.ticker} at {price} needs {notional + commission:.2f}, "
+                f"but only {account.cash:.2f} cash is left.",
+            )
+        account.cash -= notional + commission
+        position.qty += qty
+        position.cost_basis += notional
+        realized = -commission
+    else:
+        if qty > position.qty:
+            raise Rejection("insufficient_position", f"Cannot sell {qty} {order.symbol.ticker}: {position.qty} held.")
+        if qty == position.qty:
+            cost_removed = position.cost_basis
+        else:
+            cost_removed = (position.cost_basis * qty / position.qty).quantize(MONEY_PLACES)
+        position.qty -= qty
+        position.cost_basis -= cost_removed
+        realized = notional - cost_removed - commission
+        account.cash += notional - commission
+        if account.cash < 0:
+            raise Rejection("insufficient_cash", "The commission exceeds the cash left.")
+    position.realized_pl += realized
+    account.save(update_fields=["cash", "updated_at"])
+    position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
+    fill = Fill.objects.create(
+        order=order,
+        account=account,
+        symbol_id=order.symbol_id,
+        side=order.side,
+        qty=qty,
+        price=price,
+        commission=commission,
+        realized_pl=realized,
+        executed_at=at,
+    )
+    order.filled_qty += qty
+    order.filled_avg_price = price
+    order.status = Order.Status.FILLED
+    order.filled_at = at
+    order.reserve_price = None
+    order.save(update_fields=["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"])
+    events.announce(
+        "order_filled",
+        order_id=order.pk,
+        fill_id=fill.pk,
+        symbol=order.symbol.ticker,
+        side=order.side,
+        qty=str(qty),
+        price=str(price),
+    )
+    return fill
+
+
+def orders_execute_resting(*, symbol_ids: list[int] | None = None) -> int:
+    """Fill resting orders that stored prices now allow: market orders queued while the market was closed
+    fill at the first price of the session; limit orders at the first newer price that crosses the limit.
+    Safe to run concurrently: everything happens under the account and order locks. Returns fills made."""
+    orders_expire()
+    at = now()
+    session = market_clock().session_at(at)
+    if session is None:
+        return 0
+    filled = 0
+    with transaction.atomic():
+        state = trading_state_lock()
+        account = account_lock()
+        filters = {"account": account}
+        if symbol_ids is not None:
+            filters["symbol_id__in"] = symbol_ids
+        for order in open_orders_lock(**filters):
+            if state.halted and order.source != Order.Source.LIQUIDATION:
+                continue
+            sample = _crossing_sample(order, session.open, at)
+            if sample is None:
+                continue
+            position = position_lock(account=account, symbol_id=order.symbol_id)
+            try:
+                with transaction.atomic():
+                    _fill(order, account, position, broker.execution_price(order, sample.price), sample.timestamp)
+                filled += 1
+            except Rejection as rejection:
+                account.refresh_from_db()
+                position.refresh_from_db()
+                _mark_rejected(order, rejection)
+                order.save()
+                events.announce(
+                    "order_rejected", order_id=order.pk, symbol=order.symbol.ticker, reason=rejection.reason
+                )
+    return filled
+
+
+def _crossing_sample(order: Order, session_open: dt.datetime, at: dt.datetime) -> PriceSample | None:
+    if order.type == Order.Type.MARKET:
+        return price_first_between(
+            symbol_id=order.symbol_id, start=max(order.created_at, session_open), end=at + dt.timedelta(microseconds=1)
+        )
+    return (
+        PriceSample.objects.filter(
+            symbol_id=order.symbol_id,
+            timestamp__gt=order.created_at,
+            timestamp__gte=session_open,
+            timestamp__lte=at,
+            **broker.crossing_filter(order),
+        )
+        .order_by("timestamp")
+        .first()
+    )
+
+
+# --- canceling and expiring ----------------------------------------------------------
+
+
+def order_cancel(*, order_id: int, canceled_by: str) -> Order:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().select_related("symbol").filter(pk=order_id).first()
+        if order is None:
+            raise NotFound(f"No order with id {order_id}.", code="order_not_found")
+        if not order.is_open:
+            raise Conflict(
+                f"Order {order_id} is {order.status}; only new, accepted or partially filled orders can be canceled.",
+                code="order_not_cancelable",
+            )
+        _close(order, Order.Status.CANCELED)
+    return order
+
+
+def _close(order: Order, status: str) -> None:
+    at = now()
+    order.status = status
+    order.reserve_price = None
+    if status == Order.Status.CANCELED:
+        order.canceled_at = at
+    else:
+        order.expired_at = at
+    order.save(update_fields=["status", "reserve_price", "canceled_at", "expired_at", "updated_at"])
+    events.announce(f"order_{status}", order_id=order.pk, symbol=order.symbol.ticker)
+
+
+def orders_expire() -> int:
+    """Expire day orders whose session has closed."""
+    with transaction.atomic():
+        due = open_orders_lock(expires_at__lte=now())
+        for order in due:
+            _close(order, Order.Status.EXPIRED)
+    return len(due)
+
+
+# --- halting ------------------------------------------------------------------
+
+
+def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tuple[TradingState, int, list[Order]]:
+    """Halt at once: cancel every open order and refuse new ones until resumed.
+    With `liquidate`, also sell every position at market. Returns (state, canceled, liquidation orders)."""
+    from .order_request import OrderRequest
+
+    with transaction.atomic():
+        state = trading_state_lock(exclusive=True)
+        state.halted = True
+        state.reason = (reason or "")[:500]
+        state.changed_by = halted_by[:150]
+        state.changed_at = now()
+        state.save()
+        open_orders = open_orders_lock()
+        for order in open_orders:
+            _close(order, Order.Status.CANCELED)
+        liquidations = []
+        if liquidate:
+            held = Position.objects.filter(qty__gt=0).select_related("symbol").order_by("symbol__ticker")
+            for position in held:
+                request = OrderRequest(ticker=position.symbol.ticker, side=Order.Side.SELL, qty=position.qty)
+                order, _ = order_place(
+                    request=request, placed_by=halted_by, source=Order.Source.LIQUIDATION, bypass_halt=True
+                )
+                liquidations.append(order)
+        events.announce("trading_halted", reason=state.reason, by=state.changed_by)
+    return state, len(open_orders), liquidations
+
+
+def trading_resume(*, resumed_by: str) -> TradingState:
+    with transaction.atomic():
+        state = trading_state_lock(exclusive=True)
+        state.halted = False
+        state.reason = ""
+        state.changed_by = resumed_by[:150]
+        state.changed_at = now()
+        state.save()
+        events.announce("trading_resumed", by=state.changed_by)
+    return state
+
+
+def trading_state_get() -> TradingState:
+    state = TradingState.objects.filter(pk=TradingState.SINGLETON_ID).first()
+    return state or TradingState.objects.get_or_create(pk=TradingState.SINGLETON_ID)[0]

@@ -1,0 +1,23 @@
+from rest_framework import serializers
+
+
+def money_field(**kwargs):
+    return serializers.DecimalField(max_digits=24, decimal_places=4, **kwargs)
+
+
+def price_field(**kwargs):
+    return serializers.DecimalField(max_digits=18, decimal_places=4, **kwargs)
+
+
+def qty_field(**kwargs):
+    return serializers.DecimalField(max_digits=18, decimal_places=4, **kwargs)
+
+
+def ratio_field(**kwargs):
+    return serializers.DecimalField(max_digits=18, decimal_places=6, **kwargs)
+
+
+class ErrorOut(serializers.Serializer):
+    status = serializers.CharField(default="error")
+    code = serializers.CharField()
+    message = serializers.CharField()
