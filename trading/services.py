@@ -122,13 +122,13 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
         if fresh:
             fill_price = broker.execution_price(order, latest.price)
 
+    if fill_price is not None:
+        _fill(order, account, position, fill_price, at)  # saves the order once, already filled
+        return
     if order.side == Order.Side.BUY:
         order.reserve_price = estimate
     order.save()
-    if fill_price is not None:
-        _fill(order, account, position, fill_price, at)
-    else:
-        events.announce("order_accepted", order_id=order.pk, symbol=order.symbol.ticker)
+    events.announce("order_accepted", order_id=order.pk, symbol=order.symbol.ticker)
 
 
 def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
@@ -226,6 +226,17 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
     position.realized_pl += realized
     account.save(update_fields=["cash", "updated_at"])
     position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
+    order.filled_qty += qty
+    order.filled_avg_price = price
+    order.status = Order.Status.FILLED
+    order.filled_at = at
+    order.reserve_price = None
+    if order.pk is None:
+        order.save()
+    else:
+        order.save(
+            update_fields=["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"]
+        )
     fill = Fill.objects.create(
         order=order,
         account=account,
@@ -237,12 +248,6 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
         realized_pl=realized,
         executed_at=at,
     )
-    order.filled_qty += qty
-    order.filled_avg_price = price
-    order.status = Order.Status.FILLED
-    order.filled_at = at
-    order.reserve_price = None
-    order.save(update_fields=["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"])
     events.announce(
         "order_filled",
         order_id=order.pk,

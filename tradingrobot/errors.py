@@ -76,7 +76,8 @@ def api_exception_handler(exc, context):
     if response is None:
         return None  # unexpected: Django answers 500 through handler500
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
-        allowed = response.get("Allow", "")
+        view = context.get("view")
+        allowed = ", ".join(m for m in getattr(view, "allowed_methods", []) if m != "OPTIONS")
         request = context["request"]
         message = f"Method {request.method} is not allowed on {request.path}; use {allowed}."
         response.data = error_body(message, "method_not_allowed")
