@@ -1,3 +1,8 @@
+"""The Celery app. Broker: Redis when REDIS_URL is set, else kombu's filesystem broker under var/ (embedded).
+
+Beat schedule and options live in settings (CELERY_* names); tasks in <app>/tasks.py are autodiscovered.
+"""
+
 import os
 
 from celery import Celery

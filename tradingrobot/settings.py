@@ -114,7 +114,26 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- celery -------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+# Embedded default (no REDIS_URL): kombu's filesystem broker under var/, so `make run` needs nothing running.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_DIR = Path(env("CELERY_BROKER_DIR", default=str(VAR_DIR / "celery")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+# One beat only: with Redis, RedBeat holds a lock in Redis; embedded, one worker runs beat inside itself (-B).
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = env("CELERY_REDBEAT_REDIS_URL", default=REDIS_URL)
+    CELERY_REDBEAT_KEY_PREFIX = env("CELERY_REDBEAT_KEY_PREFIX", default="redbeat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_REDBEAT_LOCK_TIMEOUT", default=60)
+    CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=5)
+else:
+    CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_BROKER_DIR / "beat-schedule")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
@@ -161,7 +180,32 @@ STATUS_TICK_SECONDS = env.float("STATUS_TICK_SECONDS", default=5.0)
 
 # --- integration (WordPress) ----------------------------------------------------
 WP_BASE_URL = env("WP_BASE_URL", default="https://tradingrobotplug.com").rstrip("/")
-WP_TIMEZONE = env("WP_TIMEZONE", default="")
+WP_TIMEZONE = env("WP_TIMEZONE", default="")  # wins over the zone the site reports in /wp-json/
+WP_REST_STYLE = env("WP_REST_STYLE", default="auto")  # auto | pretty (/wp-json/...) | query (?rest_route=...)
+WP_CONNECT_TIMEOUT = env.float("WP_CONNECT_TIMEOUT", default=5.0)
+WP_READ_TIMEOUT = env.float("WP_READ_TIMEOUT", default=90.0)  # /stock-data may fetch 4 quotes live, 15 s each
+WP_RETRIES = env.int("WP_RETRIES", default=3)
+WP_BACKOFF_SECONDS = env.float("WP_BACKOFF_SECONDS", default=1.0)  # 1, 2, 4... plus jitter
+WP_BACKOFF_MAX_SECONDS = env.float("WP_BACKOFF_MAX_SECONDS", default=30.0)
+WP_BACKOFF_JITTER_SECONDS = env.float("WP_BACKOFF_JITTER_SECONDS", default=1.0)
+WP_RETRY_AFTER_MAX_SECONDS = env.float("WP_RETRY_AFTER_MAX_SECONDS", default=120.0)
+WP_BREAKER_FAILURES = env.int("WP_BREAKER_FAILURES", default=3)  # consecutive failed calls that open it
+WP_BREAKER_RESET_SECONDS = env.float("WP_BREAKER_RESET_SECONDS", default=60.0)  # open this long, then one trial
+WP_CACHE_TTL = env.int("WP_CACHE_TTL", default=300)  # a good answer is served from cache this long
+WP_STALE_KEEP_SECONDS = env.int("WP_STALE_KEEP_SECONDS", default=7 * 24 * 3600)  # last good answer kept for outages
+WP_CACHE_PREFIX = env("WP_CACHE_PREFIX", default="wp")
+WP_POLL_SECONDS = env.float("WP_POLL_SECONDS", default=300.0)
+WP_FAST_POLL_SECONDS = env.float("WP_FAST_POLL_SECONDS", default=0.0)  # 1-3 to enable; only while open, not halted
+WP_BACKFILL_WINDOW_DAYS = env.int("WP_BACKFILL_WINDOW_DAYS", default=7)
+CELERY_BEAT_SCHEDULE = {
+    "wordpress-poll": {"task": "integration.tasks.wordpress_poll", "schedule": WP_POLL_SECONDS},
+}
+if WP_FAST_POLL_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["wordpress-fast-poll"] = {
+        "task": "integration.tasks.wordpress_fast_poll",
+        "schedule": WP_FAST_POLL_SECONDS,
+        "options": {"expires": WP_FAST_POLL_SECONDS},
+    }
 
 # --- logging ------------------------------------------------------------------
 LOGGING = {

@@ -1,0 +1,54 @@
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from integration.services import backfill_run
+
+
+class Command(BaseCommand):
+    help = (
+        "Backfill history through WordPress /stock-data/{symbol} in windows with explicit site-local dates. "
+        "Resumable: completed windows are skipped on the next run (--force fetches them again)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=float, required=True, help="How far back, in days.")
+        parser.add_argument("--symbol", action="append", help="A ticker (repeatable); default: the primary ones.")
+        parser.add_argument(
+            "--window-days", type=float, default=None, help="Days per request (default WP_BACKFILL_WINDOW_DAYS)."
+        )
+        parser.add_argument("--force", action="store_true", help="Fetch windows a previous run completed, too.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, **options):
+        if options["days"] <= 0:
+            raise CommandError("--days must be positive")
+        tickers = [t.upper() for t in options["symbol"]] if options["symbol"] else None
+        bar = None
+
+        def on_plan(todo: int, done: int) -> None:
+            nonlocal bar
+            if done:
+                self.stdout.write(f"{done} window(s) already done by an earlier run: skipped")
+            bar = tqdm(total=todo, unit="window", disable=options["no_progress"], file=self.stderr._out)
+
+        def on_window(window, report) -> None:
+            bar.set_postfix_str(f"{window.symbol.ticker} {window.start:%Y-%m-%d} rows={report.rows}")
+            bar.update(1)
+
+        report = backfill_run(
+            days=options["days"],
+            tickers=tickers,
+            window_days=options["window_days"],
+            force=options["force"],
+            on_plan=on_plan,
+            on_window=on_window,
+        )
+        if bar is not None:
+            bar.close()
+        rate = report.rows / report.seconds if report.seconds else 0
+        totals = f"windows={report.windows} skipped_windows={report.windows_skipped} ({rate:,.0f} rows/s)"
+        self.stdout.write(f"{report.summary()}; {totals}")
+        for example in report.skipped_examples:
+            self.stdout.write(f"  skipped {example}")
+        if not report.ok:
+            raise CommandError(f"backfill stopped: {report.error.code}: {report.error.message} (rerun to resume)")
