@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "market",
     "portfolio",
     "trading",
+    "trading.realtime",
     "integration",
 ]
 
@@ -112,6 +113,12 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# ws /ws/updates (trading/realtime): with Redis, one pub/sub message per event reaches every web process.
+REALTIME_BROKER = env("REALTIME_BROKER", default="redis" if REDIS_URL else "memory")  # memory | redis
+REALTIME_REDIS_URL = env("REALTIME_REDIS_URL", default=REDIS_URL)
+REALTIME_CHANNEL_PREFIX = env("REALTIME_CHANNEL_PREFIX", default="tradingrobot")  # pub/sub ignores the db number
+REALTIME_CLIENT_QUEUE = env.int("REALTIME_CLIENT_QUEUE", default=32)  # frames a client may lag before it is dropped
+REALTIME_SNAPSHOT_MAX_AGE = env.float("REALTIME_SNAPSHOT_MAX_AGE", default=1.0)  # seconds a connect snapshot is reused
 
 # --- celery -------------------------------------------------------------------
 # Embedded default (no REDIS_URL): kombu's filesystem broker under var/, so `make run` needs nothing running.

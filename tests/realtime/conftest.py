@@ -1,0 +1,96 @@
+import asyncio
+import datetime as dt
+import json
+import os
+import uuid
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from market.models import PriceSample, Symbol
+from market.services import SampleIn, sample_upsert_many
+from trading.order_request import order_request_parse
+from trading.realtime.hub import hub_stop
+from trading.services import order_place
+
+from ..conftest import REQUIRE_SERVICES
+
+TICK = 0.5
+ORIGIN = (b"origin", b"http://testserver")
+
+
+@pytest.fixture
+def realtime(settings):
+    """Short ticks, an always-open market and a pub/sub prefix of our own (Redis channels ignore the db)."""
+    settings.STATUS_TICK_SECONDS = TICK
+    settings.TRADING_CALENDAR = "24/7"
+    settings.REALTIME_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
+    if REQUIRE_SERVICES:
+        assert settings.REALTIME_BROKER == "redis", "REQUIRE_SERVICES=1: the realtime tests must run through Redis"
+    return settings
+
+
+@pytest_asyncio.fixture
+async def hub_cleanup(realtime):
+    yield
+    await hub_stop()
+
+
+@pytest_asyncio.fixture
+async def connect(hub_cleanup):
+    """Open a WebSocket on the real ASGI application (origin check, routing, consumer)."""
+    from tradingrobot.asgi import application
+
+    opened = []
+
+    async def connect(path="/ws/updates", headers=(ORIGIN,)) -> WebsocketCommunicator:
+        communicator = WebsocketCommunicator(application, path, headers=list(headers))
+        connected, _ = await communicator.connect(timeout=10)
+        assert connected
+        opened.append(communicator)
+        return communicator
+
+    yield connect
+    for communicator in opened:
+        await communicator.disconnect()
+
+
+async def receive(communicator, timeout=5.0) -> dict:
+    return json.loads(await communicator.receive_from(timeout=timeout))
+
+
+async def receive_until(communicator, frame_type: str, timeout=5.0) -> tuple[dict, list[dict]]:
+    """The first frame of `frame_type`, and the frames that came before it."""
+    skipped = []
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise AssertionError(f"no {frame_type!r} frame within {timeout} s; got {[f['type'] for f in skipped]}")
+        frame = await receive(communicator, timeout=remaining)
+        if frame["type"] == frame_type:
+            return frame, skipped
+        skipped.append(frame)
+
+
+@database_sync_to_async
+def store_price(ticker: str, price: str, at: dt.datetime | None = None) -> None:
+    symbol = Symbol.objects.get(ticker=ticker)
+    at = at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    sample_upsert_many(samples=[SampleIn(symbol.pk, at, Decimal(price), 1000)], source=PriceSample.Source.MANUAL)
+
+
+@database_sync_to_async
+def place(ticker: str, side: str = "buy", qty: str = "1"):
+    order, _ = order_place(request=order_request_parse(ticker=ticker, side=side, qty=qty), placed_by="ws-test")
+    return order
+
+
+def requires_redis():
+    if not os.environ.get("REDIS_URL"):
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but REDIS_URL is not set")
+        pytest.skip("needs Redis (set REDIS_URL)")

@@ -1,0 +1,91 @@
+"""`ws /ws/updates`: one connected client. The hub does the ticking and the fan-out."""
+
+import asyncio
+import logging
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from . import frames
+from .hub import Client, Hub, get_hub
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TRY_AGAIN_LATER = 1013  # the client fell too far behind; reconnecting gives a fresh snapshot
+CLOSE_FORBIDDEN = 4403
+
+
+class UpdatesConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per client: frames come from the process's hub, not through Redis per client.
+    channel_layer_alias = None
+
+    hub: Hub | None = None
+    client: Client | None = None
+
+    async def connect(self):
+        if not await self.is_allowed():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.accept()
+        await self.start_stream()
+
+    async def is_allowed(self) -> bool:
+        """Whether this connection may watch. The place for an authentication check (self.scope["user"],
+        a token in the query string...); for now anyone the origin check let through may."""
+        return True
+
+    async def start_stream(self):
+        """The snapshot first, then ticks and events. Registering right after queueing the snapshot, with no
+        await in between, means the snapshot is always the first frame."""
+        from django.conf import settings
+
+        self.hub = await get_hub()
+        self.client = Client(self._send_text, queue_size=settings.REALTIME_CLIENT_QUEUE, on_lag=self._on_lag)
+        self.client.offer(await self.hub.snapshot())
+        self.hub.add(self.client)
+
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    def _on_lag(self) -> None:
+        self._stop_client()
+        asyncio.get_running_loop().create_task(self.close(code=CLOSE_TRY_AGAIN_LATER))
+
+    async def disconnect(self, code):
+        self._stop_client()
+
+    def _stop_client(self) -> None:
+        if self.client is not None:
+            if self.hub is not None:
+                self.hub.remove(self.client)
+            self.client.stop()
+            self.client = None
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.client is None:
+            return
+        try:
+            message = frames.parse_client_message(text_data)
+            self._reply(*self._handle(message))
+        except frames.BadMessage as bad:
+            self._reply("error", {"code": bad.code, "message": bad.message, "received": _excerpt(text_data)})
+
+    def _handle(self, message: frames.ClientMessage) -> tuple[str, dict]:
+        ids = {} if message.id is None else {"id": message.id}
+        if message.action == "ping":
+            return "pong", ids
+        current = self.client.subscription
+        if message.action == "subscribe":
+            updated = current.subscribe(message.topics, message.symbols)
+        else:
+            updated = current.unsubscribe(message.topics, message.symbols)
+        self.client.subscription = updated
+        return f"{message.action}d", {**updated.describe(), **ids}
+
+    def _reply(self, frame_type: str, fields: dict) -> None:
+        if self.client is not None and not self.client.offer(frames.reply_frame(frame_type, **fields)):
+            self.hub.remove(self.client)
+            self._on_lag()
+
+
+def _excerpt(text: str | None) -> str | None:
+    return None if text is None else text[:200]

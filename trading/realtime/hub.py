@@ -1,0 +1,253 @@
+"""One hub per web process: ticks, events and fan-out to that process's WebSocket clients.
+
+Per tick the status document is computed once (in a worker thread) and serialised once; the same string
+goes into every client's bounded queue. Each client has its own writer task, so a slow client only
+fills its own queue; when that queue is full the client is dropped (closed with 1013, "try again later";
+on reconnect it gets a fresh snapshot). Ticks are aligned to the wall clock (tick N at N * interval since
+the epoch), so every process ticks at the same instants and `tick` means the same everywhere.
+"""
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import connections
+
+from . import frames
+from .broker import get_broker
+
+logger = logging.getLogger(__name__)
+
+
+class Client:
+    """One connection's outbox: a bounded queue of serialised frames and the task that writes them."""
+
+    __slots__ = ("_queue", "_send", "_writer", "on_lag", "seq", "subscription")
+
+    def __init__(self, send: Callable[[str], Awaitable[None]], *, queue_size: int, on_lag: Callable[[], None]):
+        self._send = send
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self._writer = asyncio.get_running_loop().create_task(self._write())
+        self.on_lag = on_lag
+        self.seq = 0
+        self.subscription = frames.Subscription()
+
+    def offer(self, body: str) -> bool:
+        """Queue a frame without waiting; False when the queue is full (the client is lagging)."""
+        try:
+            self._queue.put_nowait(body)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def _write(self) -> None:
+        while True:
+            body = await self._queue.get()
+            self.seq += 1
+            await self._send(frames.with_seq(body, self.seq))
+
+    def stop(self) -> None:
+        self._writer.cancel()
+
+
+class Hub:
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.clients: set[Client] = set()
+        self.tick_seconds = float(settings.STATUS_TICK_SECONDS)
+        self.queue_size = int(settings.REALTIME_CLIENT_QUEUE)
+        self.snapshot_max_age = float(settings.REALTIME_SNAPSHOT_MAX_AGE)
+        self.broker = get_broker()
+        self.dropped = 0
+        self.last_tick: int | None = None
+        self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="realtime-db")
+        self._events: asyncio.Queue[dict] = asyncio.Queue()
+        self._generation = 0  # bumped by every event: a cached snapshot from before it is out of date
+        self._snapshot: tuple[float, int, str] | None = None  # (loop time, generation, frame)
+        self._snapshot_task: asyncio.Task | None = None
+        self._stale: dict[str, bool] | None = None
+        self._ready = asyncio.Event()
+        self._tasks = [
+            loop.create_task(self.broker.run(self._on_event, self._ready.set), name="realtime-broker"),
+            loop.create_task(self._tick_loop(), name="realtime-ticks"),
+            loop.create_task(self._event_loop(), name="realtime-events"),
+        ]
+
+    async def wait_ready(self, timeout: float = 10.0) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    # --- clients ---------------------------------------------------------------------------------------
+
+    def add(self, client: Client) -> None:
+        self.clients.add(client)
+
+    def remove(self, client: Client) -> None:
+        self.clients.discard(client)
+
+    def fan_out(self, body: str, topic: str, symbols: frozenset[str] | None) -> int:
+        """Queue one serialised frame for every interested client; drop the ones whose queue is full."""
+        laggards = []
+        delivered = 0
+        for client in self.clients:
+            if not client.subscription.wants(topic, symbols):
+                continue
+            if client.offer(body):
+                delivered += 1
+            else:
+                laggards.append(client)
+        for client in laggards:
+            self.clients.discard(client)
+            self.dropped += 1
+            logger.warning("dropping a WebSocket client %d frames behind", client.pending)
+            client.on_lag()
+        return delivered
+
+    # --- status -----------------------------------------------------------------------------------------
+
+    async def _status(self) -> dict:
+        from portfolio.selectors import status_data
+
+        return await database_sync_to_async(status_data, thread_sensitive=False, executor=self._db)()
+
+    async def snapshot(self) -> str:
+        """The status frame for a client that just connected: shared by all who connect within
+        REALTIME_SNAPSHOT_MAX_AGE seconds and no event since, computed once however many wait for it."""
+        cached = self._snapshot
+        if cached and cached[1] == self._generation and self.loop.time() - cached[0] <= self.snapshot_max_age:
+            return cached[2]
+        if self._snapshot_task is None or self._snapshot_task.done():
+            self._snapshot_task = self.loop.create_task(self._compute_snapshot())
+        return await asyncio.shield(self._snapshot_task)
+
+    async def _compute_snapshot(self) -> str:
+        generation = self._generation
+        body = frames.status_frame(await self._status(), tick=None)
+        if generation == self._generation:
+            self._snapshot = (self.loop.time(), generation, body)
+        return body
+
+    async def _tick_loop(self) -> None:
+        while True:
+            tick = math.floor(time.time() / self.tick_seconds) + 1
+            await asyncio.sleep(max(0.0, tick * self.tick_seconds - time.time()))
+            if not self.clients:
+                continue
+            try:
+                await self._tick(tick)
+            except Exception:
+                logger.exception("status tick %d failed", tick)
+
+    async def _tick(self, tick: int) -> None:
+        generation = self._generation
+        status = await self._status()
+        self.fan_out(frames.status_frame(status, tick=tick), frames.STATUS, None)
+        self.last_tick = tick
+        if generation == self._generation:
+            self._snapshot = (self.loop.time(), generation, frames.status_frame(status, tick=None))
+        self._announce_staleness(status.get("prices") or [])
+
+    def _announce_staleness(self, prices: list[dict]) -> None:
+        """Tell clients when a symbol's data turns stale (or fresh again) between two ticks."""
+        now_stale = {p["symbol"]: bool(p["stale"]) for p in prices}
+        before, self._stale = self._stale, now_stale
+        if before is None:
+            return
+        for price in prices:
+            was = before.get(price["symbol"])
+            if was is None or was == now_stale[price["symbol"]]:
+                continue
+            event_type = "data_stale" if now_stale[price["symbol"]] else "data_fresh"
+            self._fan_out_event({"type": event_type, **price})
+
+    # --- events -----------------------------------------------------------------------------------------
+
+    def _on_event(self, event: dict) -> None:
+        """Called in the loop thread by the broker for every committed event, in order."""
+        self._generation += 1
+        self._events.put_nowait(event)
+
+    async def _event_loop(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                if event["type"] == "prices_stored":
+                    for price_event in await self._prices_stored(event):
+                        self._fan_out_event(price_event)
+                else:
+                    self._fan_out_event(event)
+            except Exception:
+                logger.exception("could not deliver event %s", event.get("type"))
+
+    def _fan_out_event(self, event: dict) -> None:
+        if self.clients:
+            topic = frames.event_topic(event["type"])
+            self.fan_out(frames.event_frame(event), topic, frames.event_symbols(event))
+
+    async def _prices_stored(self, event: dict) -> list[dict]:
+        """One frame per symbol, with its newest stored price (read once per event per process)."""
+        symbols = [s for s in event.get("symbols") or [] if isinstance(s, str)]
+        if not symbols or not self.clients:
+            return []
+        rows = await database_sync_to_async(_latest_prices, thread_sensitive=False, executor=self._db)(symbols)
+        extra = {k: v for k, v in event.items() if k not in ("type", "symbols")}
+        return [{"type": "prices_stored", **extra, **row} for row in rows]
+
+    # --- lifecycle --------------------------------------------------------------------------------------
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.loop.run_in_executor(self._db, connections.close_all)
+        self._db.shutdown(wait=False)
+
+
+def _latest_prices(symbols: list[str]) -> list[dict]:
+    from market.clock import now
+    from market.selectors import price_is_stale, price_latest_list
+    from portfolio.serializers import SymbolPriceOut
+
+    at = now()
+    wanted = set(symbols)
+    rows = [
+        {
+            "symbol": p.ticker,
+            "price": p.price,
+            "timestamp": p.timestamp,
+            "age_seconds": p.age_seconds(at),
+            "stale": price_is_stale(timestamp=p.timestamp, at=at),
+        }
+        for p in price_latest_list(active_only=False)
+        if p.ticker in wanted
+    ]
+    return SymbolPriceOut(rows, many=True).data
+
+
+_hub: Hub | None = None
+
+
+async def get_hub() -> Hub:
+    """This process's hub, started on first use (on the running event loop)."""
+    global _hub
+    loop = asyncio.get_running_loop()
+    if _hub is None or _hub.loop is not loop:
+        _hub = Hub(loop)
+    await _hub.wait_ready()
+    return _hub
+
+
+async def hub_stop() -> None:
+    """Stop this process's hub (tests; a new one starts with the next client)."""
+    global _hub
+    hub, _hub = _hub, None
+    if hub is not None and not hub.loop.is_closed():
+        await hub.stop()
