@@ -65,40 +65,51 @@ class BarOut:
     volume: int | None
 
 
-def _volume(current: Bar, previous: Bar | None, timeframe: str) -> int | None:
-    """Rise of the cumulative day volume inside `current`, measured from the previous bar's close sample."""
-    if current.close_volume is None:
+_BAR_COLUMNS = ("start", "day", "open", "high", "low", "close", "close_volume", "close_at")
+
+
+def _volume(current: tuple, previous: tuple | None, timeframe: str) -> int | None:
+    """Rise of the cumulative day volume inside `current`, measured from the previous bar's close sample.
+    Rows are tuples in _BAR_COLUMNS order: [1] is the day, [6] the close volume."""
+    if current[6] is None:
         return None
     if previous is None:
-        return current.close_volume if timeframe == Timeframe.DAY1 else None
-    if previous.day != current.day:
-        return current.close_volume  # first bar of the day: everything traded since the day began
-    if previous.close_volume is None or current.close_volume < previous.close_volume:
+        return current[6] if timeframe == Timeframe.DAY1 else None
+    if previous[1] != current[1]:
+        return current[6]  # first bar of the day: everything traded since the day began
+    if previous[6] is None or current[6] < previous[6]:
         return None
-    return current.close_volume - previous.close_volume
+    return current[6] - previous[6]
+
+
+@dataclass(frozen=True)
+class BarPage:
+    bars: list[BarOut]
+    newest_sample_at: dt.datetime | None  # known when the page ends at the newest bar
 
 
 def bar_list(
     *, symbol: Symbol, timeframe: str, limit: int, start: dt.datetime | None = None, end: dt.datetime | None = None
-) -> list[BarOut]:
+) -> BarPage:
     """Bars oldest first: the first `limit` from `start` when given, else the newest `limit` before `end`.
     Reads limit + 1 rows of the rollup: the cost follows the bars asked for, not the samples stored."""
-    bars = Bar.objects.filter(symbol=symbol, timeframe=timeframe).only(
-        "start", "day", "open", "high", "low", "close", "close_volume"
-    )
+    bars = Bar.objects.filter(symbol=symbol, timeframe=timeframe)
     if end is not None:
         bars = bars.filter(start__lt=end)
+    newest_sample_at = None
     if start is None:
-        rows = list(bars.order_by("-start")[: limit + 1])[::-1]
+        rows = list(bars.order_by("-start").values_list(*_BAR_COLUMNS)[: limit + 1])[::-1]
         previous = rows.pop(0) if len(rows) > limit else None
+        if end is None and rows:
+            newest_sample_at = rows[-1][7]
     else:
-        rows = list(bars.filter(start__gte=start).order_by("start")[:limit])
-        previous = bars.filter(start__lt=start).order_by("-start").first() if rows else None
+        rows = list(bars.filter(start__gte=start).order_by("start").values_list(*_BAR_COLUMNS)[:limit])
+        previous = bars.filter(start__lt=start).order_by("-start").values_list(*_BAR_COLUMNS).first() if rows else None
     out = []
-    for bar in rows:
-        out.append(BarOut(bar.start, bar.open, bar.high, bar.low, bar.close, _volume(bar, previous, timeframe)))
-        previous = bar
-    return out
+    for row in rows:
+        out.append(BarOut(row[0], row[2], row[3], row[4], row[5], _volume(row, previous, timeframe)))
+        previous = row
+    return BarPage(out, newest_sample_at)
 
 
 def price_is_stale(*, timestamp: dt.datetime | None, at: dt.datetime) -> bool:

@@ -9,6 +9,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from tradingrobot.snapshot_cache import ledger_version_bump
+
 from .models import PriceSample
 from .rollup import SampleRow, bars_merge, bars_rebuild
 
@@ -92,4 +94,6 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertRes
         )
         bars_merge(SampleRow(s.symbol_id, s.timestamp, s.price, s.volume) for s in new_rows)
         result.stored += len(new_rows)
+        if result.symbol_ids:
+            transaction.on_commit(ledger_version_bump)
     return result

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from market.selectors import LatestPrice, price_latest_list
+from tradingrobot.serializer_fields import iso_z
+from tradingrobot.snapshot_cache import memoized
 
 from .models import Account, Position
 from .services import account_get_or_create
@@ -76,23 +78,19 @@ def realized_pl_total(*, account: Account) -> Decimal:
     return Position.objects.filter(account=account).aggregate(total=Sum("realized_pl"))["total"] or Decimal("0")
 
 
-def status_data() -> dict:
-    """The `/api/status` document (also pushed on the WebSocket), JSON-ready."""
-    from market.clock import market_clock, now
-    from market.selectors import price_is_stale
+def _status_base() -> tuple[dict, list]:
+    """The ledger part of the status document, serialised once, and the price timestamps."""
     from trading.services import trading_state_get
 
     from .serializers import StatusOut
 
-    at = now()
-    clock = market_clock()
     view = portfolio_get()
     state = trading_state_get()
     body = {
-        "timestamp": at,
-        "market_open": clock.is_open(at),
-        "next_open": clock.next_open(at),
-        "next_close": clock.next_close(at),
+        "timestamp": None,
+        "market_open": False,
+        "next_open": None,
+        "next_close": None,
         "portfolio_value": view.portfolio_value,
         "cash_balance": view.account.cash,
         "positions": [vars(p) for p in view.positions],
@@ -102,17 +100,36 @@ def status_data() -> dict:
         "halted_by": state.changed_by if state.halted else "",
         "halted_since": state.changed_at if state.halted else None,
         "prices": [
-            {
-                "symbol": p.ticker,
-                "price": p.price,
-                "timestamp": p.timestamp,
-                "age_seconds": p.age_seconds(at),
-                "stale": price_is_stale(timestamp=p.timestamp, at=at),
-            }
+            {"symbol": p.ticker, "price": p.price, "timestamp": p.timestamp, "age_seconds": None, "stale": True}
             for p in view.prices
         ],
     }
-    return StatusOut(body).data
+    return StatusOut(body).data, [p.timestamp for p in view.prices]
+
+
+def status_data() -> dict:
+    """The `/api/status` document (also pushed on the WebSocket), JSON-ready. The ledger part comes from
+    a memo invalidated by every trading event; the clock-dependent fields are computed for this instant."""
+    from market.clock import market_clock, now
+    from market.selectors import price_is_stale
+
+    base, timestamps = memoized("status", _status_base)
+    at = now()
+    clock = market_clock()
+    data = dict(base)
+    data["timestamp"] = iso_z(at)
+    data["market_open"] = clock.is_open(at)
+    data["next_open"] = iso_z(clock.next_open(at))
+    data["next_close"] = iso_z(clock.next_close(at))
+    data["prices"] = [
+        {
+            **price,
+            "age_seconds": None if ts is None else round((at - ts).total_seconds(), 3),
+            "stale": price_is_stale(timestamp=ts, at=at),
+        }
+        for price, ts in zip(base["prices"], timestamps, strict=True)
+    ]
+    return data
 
 
 def portfolio_data() -> dict:

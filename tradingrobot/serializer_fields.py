@@ -1,4 +1,11 @@
+import datetime as dt
+
 from rest_framework import serializers
+
+
+def iso_z(value: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC with a Z, as DRF renders datetimes."""
+    return None if value is None else value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def money_field(**kwargs):

@@ -184,6 +184,7 @@ QTY_DECIMAL_PLACES = env.int("QTY_DECIMAL_PLACES", default=4)
 ALLOW_SHORTING = False
 MARKET_DATA_MAX_LIMIT = 10000
 STATUS_TICK_SECONDS = env.float("STATUS_TICK_SECONDS", default=5.0)
+STATUS_CACHE_SECONDS = env.float("STATUS_CACHE_SECONDS", default=1.0)  # see tradingrobot/snapshot_cache.py
 
 # --- integration (WordPress) ----------------------------------------------------
 WP_BASE_URL = env("WP_BASE_URL", default="https://tradingrobotplug.com").rstrip("/")

@@ -6,8 +6,13 @@ os.environ.setdefault("SECRET_KEY", "test-only-not-a-secret")
 
 from .settings import *  # noqa: F403
 
+# The suite sends thousands of requests from one address within minutes; tests/security sets low rates.
+THROTTLE_RATES = {"ip": "100000/min", "credential": "100000/min", "trade": "100000/min"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# The status memo is process-wide; tests get a fresh document every time (tests/portfolio tests the memo).
+STATUS_CACHE_SECONDS = 0

@@ -1,0 +1,35 @@
+import datetime as dt
+
+from portfolio.selectors import status_data
+from tradingrobot.snapshot_cache import memo_clear
+
+from ..conftest import MARKET_OPEN_AT
+
+
+def test_status_memo_is_reused_and_invalidated_by_a_trade(
+    priced, place, settings, django_capture_on_commit_callbacks, django_assert_num_queries, time_machine
+):
+    settings.STATUS_CACHE_SECONDS = 60
+    memo_clear()
+    first = status_data()
+    with django_assert_num_queries(0):
+        again = status_data()
+    assert again["cash_balance"] == first["cash_balance"]
+
+    time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(seconds=30), tick=False)
+    tsla_age = next(p for p in status_data()["prices"] if p["symbol"] == "TSLA")["age_seconds"]
+    assert tsla_age == 90.0  # computed for this instant, not memoized
+
+    with django_capture_on_commit_callbacks(execute=True):
+        place(qty="10")
+    after = status_data()
+    assert after["total_positions"] == 1
+    assert float(after["cash_balance"]) == 97500.0
+    memo_clear()
+
+
+def test_memo_off_builds_every_time(priced, settings, django_assert_num_queries):
+    settings.STATUS_CACHE_SECONDS = 0
+    status_data()
+    with django_assert_num_queries(4):
+        status_data()
