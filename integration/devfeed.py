@@ -12,10 +12,12 @@ WP_Error answers. It is also the real server of the end-to-end tests, hence the 
   bad_shape (200, JSON of the wrong shape) | no_pretty (pretty URLs give an HTML 404: only ?rest_route= works)
 """
 
+import contextlib
 import datetime as dt
 import json
 import math
 import re
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -315,6 +317,36 @@ class Handler(BaseHTTPRequestHandler):
         self._json(status, data)
 
 
+class DevFeedServer(ThreadingHTTPServer):
+    """Threaded, and `stop()` also closes kept-alive connections: a site that goes down drops them."""
+
+    daemon_threads = True
+    feed: Feed
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def stop(self) -> None:
+        self.shutdown()
+        with self._open_lock:
+            for sock in list(self._open):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+        self.server_close()
+
+
 def server_build(
     *,
     host: str = "127.0.0.1",
@@ -324,7 +356,7 @@ def server_build(
     seed: int = 7,
     fault: str = "ok",
     live_symbols: set[str] | None = None,
-) -> ThreadingHTTPServer:
+) -> DevFeedServer:
     """A ready (bound, not yet serving) development feed. `port=0` picks a free port."""
     state = FeedState(
         zone=ZoneInfo(zone),
@@ -334,7 +366,6 @@ def server_build(
         live_symbols=set(live_symbols if live_symbols is not None else {"SPY", "NVDA"}),
     )
     handler = type("DevFeedHandler", (Handler,), {"feed": Feed(state)})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = DevFeedServer((host, port), handler)
     server.feed = handler.feed
     return server

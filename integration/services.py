@@ -120,8 +120,8 @@ def site_zone_get(client: WordPressClient) -> dt.tzinfo:
     if response.data is None:
         error = response.error
         raise FetchFailed(
-            "timezone_unknown",
-            f"cannot learn the site's time zone from /wp-json/ ({error.code}: {error.message}); set WP_TIMEZONE",
+            error.code,
+            f"{error.message} (asking /wp-json/ for the site's time zone; WP_TIMEZONE would spare that)",
             status=error.status,
             site_down=error.site_down,
         )

@@ -1,0 +1,212 @@
+"""Unit tests of integration.transform: pure functions, no database, no network."""
+
+import datetime as dt
+import json
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from integration.transform import (
+    FetchFailed,
+    body_decode,
+    history_rows,
+    local_to_utc,
+    rows_to_samples,
+    stock_data_rows,
+    utc_to_local,
+    zone_from_index,
+    zone_from_name,
+)
+from market.services import SampleIn
+
+NEW_YORK = ZoneInfo("America/New_York")
+IDS = {"TSLA": 1, "QQQ": 2, "SPY": 3, "NVDA": 4}
+
+
+def utc(*args) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.UTC)
+
+
+def row(symbol="TSLA", price="250.5000", timestamp="2025-12-26 10:30:00", volume="80312345", **extra) -> dict:
+    return {"id": "17", "symbol": symbol, "price": price, "timestamp": timestamp, "volume": volume, **extra}
+
+
+def test_numbers_as_strings_and_json_numbers_in_one_response():
+    body = {
+        "stock_data": [
+            row("TSLA", "250.5000", volume="80312345"),
+            {"id": None, "symbol": "SPY", "price": 590.12, "timestamp": "2025-12-26 10:30:00", "volume": 1234567},
+            {"id": None, "symbol": "NVDA", "price": 135, "timestamp": "2025-12-26 10:30:00", "volume": 99.0},
+        ],
+        "symbols": ["TSLA", "QQQ", "SPY", "NVDA"],
+        "timestamp": "2025-12-26 10:31:02",
+    }
+    result = rows_to_samples(stock_data_rows(body), symbol_ids=IDS, zone=NEW_YORK)
+
+    at = utc(2025, 12, 26, 15, 30)  # 10:30 EST = 15:30 UTC
+    assert result.skipped == []
+    assert result.samples == [
+        SampleIn(1, at, Decimal("250.5000"), 80312345),
+        SampleIn(3, at, Decimal("590.1200"), 1234567),
+        SampleIn(4, at, Decimal("135.0000"), 99),
+    ]
+    assert all(isinstance(s.price, Decimal) for s in result.samples)
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ({"id": "1", "price": "1.0", "timestamp": "2025-12-26 10:30:00"}, "missing_symbol"),
+        (row(symbol=""), "missing_symbol"),
+        (row(symbol=None), "missing_symbol"),
+        (row(symbol="AAPL"), "unknown_symbol"),
+        (row(price="NaN"), "bad_price"),
+        (row(price="Infinity"), "bad_price"),
+        (row(price="-3.5"), "bad_price"),
+        (row(price="0.0000"), "bad_price"),
+        (row(price=0), "bad_price"),
+        (row(price="abc"), "bad_price"),
+        (row(price=None), "bad_price"),
+        (row(price=True), "bad_price"),
+        (row(price="0.00001"), "bad_price"),  # rounds to zero at 4 places
+        (row(timestamp="0000-00-00 00:00:00"), "bad_timestamp"),
+        (row(timestamp="yesterday"), "bad_timestamp"),
+        (row(timestamp=""), "bad_timestamp"),
+        (row(timestamp=None), "bad_timestamp"),
+        (row(timestamp="2025-02-30 10:00:00"), "bad_timestamp"),
+        (row(timestamp="2025-03-09 02:30:00"), "bad_timestamp"),  # skipped by the spring-forward in New York
+        (row(volume="-5"), "bad_volume"),
+        (row(volume="12.5"), "bad_volume"),
+        (row(volume="lots"), "bad_volume"),
+        ("not an object", "not_an_object"),
+        (None, "not_an_object"),
+    ],
+)
+def test_every_bad_row_kind_is_skipped_with_its_reason_and_good_rows_kept(bad, reason):
+    good = row("QQQ", "480.2500", "2025-12-26 10:35:00", "1000")
+    result = rows_to_samples([good, bad, good | {"timestamp": "2025-12-26 10:40:00"}], symbol_ids=IDS, zone=NEW_YORK)
+
+    assert [s.reason for s in result.skipped] == [reason]
+    assert result.skipped[0].index == 1
+    assert result.reasons == {reason: 1}
+    assert [s.timestamp for s in result.samples] == [utc(2025, 12, 26, 15, 35), utc(2025, 12, 26, 15, 40)]
+
+
+def test_duplicates_are_skipped_and_the_first_kept():
+    rows = [row(price="250.0000"), row(price="251.0000"), row(symbol="tsla", price="252.0000")]
+    result = rows_to_samples(rows, symbol_ids=IDS, zone=NEW_YORK)
+
+    assert [s.price for s in result.samples] == [Decimal("250.0000")]
+    assert result.reasons == {"duplicate": 2}
+
+
+def test_history_rows_for_another_symbol_are_refused():
+    rows = [row("TSLA"), row("QQQ")]
+    result = rows_to_samples(rows, symbol_ids=IDS, zone=NEW_YORK, symbol="TSLA")
+    assert [s.symbol_id for s in result.samples] == [1]
+    assert result.reasons == {"unknown_symbol": 1}
+
+
+def test_prices_are_rounded_to_the_store_precision():
+    result = rows_to_samples([row(price=250.123456)], symbol_ids=IDS, zone=NEW_YORK)
+    assert result.samples[0].price == Decimal("250.1235")
+
+
+def test_spring_forward_in_the_site_zone():
+    rows = [row(timestamp="2025-03-09 01:55:00"), row(timestamp="2025-03-09 03:00:00")]
+    result = rows_to_samples(rows, symbol_ids=IDS, zone=NEW_YORK)
+    # 01:55 EST (-5) and 03:00 EDT (-4) are five minutes apart.
+    assert [s.timestamp for s in result.samples] == [utc(2025, 3, 9, 6, 55), utc(2025, 3, 9, 7, 0)]
+
+
+def test_fall_back_in_the_site_zone():
+    rows = [row(timestamp=t) for t in ("2025-11-02 00:55:00", "2025-11-02 01:30:00", "2025-11-02 02:00:00")]
+    result = rows_to_samples(rows, symbol_ids=IDS, zone=NEW_YORK)
+    # 00:55 EDT, 01:30 is ambiguous (first occurrence, EDT), 02:00 EST.
+    assert [s.timestamp for s in result.samples] == [
+        utc(2025, 11, 2, 4, 55),
+        utc(2025, 11, 2, 5, 30),
+        utc(2025, 11, 2, 7, 0),
+    ]
+
+
+def test_a_zone_east_of_utc_and_a_fixed_offset():
+    tokyo = rows_to_samples([row(timestamp="2025-12-27 00:30:00")], symbol_ids=IDS, zone=ZoneInfo("Asia/Tokyo"))
+    assert tokyo.samples[0].timestamp == utc(2025, 12, 26, 15, 30)
+    fixed = rows_to_samples([row(timestamp="2025-07-01 12:00:00")], symbol_ids=IDS, zone=zone_from_name("-5"))
+    assert fixed.samples[0].timestamp == utc(2025, 7, 1, 17, 0)  # a gmt_offset has no DST
+
+
+def test_cumulative_day_volume_is_kept_as_is_across_midnight():
+    """The site sends the day's running total; it drops at the site's midnight. The transform keeps the
+    totals (differences are taken later, within one day)."""
+    rows = [
+        row(timestamp="2025-12-15 23:50:00", volume="90000000"),
+        row(timestamp="2025-12-15 23:55:00", volume="90001000"),
+        row(timestamp="2025-12-16 00:00:00", volume="0"),
+        row(timestamp="2025-12-16 00:05:00", volume="700"),
+    ]
+    samples = rows_to_samples(rows, symbol_ids=IDS, zone=NEW_YORK).samples
+    assert [s.volume for s in samples] == [90000000, 90001000, 0, 700]
+    assert samples[2].timestamp == utc(2025, 12, 16, 5, 0)  # New York midnight
+
+
+def test_zone_from_the_rest_index():
+    assert zone_from_index({"timezone_string": "Europe/Berlin", "gmt_offset": 1}) == ZoneInfo("Europe/Berlin")
+    assert zone_from_index({"timezone_string": "", "gmt_offset": "5.5"}) == dt.timezone(dt.timedelta(hours=5.5))
+    assert zone_from_index({"timezone_string": "", "gmt_offset": -4}) == dt.timezone(dt.timedelta(hours=-4))
+    with pytest.raises(FetchFailed) as failed:
+        zone_from_index({"timezone_string": "", "gmt_offset": None})
+    assert failed.value.code == "timezone_unknown"
+
+
+def test_local_dates_for_the_site_round_trip():
+    at = utc(2025, 7, 1, 3, 59, 59)
+    assert utc_to_local(at, NEW_YORK) == "2025-06-30 23:59:59"
+    assert local_to_utc(dt.datetime(2025, 6, 30, 23, 59, 59), NEW_YORK) == at
+
+
+# --- bodies ----------------------------------------------------------------------------------------------
+
+
+def test_body_decode_accepts_json():
+    assert body_decode(status=200, content=b'{"stock_data": []}') == {"stock_data": []}
+
+
+def test_body_decode_html_critical_error_page():
+    page = b"<html><body><p>There has been a critical error on this website.</p></body></html>"
+    with pytest.raises(FetchFailed) as failed:
+        body_decode(status=500, content=page)
+    assert (failed.value.code, failed.value.status, failed.value.site_down) == ("critical_error", 500, True)
+    assert "critical error on this website" in failed.value.message
+
+
+def test_body_decode_non_json():
+    with pytest.raises(FetchFailed) as failed:
+        body_decode(status=200, content=b"<br /><b>Warning</b>: something")
+    assert (failed.value.code, failed.value.site_down) == ("non_json", True)
+
+
+def test_body_decode_wp_error_keeps_code_and_message():
+    error = {"code": "invalid_symbol", "message": "Invalid symbol: AAPL", "data": {"status": 400}}
+    with pytest.raises(FetchFailed) as failed:
+        body_decode(status=400, content=json.dumps(error))
+    assert failed.value.as_dict() == {"code": "invalid_symbol", "message": "Invalid symbol: AAPL", "status": 400}
+    assert failed.value.site_down is False
+
+
+def test_body_decode_rest_no_route():
+    error = {"code": "rest_no_route", "message": "No route was found", "data": {"status": 404}}
+    with pytest.raises(FetchFailed) as failed:
+        body_decode(status=404, content=json.dumps(error))
+    assert (failed.value.code, failed.value.status) == ("rest_no_route", 404)
+
+
+@pytest.mark.parametrize("body", [[], {"items": []}, {"stock_data": "nope"}, "text", 3])
+def test_wrong_shapes_are_failed_fetches(body):
+    with pytest.raises(FetchFailed) as failed:
+        stock_data_rows(body)
+    assert failed.value.code == "bad_shape"
+    with pytest.raises(FetchFailed):
+        history_rows(body)
