@@ -253,6 +253,8 @@ def _prefetch(
                 store=False,
             )
             answers.put((window, response))
+            if not response.ok:  # the writer stops at a failed window: fetch no further
+                break
         answers.put(None)
 
     thread = threading.Thread(target=fetch_all, name="backfill-prefetch", daemon=True)

@@ -7,12 +7,16 @@ from .serializers import PortfolioOut, StatusOut
 
 
 class StatusApi(APIView):
+    required_scope = "read"
+
     @extend_schema(responses={200: StatusOut})
     def get(self, request):
         return Response(status_data())
 
 
 class PortfolioApi(APIView):
+    required_scope = "read"
+
     @extend_schema(responses={200: PortfolioOut})
     def get(self, request):
         return Response(portfolio_data())

@@ -63,7 +63,26 @@ def add_price(symbols):
 
 
 @pytest.fixture
-def api(db):
+def api_key(db):
+    """(ApiKey, plain key) with every scope, made by the security service."""
+    from tradingrobot.security.services import api_key_create
+
+    return api_key_create(name="tests", scopes="read,trade,admin", created_by="tests")
+
+
+@pytest.fixture
+def api(api_key):
+    """An API client sending a key with every scope."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key[1])
+    return client
+
+
+@pytest.fixture
+def anon_api(db):
+    """An API client without credentials."""
     from rest_framework.test import APIClient
 
     return APIClient()

@@ -46,6 +46,9 @@ def _one_value(request, body: dict, name: str):
 
 
 class TradeApi(APIView):
+    required_scope = "trade"
+    audit_action = "order_place"
+
     @extend_schema(
         request=TradeIn,
         parameters=[OpenApiParameter(name, str, required=False) for name in TRADE_FIELDS]
@@ -102,6 +105,8 @@ def _int_param(request, name: str, default: int, maximum: int) -> int:
 
 
 class OrderListApi(APIView):
+    required_scope = "read"
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", str, description="open, closed, all, or one order status"),
@@ -129,6 +134,9 @@ class OrderListApi(APIView):
 
 
 class OrderDetailApi(APIView):
+    required_scope = {"GET": "read", "DELETE": "trade"}
+    audit_action = {"DELETE": "order_cancel"}
+
     @extend_schema(responses={200: OrderDetailOut, 404: ErrorOut})
     def get(self, request, order_id: int):
         return Response(OrderDetailOut(selectors.order_get(order_id=order_id)).data)
@@ -140,6 +148,9 @@ class OrderDetailApi(APIView):
 
 
 class StopTradingApi(APIView):
+    required_scope = "admin"
+    audit_action = "trading_halt"
+
     @extend_schema(
         request=StopIn,
         parameters=[OpenApiParameter("liquidate", bool, default=False), OpenApiParameter("reason", str)],
@@ -170,6 +181,9 @@ class StopTradingApi(APIView):
 
 
 class ResumeTradingApi(APIView):
+    required_scope = "admin"
+    audit_action = "trading_resume"
+
     @extend_schema(request=None, responses={200: ResumeOut})
     def post(self, request):
         state = services.trading_resume(resumed_by=actor_of(request))

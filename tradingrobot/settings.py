@@ -6,8 +6,10 @@ Embedded defaults (SQLite, in-memory layers) need nothing running.
 
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
+from corsheaders.defaults import default_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -39,6 +41,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "corsheaders",
+    "oauth2_provider",
+    "rest_framework_api_key",
+    "tradingrobot.security",
     "channels",
     "market",
     "portfolio",
@@ -49,6 +55,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "tradingrobot.security.middleware.ClientIpMiddleware",
+    "tradingrobot.security.middleware.AuditMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,8 +159,15 @@ CELERY_TIMEZONE = "UTC"
 
 # --- REST framework -----------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tradingrobot.security.authentication.ApiKeyAuthentication",
+        "tradingrobot.security.authentication.ScopedOAuth2Authentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tradingrobot.security.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tradingrobot.security.throttling.CredentialRateThrottle",
+        "tradingrobot.security.throttling.TradeRateThrottle",
+    ],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -168,6 +184,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Trading engine behind TradingRobotPlug.com: status, portfolio, market data, orders.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tradingrobot.security.schema.add_security_answers",
+    ],
 }
 
 # --- trading ------------------------------------------------------------------
@@ -215,11 +235,55 @@ if WP_FAST_POLL_SECONDS > 0:
         "options": {"expires": WP_FAST_POLL_SECONDS},
     }
 
+# --- security -------------------------------------------------------------------
+# API keys and OAuth 2.0 (tradingrobot/security): scopes read, trade, admin. See README "Security".
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)  # proxies in front that append X-Forwarded-For
+API_IP_ALLOWLIST = env.list("API_IP_ALLOWLIST", default=[])  # CIDRs allowed on /api/, /o/ and /ws/; empty: all
+THROTTLE_RATES = {
+    "ip": env("THROTTLE_RATE_IP", default="600/min"),  # every guarded request, per client address
+    "credential": env("THROTTLE_RATE_KEY", default="300/min"),  # per API key or OAuth client
+    "trade": env("THROTTLE_RATE_TRADE", default="30/min"),  # trade-scope routes, per credential and per address
+}
+SECURITY_GUARDED_PREFIXES = ["/api/", "/o/"]
+SECURITY_EXEMPT_PATHS = env.list("SECURITY_EXEMPT_PATHS", default=[r"^/api/health/?$"])
+CORS_ALLOWED_ORIGINS = env.list(
+    "CORS_ALLOWED_ORIGINS", default=["{0.scheme}://{0.netloc}".format(urlsplit(WP_BASE_URL))]
+)
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (*default_headers, "x-api-key", "idempotency-key")
+CORS_EXPOSE_HEADERS = ["Retry-After"]
+WS_ALLOWED_ORIGINS = env.list("WS_ALLOWED_ORIGINS", default=CORS_ALLOWED_ORIGINS)
+OAUTH2_PROVIDER = {
+    "SCOPES": {"read": "Read status, portfolio, market data, orders", "trade": "Trade", "admin": "Stop and resume"},
+    "SCOPES_BACKEND_CLASS": "tradingrobot.security.oauth.ClientScopes",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_TOKEN_SECONDS", default=3600),
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # store token checksums only
+}
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# Outbound: the WordPress Application Password; never logged (a logging filter redacts it), never in the admin.
+WP_APP_USER = env("WP_APP_USER", default="")
+WP_APP_PASSWORD = env("WP_APP_PASSWORD", default="")
+
+# Production (PRODUCTION=1): HTTPS only behind a TLS-terminating proxy; `manage.py check --deploy` is clean.
+PRODUCTION = env.bool("PRODUCTION", default=False)
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
+    if TRUSTED_PROXY_COUNT:
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
 # --- logging ------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "tradingrobot.security.redaction.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }

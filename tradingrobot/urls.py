@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider.views import RevokeTokenView, TokenView
+from rest_framework.permissions import AllowAny
 
 from market.apis import MarketDataApi
 from portfolio.apis import PortfolioApi, StatusApi
@@ -11,6 +13,7 @@ from trading.apis import (
     StopTradingApi,
     TradeApi,
 )
+from tradingrobot.security.apis import WsTicketApi
 
 from .errors import json_not_found
 
@@ -20,10 +23,14 @@ def api(route: str, view, name: str):
     return re_path(rf"^api/{route}/?$", view.as_view(), name=name)
 
 
+# The API description is public (no data in it; WordPress developers need it); every operation needs a key.
+PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),
     api("status", StatusApi, "status"),
     api("portfolio", PortfolioApi, "portfolio"),
     api(r"market_data/(?P<symbol>[^/]+)", MarketDataApi, "market-data"),
@@ -32,6 +39,9 @@ urlpatterns = [
     api(r"orders/(?P<order_id>[0-9]{1,18})", OrderDetailApi, "order-detail"),
     api("stop_trading", StopTradingApi, "stop-trading"),
     api("resume_trading", ResumeTradingApi, "resume-trading"),
+    api("ws-ticket", WsTicketApi, "ws-ticket"),
+    path("o/token/", TokenView.as_view(), name="oauth-token"),
+    path("o/revoke_token/", RevokeTokenView.as_view(), name="oauth-revoke-token"),
     re_path(r"^api/", json_not_found),
 ]
 

@@ -1,0 +1,91 @@
+"""Backfill through /stock-data/{symbol} against the development feed."""
+
+import datetime as dt
+import itertools
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from integration.models import BackfillWindow
+from integration.services import backfill_run
+from market.models import Bar, PriceSample
+from tests.conftest import MARKET_OPEN_AT
+
+pytestmark = pytest.mark.django_db
+FIVE_MINUTES = dt.timedelta(minutes=5)
+
+
+def timestamps(ticker: str) -> list[dt.datetime]:
+    return list(
+        PriceSample.objects.filter(symbol__ticker=ticker).order_by("timestamp").values_list("timestamp", flat=True)
+    )
+
+
+def test_backfill_stores_every_sample_of_the_windows_and_resumes(devfeed, market_open):
+    report = backfill_run(days=3, tickers=["TSLA"], window_days=1)
+
+    assert report.ok, report.summary()
+    first = dt.datetime(2025, 12, 13, tzinfo=dt.UTC)  # windows are aligned on whole days
+    expected = int((MARKET_OPEN_AT - first) / FIVE_MINUTES) + 1
+    assert (report.stored, report.windows, sum(report.skipped.values())) == (expected, 4, 0)
+    stamps = timestamps("TSLA")
+    assert stamps[0] == first and stamps[-1] == MARKET_OPEN_AT
+    assert all(b - a == FIVE_MINUTES for a, b in itertools.pairwise(stamps))  # no gap, no overlap
+    assert BackfillWindow.objects.count() == 3  # the window holding "now" is not complete yet
+    assert Bar.objects.filter(symbol__ticker="TSLA", timeframe="1Day").count() == 5  # New York days 12-12..12-16
+
+    market_open.shift(dt.timedelta(hours=1))
+    again = backfill_run(days=3, tickers=["TSLA"], window_days=1)
+    assert (again.windows_skipped, again.windows) == (3, 1)
+    assert (again.stored, again.updated) == (12, 0)
+
+
+def test_backfill_across_a_dst_change_has_no_gap(devfeed):
+    """2025-11-02: New York falls back. The site stores rows by local time, so the repeated hour arrives twice
+    with the same stamps: those are duplicates, skipped; every other instant is there once."""
+    with time_machine.travel(dt.datetime(2025, 11, 3, 12, 0, tzinfo=dt.UTC), tick=False):
+        report = backfill_run(days=2, tickers=["SPY"], window_days=1)
+    assert report.ok, report.summary()
+    assert report.skipped == {"duplicate": 12}
+    stamps = timestamps("SPY")
+    gaps = [(a, b) for a, b in itertools.pairwise(stamps) if b - a != FIVE_MINUTES]
+    assert gaps == [(dt.datetime(2025, 11, 2, 5, 55, tzinfo=dt.UTC), dt.datetime(2025, 11, 2, 7, 0, tzinfo=dt.UTC))]
+
+
+def test_a_failed_window_stops_the_run_and_a_rerun_finishes_it(devfeed, market_open):
+    def break_after_first(window, report):
+        if report.windows == 1:
+            devfeed.fault("critical")
+
+    broken = backfill_run(days=8, tickers=["QQQ"], window_days=1, on_window=break_after_first)
+    assert broken.error.code == "critical_error"
+    done = BackfillWindow.objects.count()
+    assert 1 <= done < 8  # at most a few windows were fetched ahead
+
+    devfeed.fault("ok")
+    market_open.shift(dt.timedelta(seconds=31))  # in case the failures opened the breaker
+    resumed = backfill_run(days=8, tickers=["QQQ"], window_days=1)
+    assert resumed.ok and resumed.windows_skipped == done
+    first = dt.datetime(2025, 12, 8, tzinfo=dt.UTC)
+    assert len(timestamps("QQQ")) == int((MARKET_OPEN_AT + dt.timedelta(seconds=31) - first) / FIVE_MINUTES) + 1
+
+
+def test_backfill_command_prints_totals(devfeed, market_open):
+    out = StringIO()
+    call_command("backfill_wordpress", days=1, symbol=["nvda"], window_days=1, no_progress=True, stdout=out)
+    assert "backfill: rows=" in out.getvalue() and "windows=2" in out.getvalue()
+
+    with pytest.raises(CommandError, match="unknown_symbol"):
+        call_command("backfill_wordpress", days=1, symbol=["AAPL"], no_progress=True, stdout=StringIO())
+
+
+def test_poll_command_prints_counts_and_fails_loudly(devfeed, market_open):
+    out = StringIO()
+    call_command("poll_wordpress", stdout=out)
+    assert "stored=4" in out.getvalue()
+    devfeed.fault("wp_error")
+    with pytest.raises(CommandError, match="invalid_request"):
+        call_command("poll_wordpress", stdout=StringIO())

@@ -1,0 +1,78 @@
+"""DRF authentication by API key (`Authorization: Api-Key <key>` or `X-API-Key: <key>`) and by OAuth 2.0 token."""
+
+from django.contrib.auth.models import AnonymousUser
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from .keys import KeyRejected, api_key_check
+
+KEYWORD = "api-key"
+
+
+class InvalidCredentials(exceptions.AuthenticationFailed):
+    default_code = "invalid_credentials"
+
+
+class InvalidApiKey(InvalidCredentials):
+    default_code = "invalid_api_key"
+
+
+class RevokedApiKey(InvalidCredentials):
+    default_code = "revoked_api_key"
+
+
+class ExpiredApiKey(InvalidCredentials):
+    default_code = "expired_api_key"
+
+
+REJECTIONS = {"invalid": InvalidApiKey, "revoked": RevokedApiKey, "expired": ExpiredApiKey}
+
+
+class CredentialsMissing(exceptions.NotAuthenticated):
+    default_code = "not_authenticated"
+    default_detail = (
+        "Authentication required: send 'Authorization: Api-Key <key>' or 'X-API-Key: <key>' "
+        "(or an OAuth 2.0 bearer token)."
+    )
+
+
+def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The plain key sent in either header; None when neither carries one; an error when both differ."""
+    from_auth = None
+    if authorization:
+        keyword, _, value = authorization.strip().partition(" ")
+        if keyword.lower() == KEYWORD:
+            from_auth = value.strip()
+            if not from_auth:
+                raise InvalidCredentials("The Authorization header says Api-Key but carries no key.")
+    from_header = (x_api_key or "").strip() or None
+    if from_auth and from_header and from_auth != from_header:
+        raise InvalidCredentials("Authorization and X-API-Key carry different keys; send one.")
+    return from_auth or from_header
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    def authenticate(self, request):
+        plain = key_from_headers(request.META.get("HTTP_AUTHORIZATION"), request.META.get("HTTP_X_API_KEY"))
+        if plain is None:
+            return None
+        try:
+            api_key = api_key_check(plain)
+        except KeyRejected as rejected:
+            raise REJECTIONS[rejected.reason](rejected.message)
+        return AnonymousUser(), api_key
+
+    def authenticate_header(self, request):
+        return 'Api-Key realm="api"'
+
+
+class ScopedOAuth2Authentication(OAuth2Authentication):
+    """django-oauth-toolkit's bearer tokens; a token whose client has no user acts as that client."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        return (user or AnonymousUser()), token

@@ -1,0 +1,58 @@
+"""Django middleware for the API paths: client IP, IP allowlist, per-IP rate limit, and the audit trail."""
+
+import re
+
+from django.conf import settings
+from django.http import JsonResponse
+
+from tradingrobot.errors import error_body
+
+from .audit import audit_request
+from .client_ip import ip_allowed, request_client_ip
+from .throttling import rate_hit
+
+
+def guarded_path(path: str) -> bool:
+    if any(re.match(pattern, path) for pattern in settings.SECURITY_EXEMPT_PATHS):
+        return False
+    return path.startswith(tuple(settings.SECURITY_GUARDED_PREFIXES))
+
+
+def ip_refusal(ip: str | None) -> tuple[str, str] | None:
+    if not ip_allowed(ip):
+        return "ip_not_allowed", f"Requests from {ip} are not allowed (API_IP_ALLOWLIST)."
+    return None
+
+
+class ClientIpMiddleware:
+    """Runs before authentication, so floods and key guessing from one address are limited too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        ip = request_client_ip(request)
+        if guarded_path(request.path_info):
+            refusal = ip_refusal(ip)
+            if refusal:
+                return JsonResponse(error_body(refusal[1], refusal[0]), status=403)
+            wait = rate_hit(bucket=f"ip:{ip}", rate=settings.THROTTLE_RATES["ip"])
+            if wait is not None:
+                response = JsonResponse(
+                    error_body(f"Too many requests from {ip}; retry in {wait} s.", "throttled"), status=429
+                )
+                response["Retry-After"] = str(wait)
+                return response
+        return self.get_response(request)
+
+
+class AuditMiddleware:
+    """Records the audited API and admin operations once the response is known."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        audit_request(request, response)
+        return response

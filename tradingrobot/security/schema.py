@@ -1,0 +1,62 @@
+"""OpenAPI: the API key security scheme, and the 401/403/429 answers every protected operation can give."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+ERROR_REF = {"$ref": "#/components/schemas/SecurityError"}
+SECURITY_ERROR = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["error"]},
+        "code": {"type": "string"},
+        "message": {"type": "string"},
+    },
+    "required": ["status", "code", "message"],
+}
+ANSWERS = {
+    "401": "Missing, invalid, revoked or expired credentials.",
+    "403": "The credential lacks the scope, or the client address is not allowed.",
+    "429": "Rate limit reached; see the Retry-After header.",
+}
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "tradingrobot.security.authentication.ApiKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "X-API-Key",
+            "description": "An API key; `Authorization: Api-Key <key>` works too.",
+        }
+
+
+class OAuthScheme(OpenApiAuthenticationExtension):
+    target_class = "tradingrobot.security.authentication.ScopedOAuth2Authentication"
+    name = "OAuth2"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "flows": {
+                "clientCredentials": {
+                    "tokenUrl": "/o/token/",
+                    "scopes": {"read": "read", "trade": "trade", "admin": "admin"},
+                }
+            },
+        }
+
+
+def add_security_answers(result, generator, request, public):
+    result.setdefault("components", {}).setdefault("schemas", {})["SecurityError"] = SECURITY_ERROR
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or not operation.get("security"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in ANSWERS.items():
+                responses.setdefault(
+                    status, {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
+                )
+    return result

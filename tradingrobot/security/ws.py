@@ -1,0 +1,141 @@
+"""ASGI middleware that authenticates WebSocket connections before the consumer sees them.
+
+Credentials: the same API keys (`Authorization: Api-Key <key>` or `X-API-Key`), an OAuth 2.0 bearer token, or
+`?ticket=<ticket>` from POST /api/ws-ticket. Browsers must come from an allowed origin. A refused connection is
+accepted, told why in one JSON message, and closed with 4401 (no or bad credentials), 4403 (origin, address or
+scope) or 4429 (rate limit); the close frame carries the reason where the server supports it (daphne sends the
+code only, hence the message).
+"""
+
+import hashlib
+import json
+from urllib.parse import parse_qs, urlsplit
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from oauth2_provider.models import get_access_token_model
+
+from .authentication import InvalidCredentials, key_from_headers
+from .client_ip import client_ip
+from .keys import KeyRejected, api_key_check
+from .middleware import ip_refusal
+from .models import ApiKey
+from .principals import principal_scopes
+from .scopes import READ
+from .services import ws_ticket_redeem
+from .throttling import rate_hit
+
+UNAUTHENTICATED = 4401
+FORBIDDEN = 4403
+THROTTLED = 4429
+
+
+class Refused(Exception):
+    def __init__(self, close_code: int, code: str, message: str):
+        super().__init__(message)
+        self.close_code, self.code, self.message = close_code, code, message
+
+
+def origin_allowed(origin: str | None, host: str | None) -> bool:
+    """No Origin: not a browser (scripts, PHP), which must still authenticate. A browser: the configured
+    origins, or the page's own host (the API docs)."""
+    if not origin:
+        return True
+    if origin in settings.WS_ALLOWED_ORIGINS:
+        return True
+    return bool(host) and urlsplit(origin).netloc == host
+
+
+def _token_auth(bearer: str):
+    checksum = hashlib.sha256(bearer.encode()).hexdigest()
+    token = get_access_token_model().objects.select_related("application").filter(token_checksum=checksum).first()
+    if token is None or not token.is_valid():
+        raise Refused(UNAUTHENTICATED, "invalid_credentials", "Invalid or expired bearer token.")
+    return token
+
+
+def _ticket_auth(ticket: str):
+    principal = ws_ticket_redeem(ticket)
+    if principal is None:
+        raise Refused(UNAUTHENTICATED, "invalid_ticket", "Unknown, expired or already used ticket.")
+    if principal["kind"] == "key":
+        api_key = ApiKey.objects.filter(pk=principal["id"]).first()
+        if api_key is None or api_key.revoked or api_key.has_expired:
+            raise Refused(UNAUTHENTICATED, "invalid_ticket", "The key behind this ticket is no longer valid.")
+        return api_key
+    token = get_access_token_model().objects.select_related("application").filter(pk=principal["id"]).first()
+    if token is None or not token.is_valid():
+        raise Refused(UNAUTHENTICATED, "invalid_ticket", "The token behind this ticket is no longer valid.")
+    return token
+
+
+def authenticate(headers: dict[str, str], query: dict[str, list[str]]):
+    """The credential of a WebSocket handshake (ApiKey or AccessToken), or Refused."""
+    try:
+        plain = key_from_headers(headers.get("authorization"), headers.get("x-api-key"))
+    except InvalidCredentials as error:
+        raise Refused(UNAUTHENTICATED, "invalid_credentials", str(error.detail))
+    if plain:
+        try:
+            return api_key_check(plain)
+        except KeyRejected as rejected:
+            raise Refused(UNAUTHENTICATED, f"{rejected.reason}_api_key", rejected.message)
+    keyword, _, bearer = headers.get("authorization", "").partition(" ")
+    if keyword.lower() == "bearer" and bearer.strip():
+        return _token_auth(bearer.strip())
+    ticket = (query.get("ticket") or [""])[0]
+    if ticket:
+        return _ticket_auth(ticket)
+    raise Refused(
+        UNAUTHENTICATED,
+        "not_authenticated",
+        "Authentication required: send 'Authorization: Api-Key <key>', or use ?ticket= from POST /api/ws-ticket.",
+    )
+
+
+def _check(scope: dict, headers: dict[str, str]):
+    if not origin_allowed(headers.get("origin"), headers.get("host")):
+        raise Refused(FORBIDDEN, "origin_not_allowed", f"Origin {headers['origin'][:100]} is not allowed.")
+    peer = (scope.get("client") or [None])[0]
+    ip = client_ip(peer, headers.get("x-forwarded-for"))
+    refusal = ip_refusal(ip)
+    if refusal:
+        raise Refused(FORBIDDEN, *refusal)
+    wait = rate_hit(bucket=f"ip:{ip}", rate=settings.THROTTLE_RATES["ip"])
+    if wait is not None:
+        raise Refused(THROTTLED, "throttled", f"Too many requests from {ip}; retry in {wait} s.")
+    query = parse_qs(scope.get("query_string", b"").decode("latin1"))
+    auth = authenticate(headers, query)
+    if READ not in principal_scopes(auth):
+        raise Refused(FORBIDDEN, "missing_scope", f"This credential lacks the '{READ}' scope the updates stream needs.")
+    return auth, ip
+
+
+async def _refuse(receive, send, refused: Refused) -> None:
+    message = await receive()
+    if message.get("type") != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    body = {"type": "error", "status": "error", "code": refused.code, "message": refused.message}
+    await send({"type": "websocket.send", "text": json.dumps(body)})
+    await send({"type": "websocket.close", "code": refused.close_code, "reason": refused.message[:120]})
+
+
+class WebSocketAuthMiddleware:
+    """Wrap the websocket router: `WebSocketAuthMiddleware(URLRouter([...]))`. The consumer finds the
+    credential in scope["auth"], its actor name in scope["actor"], the client address in scope["client_ip"]."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.inner(scope, receive, send)
+        headers = {name.decode("latin1").lower(): value.decode("latin1") for name, value in scope.get("headers", [])}
+        try:
+            auth, ip = await database_sync_to_async(_check)(scope, headers)
+        except Refused as refused:
+            return await _refuse(receive, send, refused)
+        actor = f"key:{auth.name}" if isinstance(auth, ApiKey) else f"oauth:{auth.application.name}"
+        scope = dict(scope, auth=auth, actor=actor, client_ip=ip)
+        return await self.inner(scope, receive, send)
