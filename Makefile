@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: venv run test lint bench migrate clean
+.PHONY: venv run demo test lint bench migrate clean
 
 venv: $(VENV)/.installed
 
@@ -18,10 +18,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 migrate: venv
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
-# The robot on embedded defaults: SQLite under var/, no Redis needed.
+# The robot on embedded defaults: SQLite under var/, no Redis needed. honcho runs the Procfile:
+# daphne on $(HOST):$(PORT) and a Celery worker with embedded beat polling WordPress on schedule.
 run: migrate
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
-	DEBUG=1 $(BIN)/daphne -b $(HOST) -p $(PORT) tradingrobot.asgi:application
+	DEBUG=1 HOST=$(HOST) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
+
+# The development WordPress feed on loopback and the robot pointed at it (offline demo).
+DEVFEED_PORT ?= 8201
+demo: migrate
+	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
+	DEBUG=1 HOST=$(HOST) DEVFEED_PORT=$(DEVFEED_PORT) WP_BASE_URL=http://127.0.0.1:$(DEVFEED_PORT) WP_TIMEZONE= \
+		WP_POLL_SECONDS=$${WP_POLL_SECONDS:-60} WP_FAST_POLL_SECONDS=$${WP_FAST_POLL_SECONDS:-2} \
+		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.demo -p $(PORT)
 
 lint: venv
 	$(BIN)/ruff check .
