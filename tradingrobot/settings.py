@@ -228,6 +228,12 @@ WP_FAST_POLL_SECONDS = env.float("WP_FAST_POLL_SECONDS", default=0.0)  # 1-3 to 
 WP_BACKFILL_WINDOW_DAYS = env.int("WP_BACKFILL_WINDOW_DAYS", default=7)
 CELERY_BEAT_SCHEDULE = {
     "wordpress-poll": {"task": "integration.tasks.wordpress_poll", "schedule": WP_POLL_SECONDS},
+    # Day orders expire at the close and queued orders fill even when no poll brings new prices.
+    "orders-housekeeping": {
+        "task": "trading.tasks.orders_housekeeping",
+        "schedule": env.float("ORDERS_HOUSEKEEPING_SECONDS", default=60.0),
+        "options": {"expires": 60},
+    },
 }
 if WP_FAST_POLL_SECONDS > 0:
     CELERY_BEAT_SCHEDULE["wordpress-fast-poll"] = {
