@@ -8,11 +8,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tradingrobot.errors import InvalidInput
-from tradingrobot.serializer_fields import ErrorOut, iso_z, price_field
+from tradingrobot.serializer_fields import ErrorOut, price_field
+from tradingrobot.snapshot_cache import memoized
 
 from .clock import now
 from .models import Timeframe
-from .selectors import bar_list, price_is_stale, price_latest, symbol_get
+from .selectors import market_data_document, price_is_stale
 
 
 class BarOut(serializers.Serializer):
@@ -88,30 +89,8 @@ class MarketDataApi(APIView):
         end = _parse_time(request.query_params.get("end"), "end")
         if start and end and start >= end:
             raise InvalidInput("start must be before end.", code="invalid_range")
-        sym = symbol_get(ticker=symbol)
-        page = bar_list(symbol=sym, timeframe=timeframe, limit=limit, start=start, end=end)
-        as_of = page.newest_sample_at
-        if as_of is None:
-            newest = price_latest(symbol_id=sym.pk)
-            as_of = newest.timestamp if newest else None
-        # Rendered by hand, not through MarketDataOut (which documents it): 100 nested serializers cost
-        # more than the query. tests/market/test_bars.py checks the shape.
-        body = {
-            "symbol": sym.ticker,
-            "timeframe": timeframe,
-            "data": [
-                {
-                    "timestamp": iso_z(b.timestamp),
-                    "open": b.open,
-                    "high": b.high,
-                    "low": b.low,
-                    "close": b.close,
-                    "volume": b.volume,
-                }
-                for b in page.bars
-            ],
-            "count": len(page.bars),
-            "as_of": iso_z(as_of),
-            "stale": price_is_stale(timestamp=as_of, at=now()),
-        }
-        return Response(body)
+        body, as_of = memoized(
+            ("market_data", symbol.upper(), timeframe, limit, start, end),
+            lambda: market_data_document(ticker=symbol, timeframe=timeframe, limit=limit, start=start, end=end),
+        )
+        return Response({**body, "stale": price_is_stale(timestamp=as_of, at=now())})

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
 from tradingrobot.errors import NotFound
+from tradingrobot.serializer_fields import iso_z
 
 from .clock import market_clock
 from .models import Bar, PriceSample, Symbol, Timeframe
@@ -123,3 +124,30 @@ def price_is_stale(*, timestamp: dt.datetime | None, at: dt.datetime) -> bool:
         return at - timestamp > max_age
     last_close = clock.previous_close(at)
     return last_close is not None and timestamp < last_close - max_age
+
+
+def market_data_document(
+    *, ticker: str, timeframe: str, limit: int, start: dt.datetime | None, end: dt.datetime | None
+) -> tuple[dict, dt.datetime | None]:
+    """The /api/market_data body (without `stale`, which depends on the instant) and `as_of`.
+    Built by hand rather than through MarketDataOut, which documents it: 100 nested serializers cost more
+    than the query. Prices become floats here, exactly as the JSON renderer would turn them."""
+    symbol = symbol_get(ticker=ticker)
+    page = bar_list(symbol=symbol, timeframe=timeframe, limit=limit, start=start, end=end)
+    as_of = page.newest_sample_at
+    if as_of is None:
+        newest = price_latest(symbol_id=symbol.pk)
+        as_of = newest.timestamp if newest else None
+    data = [
+        {
+            "timestamp": iso_z(bar.timestamp),
+            "open": float(bar.open),
+            "high": float(bar.high),
+            "low": float(bar.low),
+            "close": float(bar.close),
+            "volume": bar.volume,
+        }
+        for bar in page.bars
+    ]
+    body = {"symbol": symbol.ticker, "timeframe": timeframe, "data": data, "count": len(data), "as_of": iso_z(as_of)}
+    return body, as_of

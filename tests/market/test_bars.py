@@ -132,3 +132,20 @@ def test_bad_market_data_queries(api, symbols):
     assert error("TSLA?start=not-a-date")["code"] == "invalid_start"
     assert error("TSLA?start=2025-12-17T00:00:00Z&end=2025-12-16T00:00:00Z")["code"] == "invalid_range"
     assert error("NOPE", 404)["code"] == "unknown_symbol"
+
+
+def test_market_data_memo_serves_repeats_and_sees_new_samples(
+    api, symbols, market_open, settings, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    from tradingrobot.snapshot_cache import memo_clear
+
+    settings.STATUS_CACHE_SECONDS = 60
+    memo_clear()
+    store(symbols, [(0, "100", 1000)])
+    first = api.get("/api/market_data/TSLA?timeframe=5Min").json()
+    with django_assert_max_num_queries(1):  # the credential check only: the page comes from the memo
+        assert api.get("/api/market_data/TSLA?timeframe=5Min").json() == first
+    with django_capture_on_commit_callbacks(execute=True):
+        store(symbols, [(60, "107", 1500)])
+    assert api.get("/api/market_data/TSLA?timeframe=5Min").json()["data"][0]["high"] == 107.0
+    memo_clear()
