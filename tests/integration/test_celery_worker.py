@@ -180,8 +180,7 @@ def test_two_beats_schedule_as_one(processes, scratch_db, devfeed):
     queue = processes.env["CELERY_QUEUE"]
     worker = processes.start("worker", "worker", "--pool", "solo", "--loglevel", "INFO", "-Q", queue)
     assert wait_for(lambda: " ready." in worker.read_text(), timeout=90) is not None, worker.read_text()[-3000:]
-    processes.start("beat1", "beat", "--loglevel", "INFO")
-    processes.start("beat2", "beat", "--loglevel", "INFO")
+    beats = [processes.start(name, "beat", "--loglevel", "INFO") for name in ("beat1", "beat2")]
 
     def received() -> int:
         return len(re.findall(r"Task integration\.tasks\.wordpress_poll\[[^]]+\] received", worker.read_text()))
@@ -192,3 +191,5 @@ def test_two_beats_schedule_as_one(processes, scratch_db, devfeed):
     polls = received() - first
     periods = (time.monotonic() - started) / PERIOD
     assert 1 <= polls <= periods + 1, f"{polls} polls in {periods:.1f} periods"  # two beats would give ~2x
+    senders = [log.name for log in beats if "Sending due task wordpress-poll" in log.read_text()]
+    assert len(senders) == 1, senders  # the other one is still waiting for the lock
