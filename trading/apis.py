@@ -25,7 +25,7 @@ from .serializers import (
     TradeRejectedOut,
 )
 
-TRADE_FIELDS = ("quantity", "type", "limit_price", "time_in_force", "client_order_id")
+TRADE_FIELDS = ("quantity", "type", "limit_price", "time_in_force", "client_order_id", "strategy_id")
 
 
 def _body(request) -> dict:
@@ -80,6 +80,7 @@ class TradeApi(APIView):
             limit_price=values["limit_price"],
             time_in_force=values["time_in_force"],
             client_order_id=values["client_order_id"] or header_key,
+            strategy_id=values["strategy_id"],
         )
         order, created = services.order_place(request=order_request, placed_by=actor_of(request))
         order_data = OrderOut(order).data
@@ -137,7 +138,7 @@ class OrderDetailApi(APIView):
     required_scope = {"GET": "read", "DELETE": "trade"}
     audit_action = {"DELETE": "order_cancel"}
 
-    @extend_schema(responses={200: OrderDetailOut, 404: ErrorOut})
+    @extend_schema(operation_id="order_detail", responses={200: OrderDetailOut, 404: ErrorOut})
     def get(self, request, order_id: int):
         return Response(OrderDetailOut(selectors.order_get(order_id=order_id)).data)
 

@@ -73,6 +73,9 @@ class Order(models.Model):
     reject_reason = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=12, choices=Source.choices, default=Source.API)
     placed_by = models.CharField(max_length=150, blank=True)
+    strategy_id = models.CharField(
+        max_length=64, blank=True, help_text="Reported to WordPress; STRATEGY-<ticker> by default."
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -120,3 +123,35 @@ class Fill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.side} {self.qty} {self.symbol_id} @ {self.price}"
+
+
+class OutboxMessage(models.Model):
+    """A record for WordPress, written in the same transaction as what it reports (a transactional outbox).
+    Delivered in order by `integration.pushback`; `key` (the trade_id) makes a repeated send harmless."""
+
+    class Kind(models.TextChoices):
+        TRADE = "trade"
+        PERFORMANCE = "performance"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DELIVERED = "delivered"
+        FAILED = "failed", "failed (refused by WordPress)"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at", "id"], name="outbox_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} ({self.status})"

@@ -23,6 +23,7 @@ class OrderRequest:
     limit_price: Decimal | None = None
     time_in_force: str = Order.TimeInForce.DAY
     client_order_id: str | None = None
+    strategy_id: str | None = None
 
     def fingerprint(self) -> str:
         """What makes two requests "the same" for idempotency."""
@@ -33,6 +34,7 @@ class OrderRequest:
             self.type,
             None if self.limit_price is None else str(self.limit_price.normalize()),
             self.time_in_force,
+            self.strategy_id,
         ]
         return hashlib.sha256(json.dumps(key).encode()).hexdigest()
 
@@ -72,7 +74,7 @@ def _choice(value, *, name: str, choices, default: str) -> str:
 
 
 def order_request_parse(
-    *, ticker: str, side, qty, type=None, limit_price=None, time_in_force=None, client_order_id=None
+    *, ticker: str, side, qty, type=None, limit_price=None, time_in_force=None, client_order_id=None, strategy_id=None
 ) -> OrderRequest:
     side_text = str(side or "").strip().lower()
     if side_text not in Order.Side.values:
@@ -87,12 +89,15 @@ def order_request_parse(
         price = parse_decimal(limit_price, name="limit_price", places=4, maximum=Decimal("1000000000"))
     elif limit_price not in (None, ""):
         raise InvalidInput("limit_price is only allowed with type=limit.", code="invalid_limit_price")
-    coid = None
-    if client_order_id not in (None, ""):
-        coid = str(client_order_id).strip()
-        if len(coid) > MAX_CLIENT_ORDER_ID or not coid.isprintable():
-            raise InvalidInput(
-                f"client_order_id must be printable and at most {MAX_CLIENT_ORDER_ID} characters.",
-                code="invalid_client_order_id",
-            )
-    return OrderRequest(str(ticker).strip().upper(), side_text, quantity, order_type, price, tif, coid)
+    coid = _short_text(client_order_id, name="client_order_id", limit=MAX_CLIENT_ORDER_ID)
+    strategy = _short_text(strategy_id, name="strategy_id", limit=64)
+    return OrderRequest(str(ticker).strip().upper(), side_text, quantity, order_type, price, tif, coid, strategy)
+
+
+def _short_text(value, *, name: str, limit: int) -> str | None:
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if len(text) > limit or not text.isprintable():
+        raise InvalidInput(f"{name} must be printable and at most {limit} characters.", code=f"invalid_{name}")
+    return text

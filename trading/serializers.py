@@ -28,6 +28,7 @@ class OrderOut(serializers.Serializer):
     reject_reason = serializers.CharField(allow_blank=True)
     source = serializers.CharField()
     placed_by = serializers.CharField(allow_blank=True)
+    strategy_id = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(source="created_at")
     updated_at = serializers.DateTimeField()
@@ -49,6 +50,7 @@ class TradeIn(serializers.Serializer):
     limit_price = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
     time_in_force = serializers.ChoiceField(choices=["day", "gtc"], required=False)
     client_order_id = serializers.CharField(required=False, max_length=128)
+    strategy_id = serializers.CharField(required=False, max_length=64)
 
 
 class TradeOut(serializers.Serializer):

@@ -22,6 +22,7 @@ from . import broker, events
 from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
+from .outbox import outbox_trade_add, strategy_id_default
 
 MONEY_PLACES = Decimal("0.00000001")
 
@@ -85,6 +86,7 @@ def order_place(
             status=Order.Status.ACCEPTED,
             source=source,
             placed_by=placed_by[:150],
+            strategy_id=request.strategy_id or strategy_id_default(symbol.ticker),
             created_at=at,
         )
         try:
@@ -248,6 +250,7 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
         realized_pl=realized,
         executed_at=at,
     )
+    outbox_trade_add(fill=fill, order=order)
     events.announce(
         "order_filled",
         order_id=order.pk,
