@@ -44,7 +44,21 @@ def wp_settings(settings):
     settings.WP_BREAKER_FAILURES = 3
     settings.WP_BREAKER_RESET_SECONDS = 30.0
     settings.WP_CACHE_TTL = 300
-    return settings
+    yield settings
+    redis_keys_delete(f"*{settings.WP_CACHE_PREFIX}*")
+
+
+def redis_keys_delete(pattern: str) -> None:
+    """Leave the shared Redis as we found it (the cache keeps answers for days)."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(match=pattern, count=500):
+            client.delete(key)
+        client.close()
 
 
 @pytest.fixture

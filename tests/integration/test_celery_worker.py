@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests.conftest import REQUIRE_SERVICES
+from tests.integration.conftest import redis_keys_delete
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 BASE_DIR = Path(settings.BASE_DIR)
@@ -108,7 +109,9 @@ def celery_env(devfeed, scratch_db, tmp_path):
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True, timeout=300
     )
-    return env
+    yield env
+    for pattern in (f"*{tag}*", f"*{env['CELERY_QUEUE']}*"):
+        redis_keys_delete(pattern)
 
 
 class Processes:
