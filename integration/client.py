@@ -24,6 +24,8 @@ from django.core.cache import cache
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from tradingrobot.security.outbound import wordpress_auth
+
 from .breaker import CircuitBreaker
 from .transform import FetchFailed, body_decode
 
@@ -167,6 +169,23 @@ class WordPressClient:
             cache.set(key, {"data": data, "fetched_at": fetched_at}, timeout=settings.WP_STALE_KEEP_SECONDS)
         return WPResponse(data, fetched_at)
 
+    def post(self, route: str, body: dict) -> Any:
+        """POST a JSON document to a REST route with the Application Password; the decoded answer, or
+        FetchFailed. Not retried here: the outbox retries with backoff, and the routes are idempotent."""
+        if not self.breaker.allow():
+            state = self.breaker.state()
+            raise FetchFailed(
+                "circuit_open", f"{self.base_url} failed repeatedly; next try in {state.retry_in:.0f} s", site_down=True
+            )
+        url, query = self._url(route, None, "query" if self._style() == "query" else "pretty")
+        try:
+            data = self._send("post", url, query, json=body, auth=wordpress_auth(url))
+        except FetchFailed as error:
+            (self.breaker.record_failure if error.site_down else self.breaker.record_success)()
+            raise
+        self.breaker.record_success()
+        return data
+
     def _fallback(self, cached: dict | None, error: FetchFailed) -> WPResponse:
         if cached is not None and error.site_down:
             return WPResponse(cached["data"], cached["fetched_at"], stale=True, from_cache=True, error=error)
@@ -202,9 +221,12 @@ class WordPressClient:
 
     def _request(self, route: str, params: dict | None, style: str) -> Any:
         url, query = self._url(route, params, style)
+        return self._send("get", url, query)
+
+    def _send(self, method: str, url: str, query: dict, **kwargs) -> Any:
         try:
-            response = self.session.get(
-                url, params=query, timeout=(settings.WP_CONNECT_TIMEOUT, settings.WP_READ_TIMEOUT)
+            response = self.session.request(
+                method, url, params=query, timeout=(settings.WP_CONNECT_TIMEOUT, settings.WP_READ_TIMEOUT), **kwargs
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise FetchFailed("connect_timeout", _reason(exc), site_down=True) from None

@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from .devfeed_receiver import Receiver
+
 STEP = 300  # seconds between samples
 ORIGIN = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 HORIZON_STEPS = 8 * 366 * 24 * 12  # 2020..2028
@@ -105,6 +107,8 @@ def _local(index: int, zone: ZoneInfo) -> dt.datetime:
 
 
 class Feed:
+    receiver: Receiver
+
     def __init__(self, state: FeedState):
         self.state = state
 
@@ -255,8 +259,36 @@ class Handler(BaseHTTPRequestHandler):
         body = json.dumps(data, separators=(",", ":")).encode()
         self._send(status, body, "application/json; charset=UTF-8", headers)
 
+    def _route_of(self, parts) -> str | None:
+        if parts.path.startswith("/wp-json"):
+            return parts.path[len("/wp-json") :] or "/"
+        return parse_qs(parts.query).get("rest_route", [None])[-1]
+
+    def _pushback(self, route: str) -> None:
+        receiver = self.feed.receiver
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)  # always read: the connection is kept alive for the next request
+        fault = self.feed.state.take_fault()
+        if fault in ("http500", "critical", "hang"):
+            self._send(500, CRITICAL_PAGE.encode(), "text/html; charset=UTF-8")
+            return
+        if not receiver.authorized(self.headers.get("Authorization")):
+            self._json(401, _wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 401))
+            return
+        try:
+            document = json.loads(raw or b"null")
+        except ValueError:
+            self._json(400, _wp_error("rest_invalid_json", "Invalid JSON body passed.", 400))
+            return
+        add = receiver.trade_add if route.endswith("/trades") else receiver.performance_add
+        self._json(*add(document))
+
     def do_POST(self):
         parts = urlsplit(self.path)
+        route = self._route_of(parts)
+        if route in (f"{NAMESPACE}/trades", f"{NAMESPACE}/performance"):
+            self._pushback(route)
+            return
         if parts.path != "/__devfeed/fault":
             self._json(404, _wp_error("rest_no_route", "No route was found matching the URL and request method.", 404))
             return
@@ -313,6 +345,9 @@ class Handler(BaseHTTPRequestHandler):
         elif fault == "bad_shape":
             self._json(200, {"items": []})
             return
+        if route.rstrip("/") == f"{NAMESPACE}/trades":
+            self._json(200, self.feed.receiver.trades_list())
+            return
         status, data = self.feed.route(route, query)
         self._json(status, data)
 
@@ -356,6 +391,8 @@ def server_build(
     seed: int = 7,
     fault: str = "ok",
     live_symbols: set[str] | None = None,
+    app_user: str = "",
+    app_password: str = "",
 ) -> DevFeedServer:
     """A ready (bound, not yet serving) development feed. `port=0` picks a free port."""
     state = FeedState(
@@ -365,7 +402,9 @@ def server_build(
         fault=fault,
         live_symbols=set(live_symbols if live_symbols is not None else {"SPY", "NVDA"}),
     )
-    handler = type("DevFeedHandler", (Handler,), {"feed": Feed(state)})
+    feed = Feed(state)
+    feed.receiver = Receiver(user=app_user, password=app_password)
+    handler = type("DevFeedHandler", (Handler,), {"feed": feed})
     server = DevFeedServer((host, port), handler)
     server.feed = handler.feed
     return server

@@ -41,3 +41,11 @@ def wordpress_fast_poll() -> dict:
     if trading_state_get().halted:
         return {"skipped": "trading halted"}
     return _poll_once("wordpress_fast_poll")
+
+
+@shared_task(name="integration.tasks.pushback_deliver", ignore_result=True)
+def pushback_deliver() -> dict:
+    """Deliver the outbox to WordPress (trades, performance). Idempotent; one deliverer at a time."""
+    from .pushback import outbox_deliver
+
+    return outbox_deliver().as_dict()

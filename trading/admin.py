@@ -4,7 +4,7 @@ from portfolio.admin import ReadOnlyAdmin
 from tradingrobot.errors import DomainError
 
 from . import services
-from .models import Fill, Order, TradingState
+from .models import Fill, Order, OutboxMessage, TradingState
 
 
 def _actor(request) -> str:
@@ -82,3 +82,21 @@ class FillAdmin(ReadOnlyAdmin):
     search_fields = ["symbol__ticker", "order__client_order_id"]
     date_hierarchy = "executed_at"
     list_select_related = ["symbol", "order"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Records for WordPress: pending, delivered and failing ones, with the last error."""
+
+    list_display = ["id", "kind", "key", "status", "attempts", "last_error", "next_attempt_at", "delivered_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["key", "last_error"]
+    date_hierarchy = "created_at"
+    actions = ["retry_now"]
+
+    @admin.action(description="Send selected records again now")
+    def retry_now(self, request, queryset):
+        from integration.pushback import outbox_retry
+
+        count = outbox_retry(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} record(s) queued for delivery.")

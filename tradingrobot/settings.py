@@ -226,8 +226,15 @@ WP_CACHE_PREFIX = env("WP_CACHE_PREFIX", default="wp")
 WP_POLL_SECONDS = env.float("WP_POLL_SECONDS", default=300.0)
 WP_FAST_POLL_SECONDS = env.float("WP_FAST_POLL_SECONDS", default=0.0)  # 1-3 to enable; only while open, not halted
 WP_BACKFILL_WINDOW_DAYS = env.int("WP_BACKFILL_WINDOW_DAYS", default=7)
+PUSHBACK_BACKOFF_SECONDS = env.float("PUSHBACK_BACKOFF_SECONDS", default=30.0)  # 30 s, 60 s, 120 s... plus jitter
+PUSHBACK_BACKOFF_MAX_SECONDS = env.float("PUSHBACK_BACKOFF_MAX_SECONDS", default=1800.0)
 CELERY_BEAT_SCHEDULE = {
     "wordpress-poll": {"task": "integration.tasks.wordpress_poll", "schedule": WP_POLL_SECONDS},
+    "pushback-deliver": {
+        "task": "integration.tasks.pushback_deliver",
+        "schedule": env.float("PUSHBACK_SECONDS", default=30.0),
+        "options": {"expires": 30},
+    },
     # Day orders expire at the close and queued orders fill even when no poll brings new prices.
     "orders-housekeeping": {
         "task": "trading.tasks.orders_housekeeping",
@@ -264,7 +271,12 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"read": "Read status, portfolio, market data, orders", "trade": "Trade", "admin": "Stop and resume"},
     "SCOPES_BACKEND_CLASS": "tradingrobot.security.oauth.ClientScopes",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_TOKEN_SECONDS", default=3600),
-    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,  # store token checksums only
+    # RFC 9700 (OAuth 2.0 Security BCP) throughout: only client credentials are used here.
+    **{f"COMPLIANT_BCP_RFC9700_{rule}": True for rule in ("IMPLICIT_GRANT", "PASSWORD_GRANT", "PKCE_METHOD")},
+    **{f"COMPLIANT_BCP_RFC9700_{rule}": True for rule in ("ACCESS_TOKEN_TRANSPORT", "AUTHZ_RESPONSE_ISS")},
+    **{f"COMPLIANT_BCP_RFC9700_{rule}": True for rule in ("TOKEN_STORAGE", "REFRESH_TOKEN", "REDIRECT_URI_SCHEME")},
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 # Outbound: the WordPress Application Password; never logged (a logging filter redacts it), never in the admin.

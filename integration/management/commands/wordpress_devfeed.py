@@ -1,3 +1,5 @@
+import os
+
 from django.core.management.base import BaseCommand, CommandError
 
 from integration.devfeed import FAULTS, server_build
@@ -12,6 +14,10 @@ class Command(BaseCommand):
         parser.add_argument("--timezone", default="America/New_York", help="The site's zone (timezone_string).")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--fault", choices=FAULTS, default="ok", help="Start in this fault mode.")
+        parser.add_argument(
+            "--app-user", default=os.environ.get("WP_APP_USER", ""), help="Require this Application Password user"
+        )
+        parser.add_argument("--app-password", default=os.environ.get("WP_APP_PASSWORD", ""))
 
     def handle(self, *args, **options):
         try:
@@ -21,6 +27,8 @@ class Command(BaseCommand):
                 zone=options["timezone"],
                 seed=options["seed"],
                 fault=options["fault"],
+                app_user=options["app_user"],
+                app_password=options["app_password"],
             )
         except OSError as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}")

@@ -1,0 +1,147 @@
+"""Delivering the outbox to WordPress: trades to `POST /trades`, metrics to `POST /performance`.
+
+One deliverer at a time (a cache lock, shared through Redis, and row locks), records in id order, each claimed
+with a lease (a worker killed mid-delivery leaves a claim that expires, and the record goes out again: harmless,
+WordPress is idempotent on `trade_id`). When the site is down the batch stops at the first failure, so order holds, and
+the record waits with exponential backoff and jitter. A refusal that resending cannot fix (400, 422) marks the
+record failed with the site's message; the admin shows it and can queue it again.
+"""
+
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from trading.models import OutboxMessage
+
+from .client import NAMESPACE, WordPressClient
+from .services import site_zone_get
+from .transform import FetchFailed
+
+logger = logging.getLogger(__name__)
+
+ROUTES = {OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades", OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance"}
+LEASE = dt.timedelta(minutes=5)
+# Refusals that a later retry may cure (credentials or plugin fixed by an operator) keep the record pending.
+WAIT_STATUSES = {401, 403, 404, 408, 409, 425, 429}
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0
+    deferred: int = 0
+    errors: list[str] = field(default_factory=list)
+    skipped: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "delivered": self.delivered,
+            "failed": self.failed,
+            "deferred": self.deferred,
+            "errors": self.errors,
+            "skipped": self.skipped,
+        }
+
+
+def backoff_seconds(attempts: int) -> float:
+    base = settings.PUSHBACK_BACKOFF_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(base, settings.PUSHBACK_BACKOFF_MAX_SECONDS) + random.uniform(0, settings.PUSHBACK_BACKOFF_SECONDS)
+
+
+def _claim(limit: int) -> list[OutboxMessage]:
+    """The due prefix of the pending records in id order: one still waiting for its backoff (or claimed by a
+    deliverer that may still be running) holds back every record after it, so none overtakes it."""
+    now = timezone.now()
+    with transaction.atomic():
+        pending = OutboxMessage.objects.select_for_update().filter(status=OutboxMessage.Status.PENDING)
+        due = []
+        for message in pending.order_by("id")[:limit]:
+            if message.next_attempt_at > now or (message.claimed_until and message.claimed_until > now):
+                break
+            due.append(message)
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(claimed_until=now + LEASE)
+    return due
+
+
+def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> dict:
+    """The document WordPress receives: times in the site's local MySQL format, as the site writes them."""
+    document = dict(message.payload)
+    utc = document.pop("execution_time_utc", None)
+    if utc:
+        local = dt.datetime.fromisoformat(utc).astimezone(zone)
+        document["execution_time"] = local.strftime("%Y-%m-%d %H:%M:%S")
+    return document
+
+
+def _settle(message: OutboxMessage, *, delivered: bool = False, error: FetchFailed | None = None) -> str:
+    now = timezone.now()
+    message.attempts += 1
+    message.claimed_until = None
+    if delivered:
+        message.status = OutboxMessage.Status.DELIVERED
+        message.delivered_at = now
+        message.last_error = ""
+        outcome = "delivered"
+    elif error.site_down or (error.status in WAIT_STATUSES):
+        message.next_attempt_at = now + dt.timedelta(seconds=backoff_seconds(message.attempts))
+        outcome = "deferred"
+    else:
+        message.status = OutboxMessage.Status.FAILED
+        outcome = "failed"
+    if error is not None:
+        message.last_error = f"{error.code}: {error.message}"[:500]
+    message.save(update_fields=["attempts", "claimed_until", "status", "delivered_at", "last_error", "next_attempt_at"])
+    return outcome
+
+
+def outbox_deliver(*, limit: int = 200, client: WordPressClient | None = None) -> DeliveryReport:
+    report = DeliveryReport()
+    lock = "pushback:deliver"
+    if not cache.add(lock, 1, timeout=int(LEASE.total_seconds())):
+        report.skipped = "another delivery is running"
+        return report
+    try:
+        client = client or WordPressClient()
+        claimed = _claim(limit)
+        if not claimed:
+            return report
+        try:
+            zone = site_zone_get(client)
+        except FetchFailed as error:
+            report.errors.append(f"{error.code}: {error.message}")
+            report.deferred += sum(_settle(m, error=error) == "deferred" for m in claimed)
+            return report
+        for index, message in enumerate(claimed):
+            try:
+                client.post(ROUTES[message.kind], wordpress_document(message, zone))
+            except FetchFailed as error:
+                report.errors.append(f"{message.key}: {error.code}: {error.message}")
+                if _settle(message, error=error) == "failed":
+                    report.failed += 1
+                    continue
+                report.deferred += 1
+                # Keep the order: the rest waits for the next run.
+                OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed[index + 1 :]]).update(claimed_until=None)
+                break
+            _settle(message, delivered=True)
+            report.delivered += 1
+    finally:
+        cache.delete(lock)
+    if report.errors:
+        logger.warning("push-back: %s", report.as_dict())
+    return report
+
+
+def outbox_retry(*, ids: list[int]) -> int:
+    """Queue failed (or waiting) records again now: the admin's retry action."""
+    return (
+        OutboxMessage.objects.filter(pk__in=ids)
+        .exclude(status=OutboxMessage.Status.DELIVERED)
+        .update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None)
+    )

@@ -1,0 +1,111 @@
+"""Push-back against the development feed's receiver: a real HTTP server on loopback."""
+
+import datetime as dt
+
+import pytest
+
+from integration.pushback import outbox_deliver, outbox_retry
+from trading.models import Fill, OutboxMessage
+
+from ..conftest import MARKET_OPEN_AT
+
+
+@pytest.fixture
+def receiver(devfeed, settings):
+    settings.WP_TIMEZONE = "America/New_York"
+    settings.WP_APP_USER, settings.WP_APP_PASSWORD = "robot", "abcd efgh ijkl mnop"
+    settings.PUSHBACK_BACKOFF_SECONDS = 10
+    settings.PUSHBACK_BACKOFF_MAX_SECONDS = 60
+    devfeed.server.feed.receiver.user = "robot"
+    devfeed.server.feed.receiver.password = "abcd efgh ijkl mnop"
+    return devfeed.server.feed.receiver
+
+
+def statuses() -> list[str]:
+    return list(OutboxMessage.objects.order_by("id").values_list("status", flat=True))
+
+
+def test_fills_reach_wordpress_once_with_site_local_times(priced, place, receiver):
+    place(qty="10")
+    place(side="sell", qty="4")
+    report = outbox_deliver()
+    assert (report.delivered, report.failed, report.deferred) == (2, 0, 0)
+    fills = list(Fill.objects.order_by("id"))
+    assert list(receiver.trades) == [f"TRP-{f.pk}" for f in fills]
+    first = receiver.trades[f"TRP-{fills[0].pk}"]
+    assert {k: first[k] for k in ("symbol", "side", "quantity", "price", "pnl", "execution_time")} == {
+        "symbol": "TSLA",
+        "side": "BUY",
+        "quantity": "10.0000",
+        "price": "250.0000",
+        "pnl": "0.0000",
+        "execution_time": "2025-12-16 10:30:00",  # 15:30 UTC in New York
+    }
+    assert statuses() == ["delivered", "delivered"]
+    assert outbox_deliver().delivered == 0
+    assert receiver.posts == 2
+
+
+def test_site_down_records_wait_in_order_and_go_out_when_it_returns(priced, place, receiver, devfeed, time_machine):
+    place(qty="1")
+    place(qty="2")
+    devfeed.fault("http500")
+    report = outbox_deliver()
+    assert (report.delivered, report.deferred) == (0, 1)  # stopped at the first: the second keeps its turn
+    first, second = OutboxMessage.objects.order_by("id")
+    assert first.attempts == 1 and first.last_error.startswith("critical_error")
+    assert second.attempts == 0 and second.claimed_until is None
+    assert first.next_attempt_at > MARKET_OPEN_AT + dt.timedelta(seconds=9)
+
+    devfeed.fault("ok")
+    assert outbox_deliver().delivered == 0  # first waits for its backoff; second must not overtake it
+    time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(minutes=5), tick=False)
+    assert outbox_deliver().delivered == 2
+    assert [row["quantity"] for row in receiver.trades.values()] == ["1.0000", "2.0000"]
+
+
+def test_wrong_password_waits_instead_of_losing_the_record(priced, place, receiver, settings, time_machine):
+    settings.WP_APP_PASSWORD = "wrong"
+    place(qty="1")
+    report = outbox_deliver()
+    assert report.deferred == 1 and "rest_forbidden" in report.errors[0]
+    assert statuses() == ["pending"]
+    settings.WP_APP_PASSWORD = "abcd efgh ijkl mnop"
+    time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(hours=1), tick=False)
+    assert outbox_deliver().delivered == 1
+
+
+def test_a_refused_record_fails_visibly_and_can_be_retried(priced, place, receiver):
+    place(qty="1")
+    message = OutboxMessage.objects.get()
+    good = dict(message.payload)
+    message.payload = {**good, "symbol": ""}
+    message.save()
+    report = outbox_deliver()
+    assert report.failed == 1
+    message.refresh_from_db()
+    assert message.status == "failed" and "rest_missing_callback_param" in message.last_error
+    message.payload = good
+    message.save()
+    assert outbox_retry(ids=[message.pk]) == 1
+    assert outbox_deliver().delivered == 1
+
+
+def test_a_repeated_send_is_harmless(priced, place, receiver):
+    place(qty="1")
+    outbox_deliver()
+    OutboxMessage.objects.update(status="pending", claimed_until=None)  # as if a worker died before settling
+    assert outbox_deliver().delivered == 1
+    assert len(receiver.trades) == 1 and receiver.posts == 2
+
+
+def test_one_deliverer_at_a_time(priced, place, receiver):
+    from django.core.cache import cache
+
+    place(qty="1")
+    cache.add("pushback:deliver", 1, timeout=60)
+    try:
+        assert outbox_deliver().skipped == "another delivery is running"
+    finally:
+        cache.delete("pushback:deliver")
+    assert outbox_deliver().delivered == 1
