@@ -69,14 +69,22 @@ def _claim(limit: int) -> list[OutboxMessage]:
     return due
 
 
+def _site_local(value: object, zone: dt.tzinfo) -> object:
+    """Every `<name>_utc` ISO time becomes `<name>` in the site's local MySQL format, as the site writes times."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key.endswith("_utc") and isinstance(item, str):
+                out[key[:-4]] = dt.datetime.fromisoformat(item).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+            else:
+                out[key.removesuffix("_utc")] = _site_local(item, zone)
+        return out
+    return value
+
+
 def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> dict:
-    """The document WordPress receives: times in the site's local MySQL format, as the site writes them."""
-    document = dict(message.payload)
-    utc = document.pop("execution_time_utc", None)
-    if utc:
-        local = dt.datetime.fromisoformat(utc).astimezone(zone)
-        document["execution_time"] = local.strftime("%Y-%m-%d %H:%M:%S")
-    return document
+    """The document WordPress receives."""
+    return _site_local(message.payload, zone)
 
 
 def _settle(message: OutboxMessage, *, delivered: bool = False, error: FetchFailed | None = None) -> str:

@@ -49,3 +49,19 @@ class Position(models.Model):
         if not self.qty:
             return Decimal("0")
         return (self.cost_basis / self.qty).quantize(Decimal("0.0001"))
+
+
+class EquitySnapshot(models.Model):
+    """The account's value at an instant, taken on a schedule: the equity curve behind drawdown and Sharpe."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="equity_snapshots")
+    at = models.DateTimeField()
+    equity = models.DecimalField(**MONEY)
+    cash = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["account", "at"]
+        constraints = [models.UniqueConstraint(fields=["account", "at"], name="equitysnapshot_account_at_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.at:%Y-%m-%d %H:%M} {self.equity}"

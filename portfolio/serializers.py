@@ -62,3 +62,38 @@ class PortfolioOut(serializers.Serializer):
     positions = PositionOut(many=True)
     account = AccountOut()
     total_positions = serializers.IntegerField()
+
+
+class MetricsOut(serializers.Serializer):
+    total_pnl = serializers.FloatField()
+    realized_pnl = serializers.FloatField()
+    unrealized_pnl = serializers.FloatField()
+    daily_pnl = serializers.FloatField()
+    monthly_pnl = serializers.FloatField()
+    total_trades = serializers.IntegerField()
+    winning_trades = serializers.IntegerField()
+    losing_trades = serializers.IntegerField()
+    win_rate = serializers.FloatField(allow_null=True)
+    avg_return = serializers.FloatField(allow_null=True)
+    profit_factor = serializers.FloatField(allow_null=True)
+    max_drawdown = serializers.FloatField()
+    sharpe_ratio = serializers.FloatField(allow_null=True)
+    roi = serializers.FloatField()
+
+
+class PeriodOut(serializers.Serializer):
+    start_date = serializers.DateTimeField()
+    end_date = serializers.DateTimeField()
+
+
+class StrategyPerformanceOut(serializers.Serializer):
+    strategy_id = serializers.CharField()
+    metrics = MetricsOut()
+
+
+class PerformanceOut(serializers.Serializer):
+    strategy_id = serializers.CharField()
+    period = PeriodOut()
+    metrics = MetricsOut()
+    strategies = StrategyPerformanceOut(many=True, required=False)
+    timestamp = serializers.DateTimeField()

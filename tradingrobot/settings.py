@@ -235,6 +235,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("PUSHBACK_SECONDS", default=30.0),
         "options": {"expires": 30},
     },
+    "equity-snapshot": {
+        "task": "portfolio.tasks.equity_snapshot",
+        "schedule": env.float("EQUITY_SNAPSHOT_SECONDS", default=300.0),
+        "options": {"expires": 300},
+    },
+    "performance-push": {
+        "task": "portfolio.tasks.performance_push",
+        "schedule": env.float("PERFORMANCE_PUSH_SECONDS", default=900.0),
+        "options": {"expires": 900},
+    },
     # Day orders expire at the close and queued orders fill even when no poll brings new prices.
     "orders-housekeeping": {
         "task": "trading.tasks.orders_housekeeping",

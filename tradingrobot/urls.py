@@ -5,7 +5,7 @@ from oauth2_provider.views import RevokeTokenView, TokenView
 from rest_framework.permissions import AllowAny
 
 from market.apis import MarketDataApi
-from portfolio.apis import PortfolioApi, StatusApi
+from portfolio.apis import PerformanceApi, PortfolioApi, StatusApi
 from trading.apis import (
     OrderDetailApi,
     OrderListApi,
@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),
     api("status", StatusApi, "status"),
     api("portfolio", PortfolioApi, "portfolio"),
+    api("performance", PerformanceApi, "performance"),
     api(r"market_data/(?P<symbol>[^/]+)", MarketDataApi, "market-data"),
     api(r"trade/(?P<symbol>[^/]+)/(?P<side>[^/]+)", TradeApi, "trade"),
     api("orders", OrderListApi, "orders"),

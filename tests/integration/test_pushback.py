@@ -109,3 +109,15 @@ def test_one_deliverer_at_a_time(priced, place, receiver):
     finally:
         cache.delete("pushback:deliver")
     assert outbox_deliver().delivered == 1
+
+
+def test_performance_reaches_wordpress_with_site_local_period(priced, place, receiver):
+    from portfolio.performance import performance_push_enqueue
+
+    place(qty="1")
+    performance_push_enqueue()
+    assert outbox_deliver().delivered == 3  # the trade, then the account's and the strategy's metrics
+    overall = receiver.performance[0]
+    assert overall["strategy_id"] == "ALL"
+    assert overall["period"]["end_date"] == "2025-12-16 10:30:00"
+    assert overall["metrics"]["total_trades"] == 1
