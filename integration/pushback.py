@@ -69,16 +69,16 @@ def _claim(limit: int) -> list[OutboxMessage]:
     return due
 
 
-def _site_local(value: object, zone: dt.tzinfo) -> object:
-    """Every `<name>_utc` ISO time becomes `<name>` in the site's local MySQL format, as the site writes times."""
+def _site_local(value: object, zone: dt.tzinfo, *, times: bool = False) -> object:
+    """Values under a `<name>_utc` key (a time, or an object of times) are ISO times in UTC: they go out as
+    `<name>` in the site's local MySQL format, as the site writes its own times."""
     if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if key.endswith("_utc") and isinstance(item, str):
-                out[key[:-4]] = dt.datetime.fromisoformat(item).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
-            else:
-                out[key.removesuffix("_utc")] = _site_local(item, zone)
-        return out
+        return {
+            key.removesuffix("_utc"): _site_local(item, zone, times=times or key.endswith("_utc"))
+            for key, item in value.items()
+        }
+    if times and isinstance(value, str):
+        return dt.datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
     return value
 
 
