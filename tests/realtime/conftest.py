@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
@@ -37,17 +38,22 @@ def realtime(settings):
 async def hub_cleanup(realtime):
     yield
     await hub_stop()
+    # The thread that ran this test's database_sync_to_async calls keeps a connection (CONN_MAX_AGE).
+    await database_sync_to_async(connections.close_all)()
 
 
 @pytest_asyncio.fixture
 async def connect(hub_cleanup):
     """Open a WebSocket on the real ASGI application (origin check, routing, consumer)."""
     from tradingrobot.asgi import application
+    from tradingrobot.security.services import api_key_create
 
     opened = []
+    _, key = await database_sync_to_async(api_key_create)(name="ws-tests", scopes="read", created_by="tests")
 
     async def connect(path="/ws/updates", headers=(ORIGIN,)) -> WebsocketCommunicator:
-        communicator = WebsocketCommunicator(application, path, headers=list(headers))
+        headers = [*headers, (b"x-api-key", key.encode())]  # the updates stream needs a read key
+        communicator = WebsocketCommunicator(application, path, headers=headers)
         connected, _ = await communicator.connect(timeout=10)
         assert connected
         opened.append(communicator)
@@ -70,7 +76,10 @@ async def receive_until(communicator, frame_type: str, timeout=5.0) -> tuple[dic
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             raise AssertionError(f"no {frame_type!r} frame within {timeout} s; got {[f['type'] for f in skipped]}")
-        frame = await receive(communicator, timeout=remaining)
+        try:
+            frame = await receive(communicator, timeout=remaining)
+        except TimeoutError:
+            raise AssertionError(f"no {frame_type!r} frame within {timeout} s; got {skipped}") from None
         if frame["type"] == frame_type:
             return frame, skipped
         skipped.append(frame)
@@ -79,7 +88,7 @@ async def receive_until(communicator, frame_type: str, timeout=5.0) -> tuple[dic
 @database_sync_to_async
 def store_price(ticker: str, price: str, at: dt.datetime | None = None) -> None:
     symbol = Symbol.objects.get(ticker=ticker)
-    at = at or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    at = at or dt.datetime.now(dt.UTC)
     sample_upsert_many(samples=[SampleIn(symbol.pk, at, Decimal(price), 1000)], source=PriceSample.Source.MANUAL)
 
 

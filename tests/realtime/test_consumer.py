@@ -221,7 +221,8 @@ async def test_reconnect_gets_a_fresh_snapshot(connect):
 async def test_a_foreign_origin_is_refused(hub_cleanup):
     from tradingrobot.asgi import application
 
-    for headers in ([(b"origin", b"http://evil.example")], []):
+    # (No Origin at all is a non-browser client: refused with 4401 without a key, see tests/security.)
+    for headers in ([(b"origin", b"http://evil.example")], [(b"origin", b"https://evil.example:443")]):
         ws = WebsocketCommunicator(application, "/ws/updates", headers=headers)
         connected, _ = await ws.connect(timeout=5)
         assert connected is False

@@ -40,11 +40,16 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
 
         self.hub = await get_hub()
         self.client = Client(self._send_text, queue_size=settings.REALTIME_CLIENT_QUEUE, on_lag=self._on_lag)
-        self.client.offer(await self.hub.snapshot())
+        try:
+            self.client.offer(await self.hub.snapshot())
+        except Exception:
+            logger.exception("could not compute the status snapshot for a new client")
+            message = "The status could not be computed just now; it follows with the next tick."
+            self.client.offer(frames.reply_frame("error", code="status_unavailable", message=message))
         self.hub.add(self.client)
 
     async def _send_text(self, text: str) -> None:
-        await self.send(text_data=text)
+        await self.base_send({"type": "websocket.send", "text": text})
 
     def _on_lag(self) -> None:
         self._stop_client()

@@ -8,10 +8,11 @@ the epoch), so every process ticks at the same instants and `tick` means the sam
 """
 
 import asyncio
+import collections
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
@@ -23,40 +24,72 @@ from .broker import get_broker
 
 logger = logging.getLogger(__name__)
 
+FAN_OUT_BATCH = 500
+
 
 class Client:
-    """One connection's outbox: a bounded queue of serialised frames and the task that writes them."""
+    """One connection's outbox. A frame is written at once when the connection is free (daphne's send never
+    waits: it hands the bytes to the socket's buffer), so fan-out costs no task switch per client. When a
+    send has to wait, later frames wait in a bounded backlog written by one task; a full backlog means the
+    client lags, and the hub drops it."""
 
-    __slots__ = ("_queue", "_send", "_writer", "on_lag", "seq", "subscription")
+    __slots__ = ("_backlog", "_busy", "_limit", "_send", "on_lag", "seq", "subscription")
 
     def __init__(self, send: Callable[[str], Awaitable[None]], *, queue_size: int, on_lag: Callable[[], None]):
         self._send = send
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
-        self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._backlog: collections.deque[str] = collections.deque()
+        self._busy: asyncio.Task | None = None
+        self._limit = queue_size
         self.on_lag = on_lag
         self.seq = 0
         self.subscription = frames.Subscription()
 
     def offer(self, body: str) -> bool:
-        """Queue a frame without waiting; False when the queue is full (the client is lagging)."""
+        """Write a frame now, or queue it behind a send still in progress; False when the backlog is full."""
+        if self._busy is not None:
+            if len(self._backlog) >= self._limit:
+                return False
+            self._backlog.append(body)
+            return True
+        self.seq += 1
+        sending = self._send(frames.with_seq(body, self.seq))
         try:
-            self._queue.put_nowait(body)
-        except asyncio.QueueFull:
+            waiting_for = sending.send(None)  # run the send until it completes or has to wait
+        except StopIteration:
+            return True
+        except Exception:
+            logger.warning("a WebSocket send failed; dropping the client", exc_info=True)
             return False
+        self._busy = asyncio.get_running_loop().create_task(self._finish(sending, waiting_for))
         return True
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._backlog)
 
-    async def _write(self) -> None:
-        while True:
-            body = await self._queue.get()
-            self.seq += 1
-            await self._send(frames.with_seq(body, self.seq))
+    async def _finish(self, sending: Coroutine, waiting_for) -> None:
+        """Complete a send that had to wait (resume it each time what it waits for is done), then the backlog."""
+        try:
+            while True:
+                if waiting_for is None:
+                    await asyncio.sleep(0)
+                else:
+                    await waiting_for
+                try:
+                    waiting_for = sending.send(None)
+                except StopIteration:
+                    break
+            while self._backlog:
+                self.seq += 1
+                await self._send(frames.with_seq(self._backlog.popleft(), self.seq))
+        finally:
+            sending.close()
+            self._busy = None
 
     def stop(self) -> None:
-        self._writer.cancel()
+        if self._busy is not None:
+            self._busy.cancel()
+        self._backlog.clear()
 
 
 class Hub:
@@ -76,6 +109,7 @@ class Hub:
         self._snapshot_task: asyncio.Task | None = None
         self._stale: dict[str, bool] | None = None
         self._ready = asyncio.Event()
+        self._fan_out_lock = asyncio.Lock()
         self._tasks = [
             loop.create_task(self.broker.run(self._on_event, self._ready.set), name="realtime-broker"),
             loop.create_task(self._tick_loop(), name="realtime-ticks"),
@@ -93,23 +127,28 @@ class Hub:
     def remove(self, client: Client) -> None:
         self.clients.discard(client)
 
-    def fan_out(self, body: str, topic: str, symbols: frozenset[str] | None) -> int:
-        """Queue one serialised frame for every interested client; drop the ones whose queue is full."""
-        laggards = []
-        delivered = 0
-        for client in self.clients:
-            if not client.subscription.wants(topic, symbols):
-                continue
-            if client.offer(body):
-                delivered += 1
-            else:
-                laggards.append(client)
-        for client in laggards:
-            self.clients.discard(client)
-            self.dropped += 1
-            logger.warning("dropping a WebSocket client %d frames behind", client.pending)
-            client.on_lag()
-        return delivered
+    async def fan_out(self, body: str, topic: str, symbols: frozenset[str] | None) -> int:
+        """Hand one serialised frame to every interested client; drop the ones that lag. Fan-outs run one
+        at a time (so every client gets frames in the same order) and let the event loop breathe every
+        FAN_OUT_BATCH clients, so the socket writes of the first clients start while the rest are served."""
+        async with self._fan_out_lock:
+            laggards = []
+            delivered = 0
+            for i, client in enumerate(list(self.clients)):
+                if i and i % FAN_OUT_BATCH == 0:
+                    await asyncio.sleep(0)
+                if client not in self.clients or not client.subscription.wants(topic, symbols):
+                    continue
+                if client.offer(body):
+                    delivered += 1
+                else:
+                    laggards.append(client)
+            for client in laggards:
+                self.clients.discard(client)
+                self.dropped += 1
+                logger.warning("dropping a WebSocket client %d frames behind", client.pending)
+                client.on_lag()
+            return delivered
 
     # --- status -----------------------------------------------------------------------------------------
 
@@ -130,32 +169,40 @@ class Hub:
 
     async def _compute_snapshot(self) -> str:
         generation = self._generation
-        body = frames.status_frame(await self._status(), tick=None)
+        status = await self._status()
+        body = frames.status_frame(status, tick=None)
         if generation == self._generation:
             self._snapshot = (self.loop.time(), generation, body)
+        self.loop.create_task(self._announce_staleness(status.get("prices") or []))
         return body
 
     async def _tick_loop(self) -> None:
+        """Compute the status a little ahead of each tick instant (about twice as long ahead as computing
+        it took last time), then serialise and fan it out on the instant itself."""
+        lead = 0.1
         while True:
-            tick = math.floor(time.time() / self.tick_seconds) + 1
-            await asyncio.sleep(max(0.0, tick * self.tick_seconds - time.time()))
+            tick = math.floor((time.time() + lead) / self.tick_seconds) + 1
+            due = tick * self.tick_seconds
+            await asyncio.sleep(max(0.0, due - lead - time.time()))
             if not self.clients:
                 continue
             try:
-                await self._tick(tick)
+                generation, started = self._generation, time.monotonic()
+                status = await self._status()
+                lead = min(self.tick_seconds / 2, max(0.05, 2 * (time.monotonic() - started)))
+                await asyncio.sleep(max(0.0, due - time.time()))
+                await self._tick(tick, status, generation)
             except Exception:
                 logger.exception("status tick %d failed", tick)
 
-    async def _tick(self, tick: int) -> None:
-        generation = self._generation
-        status = await self._status()
-        self.fan_out(frames.status_frame(status, tick=tick), frames.STATUS, None)
+    async def _tick(self, tick: int, status: dict, generation: int) -> None:
+        await self.fan_out(frames.status_frame(status, tick=tick), frames.STATUS, None)
         self.last_tick = tick
         if generation == self._generation:
             self._snapshot = (self.loop.time(), generation, frames.status_frame(status, tick=None))
-        self._announce_staleness(status.get("prices") or [])
+        await self._announce_staleness(status.get("prices") or [])
 
-    def _announce_staleness(self, prices: list[dict]) -> None:
+    async def _announce_staleness(self, prices: list[dict]) -> None:
         """Tell clients when a symbol's data turns stale (or fresh again) between two ticks."""
         now_stale = {p["symbol"]: bool(p["stale"]) for p in prices}
         before, self._stale = self._stale, now_stale
@@ -166,7 +213,7 @@ class Hub:
             if was is None or was == now_stale[price["symbol"]]:
                 continue
             event_type = "data_stale" if now_stale[price["symbol"]] else "data_fresh"
-            self._fan_out_event({"type": event_type, **price})
+            await self._fan_out_event({"type": event_type, **price})
 
     # --- events -----------------------------------------------------------------------------------------
 
@@ -181,16 +228,16 @@ class Hub:
             try:
                 if event["type"] == "prices_stored":
                     for price_event in await self._prices_stored(event):
-                        self._fan_out_event(price_event)
+                        await self._fan_out_event(price_event)
                 else:
-                    self._fan_out_event(event)
+                    await self._fan_out_event(event)
             except Exception:
                 logger.exception("could not deliver event %s", event.get("type"))
 
-    def _fan_out_event(self, event: dict) -> None:
+    async def _fan_out_event(self, event: dict) -> None:
         if self.clients:
             topic = frames.event_topic(event["type"])
-            self.fan_out(frames.event_frame(event), topic, frames.event_symbols(event))
+            await self.fan_out(frames.event_frame(event), topic, frames.event_symbols(event))
 
     async def _prices_stored(self, event: dict) -> list[dict]:
         """One frame per symbol, with its newest stored price (read once per event per process)."""

@@ -1,0 +1,380 @@
+"""WebSocket fan-out benchmark: N clients on ONE daphne process, time from a status tick to each client.
+
+    .venv/bin/python bench/ws_fanout.py                      # N = 100, 1000, 5000 (embedded, SQLite)
+    .venv/bin/python bench/ws_fanout.py --clients 100 1000 5000 --max   # then ramp up to find the most it holds
+    .venv/bin/python bench/ws_fanout.py --redis redis://127.0.0.1:6379/2  # the hub subscribed through Redis
+    .venv/bin/python bench/ws_fanout.py --group-send 1000 5000 --redis redis://127.0.0.1:6379/2
+        # the design not taken: one channels-redis group send to N channel-layer channels
+
+For each N a fresh daphne is started (so its memory figure is its own), N clients connect (from --workers
+client processes), every client records the arrival of each status tick, and the server's RSS is read
+after they are all connected. Latency of a tick = arrival time - the tick's scheduled instant (ticks are
+aligned to the wall clock: tick T is due at T * interval); it includes computing the status document.
+"Last client" = the slowest client of that tick. Memory per client = (RSS with N clients - RSS with 1) / N.
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import re
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+PORT = 8150
+CONNECT_CONCURRENCY = 100
+HEAD_RE = re.compile(r'\{"seq":(?P<seq>\d+),"type":"(?P<type>\w+)","snapshot":\w+,"tick":(?P<tick>\d+|null)')
+
+
+# --- the server -------------------------------------------------------------------------------------------
+
+
+def server_env(args, db_path: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
+            "SECRET_KEY": "bench-only-not-a-secret",
+            "DATABASE_URL": args.database_url or f"sqlite:///{db_path}",
+            "TRADING_CALENDAR": "24/7",
+            "STATUS_TICK_SECONDS": str(args.tick),
+            "REALTIME_CHANNEL_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+            "LOG_LEVEL": "WARNING",
+            # One address opens thousands of connections here: lift the per-address limits of the API.
+            "THROTTLE_RATE_IP": "100000000/min",
+            "THROTTLE_RATE_KEY": "100000000/min",
+        }
+    )
+    if args.redis:
+        env["REDIS_URL"] = args.redis
+    return env
+
+
+def migrate(env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def read_key(env: dict) -> str:
+    """An API key with the read scope (the WebSocket needs one when tradingrobot.security guards it)."""
+    command = [sys.executable, "manage.py", "create_api_key", "--name", "ws-bench", "--scopes", "read"]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    return done.stdout.strip().splitlines()[-1] if done.returncode == 0 else ""
+
+
+def auth_headers() -> dict:
+    key = os.environ.get("WS_BENCH_KEY", "")
+    return {"Authorization": f"Api-Key {key}"} if key else {}
+
+
+def start_daphne(env: dict, log) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-v",
+        "0",
+        "-b",
+        "127.0.0.1",
+        "-p",
+        str(PORT),
+        "tradingrobot.asgi:application",
+    ]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/status", timeout=2):
+                return proc
+        except OSError as error:
+            if getattr(error, "code", None):  # an HTTP error answer: the server is up
+                return proc
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("daphne did not start; see the log")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# --- the clients (one asyncio loop per worker process) ------------------------------------------------------
+
+
+async def client(url: str, ticks_wanted: int, started: asyncio.Event, gate: asyncio.Semaphore, out: dict) -> None:
+    from websockets.asyncio.client import connect
+
+    arrivals: dict[int, float] = {}
+    seqs = []
+    try:
+        async with gate:
+            ws = await connect(
+                url,
+                origin=f"http://127.0.0.1:{PORT}",
+                additional_headers=auth_headers(),
+                open_timeout=60,
+                ping_interval=None,
+            )
+        async with ws:
+            snapshot = json.loads(await ws.recv())
+            if snapshot.get("type") != "status" or not snapshot.get("snapshot"):
+                raise RuntimeError(f"first frame was not a snapshot: {snapshot.get('type')}")
+            out["connected"] += 1
+            await started.wait()
+            while len(arrivals) < ticks_wanted:
+                text = await asyncio.wait_for(ws.recv(), timeout=60)
+                at = time.time()
+                head = HEAD_RE.match(text)  # cheap: the client's own cost is part of the figure
+                if head and head["type"] == "status":
+                    if head["tick"] != "null" and int(head["tick"]) >= out["measure_from"]:
+                        arrivals[int(head["tick"])] = at
+                    seqs.append(int(head["seq"]))
+        out["arrivals"].append(arrivals)
+        if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+            out["errors"].append("seq gap")
+    except Exception as error:
+        out["errors"].append(f"{type(error).__name__}: {error}"[:200])
+
+
+async def run_clients(url: str, count: int, ticks: int, conn) -> None:
+    out = {"connected": 0, "arrivals": [], "errors": [], "measure_from": 0}
+    started = asyncio.Event()
+    gate = asyncio.Semaphore(CONNECT_CONCURRENCY // 2 or 1)
+    tasks = [asyncio.create_task(client(url, ticks, started, gate, out)) for _ in range(count)]
+    while out["connected"] + len(out["errors"]) < count:
+        await asyncio.sleep(0.1)
+    conn.send(("connected", out["connected"], out["errors"][:5]))
+    # The first tick every client of every worker is connected for.
+    out["measure_from"] = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    started.set()
+    await asyncio.gather(*tasks)
+    conn.send(("done", out["arrivals"], out["errors"]))
+
+
+def worker(url: str, count: int, ticks: int, conn) -> None:
+    raise_fd_limit()
+    asyncio.run(run_clients(url, count, ticks, conn))
+
+
+def raise_fd_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+# --- one measurement ---------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def measure(args, n: int, env: dict) -> dict:
+    log = open(Path(tempfile.gettempdir()) / f"ws_fanout_daphne_{n}.log", "w")  # noqa: SIM115
+    proc = start_daphne(env, log)
+    server = psutil.Process(proc.pid)
+    url = f"ws://127.0.0.1:{PORT}/ws/updates"
+    try:
+        asyncio.run(_warm_up(url))
+        time.sleep(0.5)
+        rss_before = server.memory_info().rss
+        workers = min(args.workers, n)
+        pipes, procs = [], []
+        t0 = time.monotonic()
+        for i in range(workers):
+            share = n // workers + (1 if i < n % workers else 0)
+            parent, child = multiprocessing.Pipe()
+            p = multiprocessing.Process(target=worker, args=(url, share, args.ticks, child))
+            p.start()
+            pipes.append(parent)
+            procs.append(p)
+        connected, errors = 0, []
+        for pipe in pipes:
+            _, ok, errs = pipe.recv()
+            connected += ok
+            errors += errs
+        connect_seconds = time.monotonic() - t0
+        time.sleep(1.0)
+        rss_after = server.memory_info().rss
+        first_tick = int(time.time() // args.tick) + 2
+        for pipe in pipes:
+            pipe.send(first_tick)
+        arrivals, errors_after = [], []
+        for pipe in pipes:
+            _, arr, errs = pipe.recv()
+            arrivals += arr
+            errors_after += errs
+        for p in procs:
+            p.join(timeout=30)
+        cpu = server.cpu_times()
+    finally:
+        stop(proc)
+        log.close()
+
+    latencies, last_per_tick = [], []
+    ticks = sorted({t for a in arrivals for t in a})
+    missed = 0
+    for tick in ticks:
+        due = tick * args.tick
+        per_client = [a[tick] - due for a in arrivals if tick in a]
+        missed += len(arrivals) - len(per_client)
+        latencies += per_client
+        last_per_tick.append(max(per_client))
+    all_errors = errors + errors_after
+    return {
+        "clients": n,
+        "connected": connected,
+        "connect_s": round(connect_seconds, 1),
+        "ticks": len(ticks),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1) if latencies else None,
+        "max_ms": round(max(latencies) * 1000, 1) if latencies else None,
+        "last_client_median_ms": round(statistics.median(last_per_tick) * 1000, 1) if last_per_tick else None,
+        "kb_per_client": round((rss_after - rss_before) / max(connected, 1) / 1024, 1),
+        "server_rss_mb": round(rss_after / 2**20, 1),
+        "server_cpu_s": round(cpu.user + cpu.system, 1),
+        "missed_ticks": missed,
+        "errors": len(all_errors),
+        "error_sample": all_errors[:3],
+    }
+
+
+async def _warm_up(url: str) -> None:
+    """One client first, so the hub, the DB connection and the imports are in the baseline."""
+    from websockets.asyncio.client import connect
+
+    async with connect(url, origin=f"http://127.0.0.1:{PORT}", additional_headers=auth_headers()) as ws:
+        await ws.recv()
+
+
+# --- the alternative: channels-redis group send ---------------------------------------------------------------
+
+
+def group_send_bench(redis_url: str, sizes: list[int]) -> None:
+    """Time one group_send through channels-redis until each of N channel-layer channels has it (one process:
+    this is the layer's cost alone, before any WebSocket write)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
+    import django
+
+    django.setup()
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    for layer_class in (RedisChannelLayer, RedisPubSubChannelLayer):
+        for n in sizes:
+            print(
+                json.dumps(
+                    {
+                        "layer": layer_class.__name__,
+                        "channels": n,
+                        **asyncio.run(_group_send(layer_class, redis_url, n)),
+                    }
+                )
+            )
+
+
+async def _group_send(layer_class, redis_url: str, n: int) -> dict:
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    layer = layer_class(hosts=[redis_url], prefix=prefix, capacity=100_000)
+    group = "fanout"
+    channels = [await layer.new_channel() for _ in range(n)]
+    for name in channels:
+        await layer.group_add(group, name)
+    body = {"type": "status.tick", "text": "x" * 1500}
+    received = []
+
+    async def receive(name):
+        await layer.receive(name)
+        received.append(time.perf_counter())
+
+    errors = 0
+    receivers = [asyncio.create_task(receive(name)) for name in channels]
+    await asyncio.sleep(0.5)
+    t0 = time.perf_counter()
+    try:
+        await layer.group_send(group, body)
+        await asyncio.wait_for(asyncio.gather(*receivers), timeout=60)
+    except Exception:
+        errors += 1
+    elapsed = (max(received) - t0) if received else None
+    for name in channels:
+        await layer.group_discard(group, name)
+    if hasattr(layer, "flush"):
+        await layer.flush()
+    return {
+        "received": len(received),
+        "last_ms": None if elapsed is None else round(elapsed * 1000, 1),
+        "errors": errors,
+    }
+
+
+# --- main ----------------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, nargs="+", default=[100, 1000, 5000])
+    parser.add_argument("--max", action="store_true", help="after --clients, ramp up until a target fails")
+    parser.add_argument("--tick", type=float, default=2.0, help="status tick of the server, seconds")
+    parser.add_argument("--ticks", type=int, default=5, help="ticks measured per N")
+    parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument("--redis", default="", help="REDIS_URL: the hub subscribes through Redis")
+    parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
+    parser.add_argument("--group-send", type=int, nargs="*", help="bench channels-redis group_send instead")
+    args = parser.parse_args()
+    raise_fd_limit()
+
+    if args.group_send:
+        if not args.redis:
+            raise SystemExit("--group-send needs --redis")
+        group_send_bench(args.redis, args.group_send)
+        return
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = server_env(args, Path(tmp) / "bench.sqlite3")
+        migrate(env)
+        os.environ["WS_BENCH_KEY"] = read_key(env)  # the client processes inherit it
+        print(
+            f"# {os.cpu_count()} CPUs, load average {os.getloadavg()}, tick {args.tick} s, "
+            f"{'Redis ' + args.redis if args.redis else 'embedded'}",
+            flush=True,
+        )
+        results = []
+        for n in args.clients:
+            results.append(measure(args, n, env))
+            print(json.dumps(results[-1]), flush=True)
+        if args.max:
+            n = max(args.clients)
+            while True:
+                n = int(n * 1.5)
+                if n > resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 200:
+                    print(f"# stopping: {n} clients would pass the open-file limit", flush=True)
+                    break
+                result = measure(args, n, env)
+                print(json.dumps(result), flush=True)
+                if result["errors"] or result["missed_ticks"] or (result["max_ms"] or 0) > args.tick * 1000:
+                    print(f"# {n} clients: past what one process holds (errors, missed ticks or a tick late)")
+                    break
+
+
+if __name__ == "__main__":
+    socket.setdefaulttimeout(30)
+    main()
