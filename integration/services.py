@@ -236,26 +236,38 @@ def windows_plan(
 
 def _prefetch(
     client: WordPressClient, zone: dt.tzinfo, plan: list[Window], depth: int = 2
-) -> Iterator[tuple[Window, WPResponse]]:
-    """Fetch windows in a thread, `depth` ahead of the writer: the site's answer time overlaps our writes,
-    and at most `depth` answers are held at once (memory stays flat)."""
+) -> Iterator[tuple[Window, WPResponse, TransformResult | None, int]]:
+    """Fetch and validate windows in a thread, `depth` ahead of the writer: the site's answer time and our
+    parsing overlap the database's work, and at most `depth` answers are held at once (memory stays flat).
+    Yields (window, response, validated rows or None when the fetch failed, row count)."""
     answers: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def fetch_all() -> None:
-        for window in plan:
-            if stop.is_set():
-                break
-            response = client.stock_history(
-                window.symbol.ticker,
-                start_date=utc_to_local(window.start, zone),
-                end_date=utc_to_local(window.end - dt.timedelta(seconds=1), zone),
-                store=False,
-            )
-            answers.put((window, response))
-            if not response.ok:  # the writer stops at a failed window: fetch no further
-                break
-        answers.put(None)
+        try:
+            for window in plan:
+                if stop.is_set():
+                    break
+                response = client.stock_history(
+                    window.symbol.ticker,
+                    start_date=utc_to_local(window.start, zone),
+                    end_date=utc_to_local(window.end - dt.timedelta(seconds=1), zone),
+                    store=False,
+                )
+                result, count = None, 0
+                if response.ok:
+                    try:
+                        rows = history_rows(response.data)
+                    except FetchFailed as error:
+                        response = WPResponse(None, None, error=error)
+                    else:
+                        ids = {window.symbol.ticker: window.symbol.pk}
+                        result, count = rows_to_samples(rows, symbol_ids=ids, zone=zone), len(rows)
+                answers.put((window, response, result, count))
+                if not response.ok:  # the writer stops at a failed window: fetch no further
+                    break
+        finally:
+            answers.put(None)
 
     thread = threading.Thread(target=fetch_all, name="backfill-prefetch", daemon=True)
     thread.start()
@@ -302,14 +314,12 @@ def backfill_run(
     touched: set[int] = set()
     try:
         zone = site_zone_get(client)
-        for span, response in _prefetch(client, zone, plan):
+        for span, response, result, count in _prefetch(client, zone, plan):
             if not response.ok:
                 _fail(report, response)
                 break
-            rows = history_rows(response.data)
-            result = rows_to_samples(rows, symbol_ids={span.symbol.ticker: span.symbol.pk}, zone=zone)
             with transaction.atomic():
-                upsert = _store(result, report, len(rows))
+                upsert = _store(result, report, count)
                 if span.end <= end:  # the window holding "now" is never complete: fetch it again next time
                     BackfillWindow.objects.update_or_create(
                         symbol=span.symbol,

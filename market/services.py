@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tradingrobot.snapshot_cache import ledger_version_bump
 
 from .models import PriceSample
-from .rollup import SampleRow, bars_merge, bars_rebuild
+from .rollup import SampleRow, bars_merge, bars_merge_from_sql, bars_rebuild, execute_binary
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertRes
             }
             changed: list[PriceSample] = []
             changed_at: list[dt.datetime] = []
+            new_before = len(new_rows)
             for s in items:
                 current = existing.get(s.timestamp)
                 if current is None:
@@ -81,19 +82,58 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertRes
                 PriceSample.objects.bulk_update(changed, ["price", "volume", "source", "updated_at"], batch_size=500)
                 bars_rebuild(symbol_id, changed_at)
                 result.updated += len(changed)
-            if new_rows or changed:
+            if len(new_rows) > new_before or changed:
                 result.symbol_ids.add(symbol_id)
 
-        PriceSample.objects.bulk_create(
-            [
-                PriceSample(symbol_id=s.symbol_id, timestamp=s.timestamp, price=s.price, volume=s.volume, source=source)
-                for s in new_rows
-            ],
-            ignore_conflicts=True,
-            batch_size=1000,
-        )
-        bars_merge(SampleRow(s.symbol_id, s.timestamp, s.price, s.volume) for s in new_rows)
+        if connection.vendor == "postgresql":
+            _insert_new_and_merge(new_rows, source)
+        else:
+            PriceSample.objects.bulk_create(
+                [
+                    PriceSample(
+                        symbol_id=s.symbol_id, timestamp=s.timestamp, price=s.price, volume=s.volume, source=source
+                    )
+                    for s in new_rows
+                ],
+                ignore_conflicts=True,
+                batch_size=1000,
+            )
+            bars_merge(SampleRow(s.symbol_id, s.timestamp, s.price, s.volume) for s in new_rows)
         result.stored += len(new_rows)
         if result.symbol_ids:
             transaction.on_commit(ledger_version_bump)
     return result
+
+
+
+_INSERT_UNNEST = """
+    WITH new_samples AS (
+        INSERT INTO {table} (symbol_id, timestamp, price, volume, source, created_at, updated_at)
+        SELECT symbol_id, ts, price, volume, %b, %b, %b
+        FROM unnest(%b::bigint[], %b::timestamptz[], %b::numeric[], %b::bigint[]) AS u(symbol_id, ts, price, volume)
+        ON CONFLICT (symbol_id, timestamp) DO NOTHING
+        RETURNING symbol_id, timestamp, price, volume
+    )
+"""
+
+
+def _insert_new_and_merge(rows: list[SampleIn], source: str, *, chunk: int = 20000) -> None:
+    """PostgreSQL: insert samples known to be new and merge them into their bars in one statement per chunk.
+    Values travel as one binary array per column; the server aggregates the bars. A sample a concurrent
+    writer inserted first is skipped here (ON CONFLICT DO NOTHING) and merged by that writer."""
+    sql = _INSERT_UNNEST.format(table=PriceSample._meta.db_table) + bars_merge_from_sql("new_samples")
+    now = timezone.now()
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        execute_binary(
+            sql,
+            [
+                source,
+                now,
+                now,
+                [s.symbol_id for s in part],
+                [s.timestamp for s in part],
+                [s.price for s in part],
+                [s.volume for s in part],
+            ],
+        )

@@ -6,6 +6,9 @@ def actor_of(request) -> str:
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user:{user.get_username()}"
     auth = getattr(request, "auth", None)
+    application = getattr(auth, "application", None)  # an OAuth 2.0 client-credentials token
+    if application is not None:
+        return f"oauth:{application.name}"
     name = getattr(auth, "name", None)
     if name:
         return f"key:{name}"

@@ -7,13 +7,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from trading.realtime.routing import websocket_urlpatterns  # noqa: E402
+from tradingrobot.security.ws import WebSocketAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
+        # Origin, client address, credentials (key, bearer token or ticket) and scope: tradingrobot/security/ws.py
+        "websocket": WebSocketAuthMiddleware(URLRouter(websocket_urlpatterns)),
     }
 )

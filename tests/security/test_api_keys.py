@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from trading.models import Order, TradingState
 from tradingrobot.security.models import ApiKey, AuditEvent
-from tradingrobot.security.services import api_key_revoke
+from tradingrobot.security.services import api_key_revoke, ws_ticket_redeem
 
 from .conftest import assert_error
 
@@ -191,3 +191,13 @@ def test_local_api_key_is_created_once_and_reused(tmp_path, anon_api, db):
     third = io.StringIO()
     call_command("local_api_key", "--file", str(path), stdout=third)
     assert third.getvalue().strip().splitlines()[-1] != plain
+
+
+def test_ws_ticket_endpoint_issues_a_single_use_ticket(api, api_key):
+    response = api.post("/api/ws-ticket")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["expires_in"]) == ("success", 30)
+    assert api_key[1] not in body["ticket"]
+    assert ws_ticket_redeem(body["ticket"]) == {"kind": "key", "id": api_key[0].pk}
+    assert ws_ticket_redeem(body["ticket"]) is None

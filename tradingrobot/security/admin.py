@@ -37,7 +37,17 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["prefix", "name", "scopes", "created", "expiry_date", "last_used_at", "revoked", "created_by"]
     list_filter = ["revoked", "created"]
     search_fields = ["name", "prefix"]
-    readonly_fields = ["prefix", "name", "scopes", "created", "expiry_date", "last_used_at", "revoked", "revoked_at"]
+    readonly_fields = [
+        "prefix",
+        "name",
+        "scopes",
+        "created",
+        "created_by",
+        "expiry_date",
+        "last_used_at",
+        "revoked",
+        "revoked_at",
+    ]
     actions = ["revoke_keys"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
@@ -49,7 +59,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return self.readonly_fields if obj is not None else []
 
     def get_fields(self, request, obj=None):
-        return ["name", "scope_choices", "expiry_date"] if obj is None else [*self.readonly_fields, "created_by"]
+        return ["name", "scope_choices", "expiry_date"] if obj is None else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         if change:

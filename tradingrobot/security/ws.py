@@ -2,17 +2,19 @@
 
 Credentials: the same API keys (`Authorization: Api-Key <key>` or `X-API-Key`), an OAuth 2.0 bearer token, or
 `?ticket=<ticket>` from POST /api/ws-ticket. Browsers must come from an allowed origin. A refused connection is
-accepted, told why in one JSON message, and closed with 4401 (no or bad credentials), 4403 (origin, address or
-scope) or 4429 (rate limit); the close frame carries the reason where the server supports it (daphne sends the
-code only, hence the message).
+accepted, told why in one JSON message, and closed with 4401 (no or bad credentials), 4403 (scope) or 4429 (rate
+limit); the close frame carries the reason where the server supports it (daphne sends the code only, hence the
+message). A foreign origin or an address outside the allowlist is refused at the handshake (HTTP 403).
 """
 
 import hashlib
 import json
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.http.request import validate_host
 from oauth2_provider.models import get_access_token_model
 
 from .authentication import InvalidCredentials, key_from_headers
@@ -25,25 +27,30 @@ from .scopes import READ
 from .services import ws_ticket_redeem
 from .throttling import rate_hit
 
+logger = logging.getLogger(__name__)
+
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 THROTTLED = 4429
 
 
 class Refused(Exception):
-    def __init__(self, close_code: int, code: str, message: str):
+    """`close_code` None: refuse the handshake itself (HTTP 403), as for a foreign origin or address."""
+
+    def __init__(self, close_code: int | None, code: str, message: str):
         super().__init__(message)
         self.close_code, self.code, self.message = close_code, code, message
 
 
-def origin_allowed(origin: str | None, host: str | None) -> bool:
+def origin_allowed(origin: str | None) -> bool:
     """No Origin: not a browser (scripts, PHP), which must still authenticate. A browser: the configured
-    origins, or the page's own host (the API docs)."""
+    origins (the WordPress site), or a page served by this API's own hosts (ALLOWED_HOSTS, like Channels)."""
     if not origin:
         return True
     if origin in settings.WS_ALLOWED_ORIGINS:
         return True
-    return bool(host) and urlsplit(origin).netloc == host
+    hostname = urlsplit(origin).hostname
+    return bool(hostname) and validate_host(hostname, settings.ALLOWED_HOSTS)
 
 
 def _token_auth(bearer: str):
@@ -94,13 +101,13 @@ def authenticate(headers: dict[str, str], query: dict[str, list[str]]):
 
 
 def _check(scope: dict, headers: dict[str, str]):
-    if not origin_allowed(headers.get("origin"), headers.get("host")):
-        raise Refused(FORBIDDEN, "origin_not_allowed", f"Origin {headers['origin'][:100]} is not allowed.")
+    if not origin_allowed(headers.get("origin")):
+        raise Refused(None, "origin_not_allowed", f"Origin {headers['origin'][:100]} is not allowed.")
     peer = (scope.get("client") or [None])[0]
     ip = client_ip(peer, headers.get("x-forwarded-for"))
     refusal = ip_refusal(ip)
     if refusal:
-        raise Refused(FORBIDDEN, *refusal)
+        raise Refused(None, *refusal)
     wait = rate_hit(bucket=f"ip:{ip}", rate=settings.THROTTLE_RATES["ip"])
     if wait is not None:
         raise Refused(THROTTLED, "throttled", f"Too many requests from {ip}; retry in {wait} s.")
@@ -114,6 +121,10 @@ def _check(scope: dict, headers: dict[str, str]):
 async def _refuse(receive, send, refused: Refused) -> None:
     message = await receive()
     if message.get("type") != "websocket.connect":
+        return
+    if refused.close_code is None:
+        logger.info("websocket handshake refused: %s", refused.message)
+        await send({"type": "websocket.close"})
         return
     await send({"type": "websocket.accept"})
     body = {"type": "error", "status": "error", "code": refused.code, "message": refused.message}

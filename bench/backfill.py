@@ -1,0 +1,183 @@
+"""Ingestion benchmark: backfill from the development feed into PostgreSQL, and the robot's cost of one poll.
+
+    .venv/bin/python bench/backfill.py [--days 730] [--window-days 14] [--polls 50]
+
+1. Backfill: the devfeed runs as its own process (as the site would) on 127.0.0.1:8250; the robot backfills
+   `--days` of 5-minute samples around the clock for the 4 primary symbols (730 days: ~840,000 rows) through
+   /stock-data/{symbol} with explicit site-local dates, into a fresh PostgreSQL database (BENCH_DATABASE_URL,
+   default postgres://postgres@127.0.0.1:5432/ingest_bench). Reports rows/s end to end and the process's
+   resident memory after 10 %, 50 % and 100 % of the windows (flat = streamed) and its peak.
+2. Poll: `--polls` polls of /stock-data (4 symbols) against an in-process feed, the clock moved 5 minutes
+   per poll so each stores 4 new samples, fills resting orders and merges bars. Reports the robot's time per
+   poll beyond the site's answer (total minus the time spent in the HTTP call), median and p95.
+Targets: >= 20,000 rows/s, memory flat; <= 50 ms of robot time per poll.
+"""
+
+import argparse
+import datetime as dt
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FEED_PORT = 8250
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ingest_bench")
+
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
+        "DATABASE_URL": DATABASE_URL,
+        "SECRET_KEY": "bench-only-not-a-secret",
+        "WP_BASE_URL": f"http://127.0.0.1:{FEED_PORT}",
+        "WP_TIMEZONE": "",
+        "WP_CACHE_PREFIX": f"wp-bench-{os.getpid()}",
+        "LOG_LEVEL": "WARNING",
+    }
+)
+os.environ.pop("REDIS_URL", None)  # the client's cache in process memory: measure the robot, not Redis
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def database_create() -> None:
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def feed_start() -> subprocess.Popen:
+    feed = subprocess.Popen(
+        [sys.executable, "manage.py", "wordpress_devfeed", "--port", str(FEED_PORT)],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": "sqlite:///:memory:"},
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    feed.stdout.readline()  # "WordPress development feed on ..."
+    return feed
+
+
+def backfill_bench(days: float, window_days: float) -> dict:
+    from integration.services import backfill_run
+
+    marks: dict[str, float] = {}
+    progress = {"total": 0}
+
+    def on_plan(todo: int, done: int) -> None:
+        progress["total"] = todo
+
+    def on_window(window, report) -> None:
+        share = report.windows / max(progress["total"], 1)
+        for label, at in (("10%", 0.1), ("50%", 0.5), ("100%", 1.0)):
+            if share >= at and label not in marks:
+                marks[label] = round(rss_mib(), 1)
+
+    from market.clock import market_clock
+
+    market_clock()  # built once per process (exchange calendar); a running worker has it already
+    before = rss_mib()
+    started = time.perf_counter()
+    report = backfill_run(days=days, window_days=window_days, on_plan=on_plan, on_window=on_window)
+    seconds = time.perf_counter() - started
+    if not report.ok:
+        raise SystemExit(f"backfill failed: {report.summary()}")
+    return {
+        "rows": report.rows,
+        "stored": report.stored,
+        "windows": report.windows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(report.rows / seconds),
+        "rss_before_mib": round(before, 1),
+        "rss_at_mib": marks,
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def poll_bench(polls: int) -> dict:
+    import time_machine
+
+    from integration import client as client_module
+    from integration.devfeed import server_build
+    from integration.services import stock_data_poll
+
+    server = server_build(port=0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    from django.test import override_settings
+
+    http_seconds = [0.0]
+    original = client_module.WordPressClient._request
+
+    def timed_request(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            http_seconds[0] += time.perf_counter() - started
+
+    client_module.WordPressClient._request = timed_request
+    robot_ms, total_ms = [], []
+    start = dt.datetime(2026, 3, 3, 14, 35, tzinfo=dt.UTC)  # a Tuesday, the market open
+    try:
+        site = f"http://127.0.0.1:{server.server_address[1]}"
+        with override_settings(WP_BASE_URL=site), time_machine.travel(start, tick=False) as traveller:
+            stock_data_poll()  # warm: the zone from /wp-json/, connections, caches
+            for _ in range(polls):
+                traveller.shift(dt.timedelta(minutes=5))
+                http_seconds[0] = 0.0
+                started = time.perf_counter()
+                report = stock_data_poll()
+                total = time.perf_counter() - started
+                assert report.ok and report.stored == 4, report.summary()
+                total_ms.append(total * 1000)
+                robot_ms.append((total - http_seconds[0]) * 1000)
+    finally:
+        client_module.WordPressClient._request = original
+        server.stop()
+    robot_ms.sort()
+    return {
+        "polls": polls,
+        "robot_ms_median": round(statistics.median(robot_ms), 2),
+        "robot_ms_p95": round(robot_ms[int(len(robot_ms) * 0.95) - 1], 2),
+        "total_ms_median": round(statistics.median(total_ms), 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=float, default=730)
+    parser.add_argument("--window-days", type=float, default=14)
+    parser.add_argument("--polls", type=int, default=50)
+    args = parser.parse_args()
+
+    database_create()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    feed = feed_start()
+    try:
+        print("backfill:", backfill_bench(args.days, args.window_days), flush=True)
+    finally:
+        os.killpg(feed.pid, signal.SIGTERM)
+        feed.wait(timeout=10)
+    print("poll:", poll_bench(args.polls), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Production mode: `check --deploy` is clean; HTTPS redirect honours the proxy's header; DEBUG off by default."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "PRODUCTION": "1",
+    "SECRET_KEY": "p" * 10 + "roduction-secret-for-the-deploy-check-0123456789-xyz",
+    "ALLOWED_HOSTS": "api.tradingrobotplug.com",
+    "TRUSTED_PROXY_COUNT": "1",
+}
+
+
+def manage(*args, env_extra: dict, drop=("DEBUG",)) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in drop and k != "DJANGO_SETTINGS_MODULE"}
+    env.update(env_extra)
+    command = [sys.executable, "manage.py", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)  # noqa: S603
+
+
+def test_check_deploy_prints_no_warning_in_production_mode():
+    result = manage("check", "--deploy", env_extra=PRODUCTION_ENV)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "WARNING" not in output.upper(), output
+    assert "System check identified no issues (0 silenced)." in output
+
+
+def test_debug_is_off_unless_asked_for():
+    code = ["shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.DEBUG, s.SECURE_SSL_REDIRECT)"]
+    assert manage(*code, env_extra=PRODUCTION_ENV).stdout.split() == ["False", "True"]
+    local = {"SECRET_KEY": "x" * 60}
+    assert manage(*code, env_extra=local).stdout.split() == ["False", "False"]
+
+
+def test_https_redirect_behind_the_proxy(settings, client, api):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 31536000
+    plain_http = client.get("/api/status")
+    assert plain_http.status_code == 301
+    assert plain_http["Location"] == "https://testserver/api/status"
+    via_tls = api.get("/api/status", HTTP_X_FORWARDED_PROTO="https")
+    assert via_tls.status_code == 200
+    assert via_tls["Strict-Transport-Security"].startswith("max-age=31536000")

@@ -1,0 +1,111 @@
+"""Rate limits: per client address (before authentication), per credential, stricter on trade routes; 429 with
+Retry-After; counted in the shared cache, so a forged X-Forwarded-For does not get a fresh allowance."""
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.conftest import REQUIRE_SERVICES
+from trading.models import Order
+from tradingrobot.security.throttling import rate_hit, rate_parse
+
+from .conftest import assert_error
+
+
+def assert_throttled(response) -> int:
+    assert_error(response, 429, "throttled")
+    wait = int(response["Retry-After"])
+    assert 1 <= wait <= 60
+    return wait
+
+
+def test_rate_parse():
+    assert rate_parse("60/min") == (60, 60)
+    assert rate_parse("5/s") == (5, 1)
+    assert rate_parse("1000/hour") == (1000, 3600)
+
+
+def test_per_credential_limit(settings, make_key, client_from):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "credential": "3/min"}
+    _, plain = make_key("read")
+    api = client_from(plain)
+    assert [api.get("/api/status").status_code for _ in range(3)] == [200, 200, 200]
+    assert_throttled(api.get("/api/status"))
+    _, other = make_key("read")
+    assert client_from(other).get("/api/status").status_code == 200  # another key has its own allowance
+
+
+def test_trade_routes_are_stricter_and_a_throttled_trade_changes_nothing(settings, make_key, client_from):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "credential": "100/min", "trade": "2/min"}
+    _, plain = make_key("read,trade")
+    api = client_from(plain)
+    statuses = [api.post("/api/trade/TSLA/buy?quantity=1").status_code for _ in range(2)]
+    assert 429 not in statuses
+    orders = Order.objects.count()
+    assert_throttled(api.post("/api/trade/TSLA/buy?quantity=1"))
+    assert Order.objects.count() == orders
+    assert api.get("/api/status").status_code == 200  # reads still go through
+
+
+def test_trade_limit_is_also_per_address_across_keys(settings, make_key, client_from):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "credential": "100/min", "trade": "2/min"}
+    for _ in range(2):
+        _, plain = make_key("trade")
+        assert client_from(plain).post("/api/trade/TSLA/buy?quantity=1").status_code != 429
+    _, fresh = make_key("trade")
+    assert_throttled(client_from(fresh).post("/api/trade/TSLA/buy?quantity=1"))
+
+
+def test_per_address_limit_counts_unauthenticated_requests_too(settings, client_from, make_key):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "ip": "3/min"}
+    anon = client_from()
+    assert [anon.get("/api/status").status_code for _ in range(3)] == [401, 401, 401]
+    assert_throttled(anon.get("/api/status"))
+    _, plain = make_key("read")
+    assert_throttled(client_from(plain).get("/api/status"))  # same address, now with a key: still limited
+    assert client_from(plain, remote_addr="192.0.2.200").get("/api/status").status_code == 200
+
+
+def test_a_forged_forwarded_for_does_not_dodge_the_address_limit(settings, client_from, address):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "ip": "3/min"}
+    settings.TRUSTED_PROXY_COUNT = 1  # one proxy in front: it appends the real client, which we count
+    proxy = client_from(remote_addr="10.255.0.1")
+    real_client = address
+    for n in range(3):
+        forged = f"203.0.113.{n}, {real_client}"
+        assert proxy.get("/api/status", HTTP_X_FORWARDED_FOR=forged).status_code == 401
+    assert_throttled(proxy.get("/api/status", HTTP_X_FORWARDED_FOR=f"198.51.100.99, {real_client}"))
+
+
+def test_without_trusted_proxies_forwarded_for_is_ignored(settings, client_from):
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "ip": "2/min"}
+    settings.TRUSTED_PROXY_COUNT = 0
+    api = client_from()
+    for n in range(2):
+        assert api.get("/api/status", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code == 401
+    assert_throttled(api.get("/api/status", HTTP_X_FORWARDED_FOR="203.0.113.77"))
+
+
+def test_counts_are_shared_with_other_processes():
+    """Another process (a second web worker) sees and adds to the same count through the shared cache."""
+    if "Redis" not in django_settings.CACHES["default"]["BACKEND"]:
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but the cache is not Redis")
+        pytest.skip("needs Redis (set REDIS_URL)")
+    bucket = f"test-shared-{uuid.uuid4().hex}"
+    assert rate_hit(bucket=bucket, rate="2/min") is None
+    code = (
+        "import django; django.setup(); from tradingrobot.security.throttling import rate_hit; "
+        f"print(rate_hit(bucket='{bucket}', rate='2/min'), rate_hit(bucket='{bucket}', rate='2/min'))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradingrobot.test_settings"}
+    run = [sys.executable, "-c", code]
+    out = subprocess.run(run, env=env, capture_output=True, text=True, check=True, timeout=60)  # noqa: S603
+    second, third = out.stdout.split()
+    assert second == "None"
+    assert 1 <= int(third) <= 60
+    assert rate_hit(bucket=bucket, rate="2/min") is not None
