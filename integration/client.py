@@ -24,6 +24,7 @@ from django.core.cache import cache
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from tradingrobot.ops.metrics import wordpress_call
 from tradingrobot.security.outbound import wordpress_auth
 
 from .breaker import CircuitBreaker
@@ -179,7 +180,8 @@ class WordPressClient:
             )
         url, query = self._url(route, None, "query" if self._style() == "query" else "pretty")
         try:
-            data = self._send("post", url, query, json=body, auth=wordpress_auth(url))
+            with wordpress_call("post"):
+                data = self._send("post", url, query, json=body, auth=wordpress_auth(url))
         except FetchFailed as error:
             (self.breaker.record_failure if error.site_down else self.breaker.record_success)()
             raise
@@ -221,7 +223,8 @@ class WordPressClient:
 
     def _request(self, route: str, params: dict | None, style: str) -> Any:
         url, query = self._url(route, params, style)
-        return self._send("get", url, query)
+        with wordpress_call("get"):
+            return self._send("get", url, query)
 
     def _send(self, method: str, url: str, query: dict, **kwargs) -> Any:
         try:

@@ -3,6 +3,7 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-not-a-secret")
+os.environ.setdefault("LOG_FORMAT", "plain")  # readable test output (tests/ops checks the JSON lines)
 
 from .settings import *  # noqa: F403
 

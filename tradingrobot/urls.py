@@ -13,6 +13,7 @@ from trading.apis import (
     StopTradingApi,
     TradeApi,
 )
+from tradingrobot.ops.apis import LivenessApi, ReadinessApi, metrics_view
 from tradingrobot.security.apis import WsTicketApi
 
 from .errors import json_not_found
@@ -43,6 +44,9 @@ urlpatterns = [
     api("ws-ticket", WsTicketApi, "ws-ticket"),
     path("o/token/", TokenView.as_view(), name="oauth-token"),
     path("o/revoke_token/", RevokeTokenView.as_view(), name="oauth-revoke-token"),
+    api("health", LivenessApi, "health"),
+    api("health/ready", ReadinessApi, "health-ready"),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
     re_path(r"^api/", json_not_found),
 ]
 

@@ -1,0 +1,96 @@
+"""A request id on every log line of a request (taken from X-Request-ID or made), returned in the response."""
+
+import io
+import json
+import logging
+import re
+
+import pytest
+from django.test import override_settings
+
+from tradingrobot.ops.logs import LogContextFilter, json_formatter, request_id_from
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def json_lines():
+    """Every record reaching the root logger, formatted as production does (filters + JSON formatter)."""
+    from tradingrobot.security.redaction import RedactSecretsFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecretsFilter())
+    handler.addFilter(LogContextFilter())
+    handler.setFormatter(json_formatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.removeHandler(handler)
+
+
+def test_incoming_request_id_is_on_every_line_and_returned(client, healthy, json_lines):
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):  # the redis check logs a warning, Django a 503
+        response = client.get("/api/health/ready", HTTP_X_REQUEST_ID="req-abc-123")
+    assert response.status_code == 503
+    assert response["X-Request-ID"] == "req-abc-123"
+    lines = json_lines()
+    loggers = {line["logger"] for line in lines}
+    assert {"tradingrobot.ops.health", "django.request"} <= loggers, lines
+    assert all(line.get("request_id") == "req-abc-123" for line in lines), lines
+    assert {"time", "level", "logger", "message"} <= set(lines[0])
+
+
+def test_request_id_is_made_when_missing_or_unsafe(client):
+    made = client.get("/api/health")["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", made)
+    assert client.get("/api/health", HTTP_X_REQUEST_ID="bad id\nwith newline")["X-Request-ID"] != "bad id\nwith newline"
+    assert request_id_from("x" * 200) != "x" * 200
+    assert request_id_from(" ok-1 ") == "ok-1"
+
+
+def test_lines_outside_a_request_have_no_request_id(client, json_lines):
+    client.get("/api/health", HTTP_X_REQUEST_ID="req-1")
+    logging.getLogger("tests.ops").warning("after the request")
+    assert "request_id" not in json_lines()[-1]
+
+
+def test_json_lines_keep_secrets_out(json_lines, settings):
+    settings.WP_APP_USER, settings.WP_APP_PASSWORD = "robot", "abcd efgh ijkl mnop"
+    try:
+        raise RuntimeError("login abcd efgh ijkl mnop refused")
+    except RuntimeError:
+        logging.getLogger("tests.ops").exception("failed with abcd efgh ijkl mnop")
+    text = json.dumps(json_lines())
+    assert "abcd efgh ijkl mnop" not in text and "[redacted]" in text
+
+
+def test_production_settings_log_json(tmp_path):
+    """The real settings module: JSON unless DEBUG (then plain), LOG_FORMAT wins."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    script = (
+        "import django, logging; django.setup(); from django.conf import settings; "
+        "print(settings.LOGGING['handlers']['console']['formatter']); logging.getLogger('x').warning('hello')"
+    )
+
+    def run(**extra):
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tradingrobot.settings", "SECRET_KEY": "k" * 50}
+        env.pop("LOG_FORMAT", None)
+        env.update(extra, CELERY_BROKER_DIR=str(tmp_path / "broker"))
+        done = subprocess.run(  # noqa: S603 - our own interpreter
+            [sys.executable, "-c", script], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.strip(), done.stderr.strip().splitlines()[-1]
+
+    formatter, line = run(DEBUG="0")
+    assert formatter == "json" and json.loads(line)["message"] == "hello"
+    formatter, line = run(DEBUG="1")
+    assert formatter == "plain" and line.endswith("WARNING x hello")
+    formatter, line = run(DEBUG="1", LOG_FORMAT="json")
+    assert formatter == "json" and json.loads(line)["level"] == "WARNING"

@@ -1,0 +1,108 @@
+"""`GET /api/health` (liveness), `GET /api/health/ready` (readiness) and `GET /metrics` (Prometheus)."""
+
+import hmac
+import ipaddress
+import os
+
+import prometheus_client
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from prometheus_client import multiprocess
+from prometheus_client.registry import Collector
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from market.clock import now
+from tradingrobot.errors import error_body
+from tradingrobot.security.client_ip import request_client_ip
+from tradingrobot.serializer_fields import iso_z
+
+from .collectors import StateCollector
+from .health import readiness_get
+from .instrumentation import websocket_clients_now
+from .metrics import WEBSOCKET_CLIENTS
+
+
+class PublicApi(APIView):
+    """No credential, no scope, no DRF throttle: probes call these (the per-address limit still applies)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+
+class LivenessApi(PublicApi):
+    """The process answers. Touches no database, cache or broker."""
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "LivenessOut", {"status": serializers.CharField(), "timestamp": serializers.CharField()}
+            )
+        }
+    )
+    def get(self, request):
+        return Response({"status": "ok", "timestamp": iso_z(now())})
+
+
+class ReadinessApi(PublicApi):
+    """Everything the robot needs: 200 when ready, 503 naming each failing check with its message."""
+
+    @extend_schema(responses={200: dict, 503: dict})
+    def get(self, request):
+        readiness = readiness_get()
+        return Response(readiness.as_dict(), status=200 if readiness.ready else 503)
+
+
+class _Proxy(Collector):
+    def __init__(self, registry):
+        self.registry = registry
+
+    def collect(self):
+        yield from self.registry.collect()
+
+
+def _registry() -> prometheus_client.CollectorRegistry:
+    registry = prometheus_client.CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)  # every process's values from the shared folder
+    else:
+        registry.register(_Proxy(prometheus_client.REGISTRY))  # this process's own values
+    registry.register(StateCollector())
+    return registry
+
+
+def metrics_allowed(request) -> bool:
+    """A bearer token equal to METRICS_TOKEN, or a client address inside METRICS_IP_ALLOWLIST."""
+    token = settings.METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].strip().encode(), token.encode()):
+        return True
+    cidrs = [c.strip() for c in settings.METRICS_IP_ALLOWLIST if c.strip()]
+    ip = request_client_ip(request)
+    if not cidrs or ip is None:
+        return False
+    address = ipaddress.ip_address(ip)
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+
+
+def metrics_view(request):
+    if not metrics_allowed(request):
+        body = error_body(
+            "Metrics need 'Authorization: Bearer <METRICS_TOKEN>' or an address in METRICS_IP_ALLOWLIST.",
+            "metrics_forbidden",
+        )
+        response = JsonResponse(body, status=401 if settings.METRICS_TOKEN else 403)
+        if settings.METRICS_TOKEN:
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    clients = websocket_clients_now()
+    if clients is not None:
+        WEBSOCKET_CLIENTS.set(clients)
+    output = prometheus_client.generate_latest(_registry())
+    return HttpResponse(output, content_type=prometheus_client.CONTENT_TYPE_LATEST)

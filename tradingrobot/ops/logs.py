@@ -1,0 +1,136 @@
+"""Log context: a request id on every line logged while a request is served, the task id (and the request id
+of the request that queued it) on every line logged in a Celery task. JSON lines through python-json-logger.
+"""
+
+import contextvars
+import logging
+import re
+import uuid
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from celery import signals
+from django.core.signals import request_finished
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+task_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id", default=None)
+task_name_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_name", default=None)
+
+
+class LogContextFilter(logging.Filter):
+    """Adds request_id / task_id / task_name to a record when they are known (attach it to a handler)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for attribute, var in (("request_id", request_id_var), ("task_id", task_id_var), ("task_name", task_name_var)):
+            value = var.get()
+            if value is not None and not hasattr(record, attribute):
+                setattr(record, attribute, value)
+        return True
+
+
+def request_id_from(header: str | None) -> str:
+    """The caller's X-Request-ID when it is a sane token, else a new one."""
+    if header and _VALID_ID.match(header.strip()):
+        return header.strip()
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Takes the incoming X-Request-ID (or makes one), keeps it for the logs of this request, returns it.
+    Also counts server errors for the robot's own alerts (`ops.alerts`)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def _start(self, request) -> None:
+        request.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        request_id_var.set(request.request_id)
+
+    def _finish(self, request, response):
+        response[REQUEST_ID_HEADER] = request.request_id
+        if response.status_code >= 500 and not _is_readiness(request):  # a not-ready 503 is no server error
+            from .errors import error_count
+
+            error_count(source="http")
+        return response
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        self._start(request)
+        return self._finish(request, self.get_response(request))
+
+    async def __acall__(self, request):
+        self._start(request)
+        return self._finish(request, await self.get_response(request))
+
+
+def _is_readiness(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.url_name == "health-ready"
+
+
+def _on_request_finished(**kwargs) -> None:
+    """The id stays set until the response is closed, so Django's own request log line carries it too (it is
+    written after the middleware returns); under ASGI each request has its own context anyway."""
+    request_id_var.set(None)
+
+
+def install_request_hooks() -> None:
+    request_finished.connect(_on_request_finished, dispatch_uid="ops-request-finished")
+
+
+# --- Celery ------------------------------------------------------------------------------------------------
+
+
+def _on_publish(headers=None, **kwargs) -> None:
+    """Carry the request id of the request that queues a task into the task's headers."""
+    request_id = request_id_var.get()
+    if request_id and headers is not None:
+        headers.setdefault("request_id", request_id)
+
+
+def _on_prerun(task_id=None, task=None, **kwargs) -> None:
+    task_id_var.set(task_id)
+    task_name_var.set(getattr(task, "name", None))
+    request = getattr(task, "request", None)
+    headers = getattr(request, "headers", None) or {}
+    request_id_var.set(getattr(request, "request_id", None) or headers.get("request_id"))
+
+
+def _on_postrun(**kwargs) -> None:
+    task_id_var.set(None)
+    task_name_var.set(None)
+    request_id_var.set(None)
+
+
+def install_celery_hooks() -> None:
+    signals.before_task_publish.connect(_on_publish, weak=False, dispatch_uid="ops-log-publish")
+    signals.task_prerun.connect(_on_prerun, weak=False, dispatch_uid="ops-log-prerun")
+    signals.task_postrun.connect(_on_postrun, weak=False, dispatch_uid="ops-log-postrun")
+
+
+def json_formatter(**kwargs) -> logging.Formatter:
+    """The JSON formatter for LOGGING (`"()": "tradingrobot.ops.logs.json_formatter"`); tracebacks are redacted
+    like messages (it formats them itself, after the redaction filter ran)."""
+    from pythonjsonlogger.json import JsonFormatter
+
+    from tradingrobot.security.redaction import redact
+
+    class RedactingJsonFormatter(JsonFormatter):
+        def formatException(self, ei) -> str:
+            return redact(super().formatException(ei))
+
+    return RedactingJsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        timestamp=False,
+        **kwargs,
+    )
