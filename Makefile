@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Prometheus counters of every process (web, worker) in one folder, emptied at each start (README "Operations").
+PROMETHEUS_MULTIPROC_DIR ?= $(abspath var/prometheus)
 
 .PHONY: venv run demo test lint bench migrate clean
 
@@ -22,13 +24,15 @@ migrate: venv
 # daphne on $(HOST):$(PORT) and a Celery worker with embedded beat polling WordPress on schedule.
 run: migrate
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
-	DEBUG=1 HOST=$(HOST) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
+	mkdir -p $(PROMETHEUS_MULTIPROC_DIR) && rm -f $(PROMETHEUS_MULTIPROC_DIR)/*.db
+	DEBUG=1 HOST=$(HOST) PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
 
 # The development WordPress feed on loopback and the robot pointed at it (offline demo).
 DEVFEED_PORT ?= 8201
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
-	DEBUG=1 HOST=$(HOST) DEVFEED_PORT=$(DEVFEED_PORT) WP_BASE_URL=http://127.0.0.1:$(DEVFEED_PORT) WP_TIMEZONE= \
+	mkdir -p $(PROMETHEUS_MULTIPROC_DIR) && rm -f $(PROMETHEUS_MULTIPROC_DIR)/*.db
+	DEBUG=1 HOST=$(HOST) PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) DEVFEED_PORT=$(DEVFEED_PORT) WP_BASE_URL=http://127.0.0.1:$(DEVFEED_PORT) WP_TIMEZONE= \
 		WP_POLL_SECONDS=$${WP_POLL_SECONDS:-60} WP_FAST_POLL_SECONDS=$${WP_FAST_POLL_SECONDS:-2} \
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.demo -p $(PORT)
 

@@ -30,13 +30,13 @@ def json_lines():
 
 
 def test_incoming_request_id_is_on_every_line_and_returned(client, healthy, json_lines):
-    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):  # the redis check logs a warning, Django a 503
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):  # the redis check and the 503 log warnings
         response = client.get("/api/health/ready", HTTP_X_REQUEST_ID="req-abc-123")
     assert response.status_code == 503
     assert response["X-Request-ID"] == "req-abc-123"
     lines = json_lines()
     loggers = {line["logger"] for line in lines}
-    assert {"tradingrobot.ops.health", "django.request"} <= loggers, lines
+    assert {"tradingrobot.ops.health", "tradingrobot.ops.apis"} <= loggers, lines
     assert all(line.get("request_id") == "req-abc-123" for line in lines), lines
     assert {"time", "level", "logger", "message"} <= set(lines[0])
 

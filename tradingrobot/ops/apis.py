@@ -2,6 +2,7 @@
 
 import hmac
 import ipaddress
+import logging
 import os
 
 import prometheus_client
@@ -24,6 +25,8 @@ from .collectors import StateCollector
 from .health import readiness_get
 from .instrumentation import websocket_clients_now
 from .metrics import WEBSOCKET_CLIENTS
+
+logger = logging.getLogger(__name__)
 
 
 class PublicApi(APIView):
@@ -54,7 +57,12 @@ class ReadinessApi(PublicApi):
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
         readiness = readiness_get()
-        return Response(readiness.as_dict(), status=200 if readiness.ready else 503)
+        body = readiness.as_dict()
+        response = Response(body, status=200 if readiness.ready else 503)
+        if not readiness.ready:  # one WARNING naming the failures instead of Django's bare ERROR line per probe
+            logger.warning("%s", body["message"])
+            response._has_been_logged = True
+        return response
 
 
 class _Proxy(Collector):
