@@ -1,0 +1,521 @@
+<?php
+/**
+ * The push-back receiver: the robot POSTs every fill to /trades and its metrics to /performance
+ * (tradingrobotplug/v1, as in the project's contract); the site's dashboard reads them back with GET.
+ *
+ * @package TradingRobotPlugBridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+define( 'TRP_BRIDGE_REST_NAMESPACE', 'tradingrobotplug/v1' );
+define( 'TRP_BRIDGE_METRIC_DECIMALS', array( 'total_pnl', 'win_rate', 'sharpe_ratio', 'max_drawdown' ) );
+define( 'TRP_BRIDGE_METRIC_COUNTS', array( 'total_trades', 'winning_trades', 'losing_trades' ) );
+
+add_action( 'rest_api_init', 'trp_bridge_register_routes' );
+
+/**
+ * Register the receiver's routes.
+ */
+function trp_bridge_register_routes() {
+	register_rest_route(
+		TRP_BRIDGE_REST_NAMESPACE,
+		'/trades',
+		array(
+			array(
+				'methods'             => WP_REST_Server::READABLE,
+				'callback'            => 'trp_bridge_rest_trades_list',
+				'permission_callback' => '__return_true',
+			),
+			array(
+				'methods'             => WP_REST_Server::CREATABLE,
+				'callback'            => 'trp_bridge_rest_trade_create',
+				'permission_callback' => 'trp_bridge_rest_can_write',
+			),
+		)
+	);
+	register_rest_route(
+		TRP_BRIDGE_REST_NAMESPACE,
+		'/performance',
+		array(
+			array(
+				'methods'             => WP_REST_Server::READABLE,
+				'callback'            => 'trp_bridge_rest_performance_list',
+				'permission_callback' => '__return_true',
+			),
+			array(
+				'methods'             => WP_REST_Server::CREATABLE,
+				'callback'            => 'trp_bridge_rest_performance_create',
+				'permission_callback' => 'trp_bridge_rest_can_write',
+			),
+		)
+	);
+	register_rest_route(
+		TRP_BRIDGE_REST_NAMESPACE,
+		'/performance/(?P<strategy_id>[A-Za-z0-9_.:\-]{1,64})/metrics',
+		array(
+			'methods'             => WP_REST_Server::READABLE,
+			'callback'            => 'trp_bridge_rest_metrics_get',
+			'permission_callback' => '__return_true',
+		)
+	);
+}
+
+/**
+ * Writes: a user signed in with an Application Password (HTTP Basic) who holds the receive capability.
+ * A wrong password never gets here: WordPress itself answers 401 incorrect_password.
+ *
+ * @return true|WP_Error
+ */
+function trp_bridge_rest_can_write() {
+	if ( ! is_user_logged_in() ) {
+		return new WP_Error( 'rest_forbidden', __( 'Authenticate with an Application Password (HTTP Basic).', 'tradingrobotplug-bridge' ), array( 'status' => 401 ) );
+	}
+	if ( null === rest_get_authenticated_app_password() ) {
+		return new WP_Error( 'trp_bridge_app_password_required', __( 'Push-back writes must authenticate with an Application Password.', 'tradingrobotplug-bridge' ), array( 'status' => 401 ) );
+	}
+	$capability = apply_filters( 'trp_bridge_receive_capability', TRP_BRIDGE_CAP_RECEIVE );
+	if ( ! current_user_can( $capability ) ) {
+		return new WP_Error( 'rest_forbidden', __( 'Sorry, you are not allowed to write trading records.', 'tradingrobotplug-bridge' ), array( 'status' => 403 ) );
+	}
+	return true;
+}
+
+/**
+ * A 400 naming the field.
+ *
+ * @param string $field  Field name.
+ * @param string $reason What is wrong.
+ * @return WP_Error
+ */
+function trp_bridge_invalid( $field, $reason ) {
+	return new WP_Error(
+		'rest_invalid_param',
+		/* translators: 1: field, 2: reason. */
+		sprintf( __( 'Invalid parameter %1$s: %2$s', 'tradingrobotplug-bridge' ), $field, $reason ),
+		array(
+			'status' => 400,
+			'params' => array( $field => $reason ),
+		)
+	);
+}
+
+/**
+ * A decimal as an exact string, or null when absent; WP_Error when malformed.
+ *
+ * @param mixed  $value    The value (JSON number or string).
+ * @param string $field    Field name for the error.
+ * @param bool   $positive Whether it must be greater than zero.
+ * @return string|null|WP_Error
+ */
+function trp_bridge_decimal( $value, $field, $positive = false ) {
+	if ( null === $value || '' === $value ) {
+		return null;
+	}
+	if ( is_bool( $value ) || ! is_scalar( $value ) ) {
+		return trp_bridge_invalid( $field, 'must be a number' );
+	}
+	if ( is_float( $value ) ) {
+		if ( ! is_finite( $value ) ) {
+			return trp_bridge_invalid( $field, 'must be a finite number' );
+		}
+		// A JSON number: fixed notation (never 1.0E-5), trailing zeros dropped.
+		$value = rtrim( rtrim( sprintf( '%.10F', $value ), '0' ), '.' );
+	}
+	$text = trim( (string) $value );
+	if ( ! preg_match( '/^-?\d{1,14}(\.\d{1,10})?$/', $text ) ) {
+		return trp_bridge_invalid( $field, 'must be a decimal number like 250.5' );
+	}
+	if ( $positive && ! preg_match( '/[1-9]/', $text ) || $positive && str_starts_with( $text, '-' ) ) {
+		return trp_bridge_invalid( $field, 'must be greater than zero' );
+	}
+	return $text;
+}
+
+/**
+ * A timestamp as a site-local MySQL datetime. "Y-m-d H:i:s" without a zone is taken as site-local (the
+ * site's convention); ISO 8601 with Z or an offset is converted to the site's zone.
+ *
+ * @param mixed  $value The value.
+ * @param string $field Field name for the error.
+ * @return string|WP_Error
+ */
+function trp_bridge_local_datetime( $value, $field ) {
+	$pattern = '/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$/';
+	if ( ! is_string( $value ) || ! preg_match( $pattern, trim( $value ), $parts ) ) {
+		return trp_bridge_invalid( $field, 'must be a datetime like 2025-12-26 15:30:00 or 2025-12-26T20:30:00Z' );
+	}
+	try {
+		$zone = ! empty( $parts[3] ) ? null : wp_timezone();
+		$time = new DateTimeImmutable( trim( $value ), $zone );
+	} catch ( Exception $e ) {
+		return trp_bridge_invalid( $field, 'is not a valid datetime' );
+	}
+	return $time->setTimezone( wp_timezone() )->format( 'Y-m-d H:i:s' );
+}
+
+/**
+ * POST /trades: store one trade; idempotent on trade_id (201 new, 200 with the stored row on a repeat).
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response|WP_Error
+ */
+function trp_bridge_rest_trade_create( $request ) {
+	global $wpdb;
+	$in = $request->get_json_params();
+	if ( ! is_array( $in ) ) {
+		$in = $request->get_body_params();
+	}
+	$trade_id = isset( $in['trade_id'] ) && is_scalar( $in['trade_id'] ) ? trim( (string) $in['trade_id'] ) : '';
+	if ( ! preg_match( '/^[A-Za-z0-9_.:\-]{1,64}$/', $trade_id ) ) {
+		return trp_bridge_invalid( 'trade_id', 'required; up to 64 letters, digits, _ . : -' );
+	}
+	$symbol = isset( $in['symbol'] ) && is_string( $in['symbol'] ) ? strtoupper( trim( $in['symbol'] ) ) : '';
+	if ( ! preg_match( '/^[A-Z][A-Z0-9.\-]{0,9}$/', $symbol ) ) {
+		return trp_bridge_invalid( 'symbol', 'required; a ticker of at most 10 characters' );
+	}
+	$side = isset( $in['side'] ) && is_string( $in['side'] ) ? strtoupper( trim( $in['side'] ) ) : '';
+	if ( ! in_array( $side, array( 'BUY', 'SELL' ), true ) ) {
+		return trp_bridge_invalid( 'side', 'must be BUY or SELL' );
+	}
+	$strategy_id = isset( $in['strategy_id'] ) && is_scalar( $in['strategy_id'] ) && '' !== trim( (string) $in['strategy_id'] )
+		? trim( (string) $in['strategy_id'] ) : 'STRATEGY-' . $symbol;
+	if ( ! preg_match( '/^[A-Za-z0-9_.:\-]{1,64}$/', $strategy_id ) ) {
+		return trp_bridge_invalid( 'strategy_id', 'up to 64 letters, digits, _ . : -' );
+	}
+	$quantity = trp_bridge_decimal( $in['quantity'] ?? null, 'quantity', true );
+	$price    = trp_bridge_decimal( $in['price'] ?? null, 'price', true );
+	$pnl      = trp_bridge_decimal( $in['pnl'] ?? null, 'pnl' );
+	foreach ( array( $quantity, $price, $pnl ) as $checked ) {
+		if ( is_wp_error( $checked ) ) {
+			return $checked;
+		}
+	}
+	if ( null === $quantity || null === $price ) {
+		return trp_bridge_invalid( null === $quantity ? 'quantity' : 'price', 'required' );
+	}
+	$execution_time = trp_bridge_local_datetime( $in['execution_time'] ?? null, 'execution_time' );
+	if ( is_wp_error( $execution_time ) ) {
+		return $execution_time;
+	}
+
+	$table = trp_bridge_table( 'trades' );
+	$pnl_sql = null === $pnl ? 'NULL' : '%s';
+	$values  = array( $trade_id, $strategy_id, $symbol, $side, $quantity, $price );
+	if ( null !== $pnl ) {
+		$values[] = $pnl;
+	}
+	$values[] = $execution_time;
+	$values[] = current_time( 'mysql' );
+	// A repeated trade_id hits the unique key and changes nothing (affected rows 0).
+	// phpcs:disable WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	$inserted = $wpdb->query(
+		$wpdb->prepare(
+			"INSERT INTO {$table} (trade_id, strategy_id, symbol, side, quantity, price, pnl, execution_time, created_at)
+			VALUES (%s, %s, %s, %s, %s, %s, {$pnl_sql}, %s, %s) ON DUPLICATE KEY UPDATE id = id",
+			$values
+		)
+	);
+	if ( false === $inserted ) {
+		return new WP_Error( 'trp_bridge_db_error', __( 'The trade could not be stored.', 'tradingrobotplug-bridge' ), array( 'status' => 500 ) );
+	}
+	$row = $wpdb->get_row(
+		$wpdb->prepare(
+			"SELECT trade_id, strategy_id, symbol, side, quantity, price, pnl, execution_time, created_at FROM {$table} WHERE trade_id = %s",
+			$trade_id
+		),
+		ARRAY_A
+	);
+	// phpcs:enable
+	return new WP_REST_Response( $row, 1 === $inserted ? 201 : 200 );
+}
+
+/**
+ * A whole-number query parameter within bounds.
+ *
+ * @param WP_REST_Request $request The request.
+ * @param string          $name    Parameter.
+ * @param int             $fallback Default.
+ * @param int             $maximum Largest allowed.
+ * @return int|WP_Error
+ */
+function trp_bridge_int_param( $request, $name, $fallback, $maximum ) {
+	$value = $request->get_param( $name );
+	if ( null === $value || '' === $value ) {
+		return $fallback;
+	}
+	if ( ! is_scalar( $value ) || ! ctype_digit( (string) $value ) || (int) $value > $maximum ) {
+		/* translators: %d: maximum. */
+		return trp_bridge_invalid( $name, sprintf( 'must be a whole number from 0 to %d', $maximum ) );
+	}
+	return (int) $value;
+}
+
+/**
+ * GET /trades: newest first; filters strategy_id, start_date, end_date (site-local), limit (50), offset.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response|WP_Error
+ */
+function trp_bridge_rest_trades_list( $request ) {
+	global $wpdb;
+	$limit  = trp_bridge_int_param( $request, 'limit', 50, 500 );
+	$offset = trp_bridge_int_param( $request, 'offset', 0, 1000000000 );
+	if ( is_wp_error( $limit ) || is_wp_error( $offset ) ) {
+		return is_wp_error( $limit ) ? $limit : $offset;
+	}
+	$limit   = max( 1, $limit );
+	$filters = array(
+		'strategy_id' => $request->get_param( 'strategy_id' ),
+		'start_date'  => $request->get_param( 'start_date' ),
+		'end_date'    => $request->get_param( 'end_date' ),
+	);
+	$where  = array( '1 = 1' );
+	$values = array();
+	if ( is_string( $filters['strategy_id'] ) && '' !== $filters['strategy_id'] ) {
+		$where[]  = 'strategy_id = %s';
+		$values[] = $filters['strategy_id'];
+	}
+	foreach ( array( 'start_date' => '>=', 'end_date' => '<=' ) as $name => $operator ) {
+		if ( null === $filters[ $name ] || '' === $filters[ $name ] ) {
+			continue;
+		}
+		$local = trp_bridge_local_datetime( $filters[ $name ], $name );
+		if ( is_wp_error( $local ) ) {
+			return $local;
+		}
+		$where[]  = "execution_time {$operator} %s";
+		$values[] = $local;
+	}
+	$table = trp_bridge_table( 'trades' );
+	$sql   = implode( ' AND ', $where );
+	// phpcs:disable WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	$total = (int) $wpdb->get_var( $values ? $wpdb->prepare( "SELECT COUNT(*) FROM {$table} WHERE {$sql}", $values ) : "SELECT COUNT(*) FROM {$table}" );
+	$rows  = $wpdb->get_results(
+		$wpdb->prepare(
+			"SELECT trade_id, strategy_id, symbol, side, quantity, price, pnl, execution_time, created_at FROM {$table}
+			WHERE {$sql} ORDER BY execution_time DESC, id DESC LIMIT %d OFFSET %d",
+			array_merge( $values, array( $limit, $offset ) )
+		),
+		ARRAY_A
+	);
+	// phpcs:enable
+	return new WP_REST_Response(
+		array(
+			'trades'    => $rows,
+			'total'     => $total,
+			'limit'     => $limit,
+			'offset'    => $offset,
+			'filters'   => $filters,
+			'timestamp' => current_time( 'mysql' ),
+		)
+	);
+}
+
+/**
+ * POST /performance: {"strategy_id", "period", "metrics": {...}} (or the metrics at the top level);
+ * one row per strategy and period, replaced by newer documents (201 new, 200 updated or unchanged).
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response|WP_Error
+ */
+function trp_bridge_rest_performance_create( $request ) {
+	global $wpdb;
+	$in = $request->get_json_params();
+	if ( ! is_array( $in ) ) {
+		return trp_bridge_invalid( 'body', 'must be a JSON object' );
+	}
+	$strategy_id = isset( $in['strategy_id'] ) && is_scalar( $in['strategy_id'] ) ? trim( (string) $in['strategy_id'] ) : '';
+	if ( ! preg_match( '/^[A-Za-z0-9_.:\-]{1,64}$/', $strategy_id ) ) {
+		return trp_bridge_invalid( 'strategy_id', 'required; up to 64 letters, digits, _ . : -' );
+	}
+	// period: a label ("all", "2025-12"), or the robot's {"start_date", "end_date"} window (kept under its
+	// period_label, default "all", so each push replaces the previous one instead of adding a row).
+	$period       = 'all';
+	$period_start = null;
+	$period_end   = null;
+	if ( isset( $in['period'] ) && is_array( $in['period'] ) ) {
+		foreach ( array( 'start_date', 'end_date' ) as $name ) {
+			if ( isset( $in['period'][ $name ] ) ) {
+				$local = trp_bridge_local_datetime( $in['period'][ $name ], 'period.' . $name );
+				if ( is_wp_error( $local ) ) {
+					return $local;
+				}
+				if ( 'start_date' === $name ) {
+					$period_start = $local;
+				} else {
+					$period_end = $local;
+				}
+			}
+		}
+		$period = isset( $in['period_label'] ) && is_scalar( $in['period_label'] ) ? trim( (string) $in['period_label'] ) : 'all';
+	} elseif ( isset( $in['period'] ) && is_scalar( $in['period'] ) && '' !== trim( (string) $in['period'] ) ) {
+		$period = trim( (string) $in['period'] );
+	}
+	if ( ! preg_match( '/^[A-Za-z0-9_.:\-]{1,32}$/', $period ) ) {
+		return trp_bridge_invalid( 'period', 'a label of up to 32 letters, digits, _ . : - or {"start_date", "end_date"}' );
+	}
+	$metrics = isset( $in['metrics'] ) && is_array( $in['metrics'] ) ? $in['metrics'] : $in;
+	$columns = array();
+	foreach ( TRP_BRIDGE_METRIC_DECIMALS as $name ) {
+		$value = trp_bridge_decimal( $metrics[ $name ] ?? null, $name );
+		if ( is_wp_error( $value ) ) {
+			return $value;
+		}
+		$columns[ $name ] = $value;
+	}
+	foreach ( TRP_BRIDGE_METRIC_COUNTS as $name ) {
+		$value = $metrics[ $name ] ?? null;
+		if ( null !== $value && ( ! is_scalar( $value ) || ! ctype_digit( (string) $value ) ) ) {
+			return trp_bridge_invalid( $name, 'must be a whole number' );
+		}
+		$columns[ $name ] = null === $value ? null : (int) $value;
+	}
+	$extra = array();
+	foreach ( $metrics as $name => $value ) {
+		if ( array_key_exists( $name, $columns ) || in_array( $name, array( 'strategy_id', 'period', 'period_label', 'metrics' ), true ) ) {
+			continue;
+		}
+		$checked = trp_bridge_decimal( $value, (string) $name );
+		if ( is_wp_error( $checked ) || ! preg_match( '/^[a-z_]{1,40}$/', (string) $name ) ) {
+			return trp_bridge_invalid( (string) $name, 'extra metrics must be named in snake_case and be numbers' );
+		}
+		$extra[ $name ] = $checked;
+	}
+
+	$table = trp_bridge_table( 'performance' );
+	$now   = current_time( 'mysql' );
+	$place = array();
+	$vals  = array( $strategy_id, $period );
+	foreach ( $columns as $value ) {
+		if ( null === $value ) {
+			$place[] = 'NULL';
+		} else {
+			$place[] = is_int( $value ) ? '%d' : '%s';
+			$vals[]  = $value;
+		}
+	}
+	$columns['period_start'] = $period_start;
+	$columns['period_end']   = $period_end;
+	$names                   = array_keys( $columns );
+	foreach ( array( $period_start, $period_end ) as $value ) {
+		$place[] = null === $value ? 'NULL' : '%s';
+		if ( null !== $value ) {
+			$vals[] = $value;
+		}
+	}
+	$vals[]  = wp_json_encode( (object) $extra );
+	$vals[]  = $now;
+	$vals[]  = $now;
+	$updates = array();
+	foreach ( array_merge( $names, array( 'extra' ) ) as $name ) {
+		$updates[] = "{$name} = VALUES({$name})";
+	}
+	// updated_at changes only when a value did (MySQL then reports 2 affected rows; unchanged reports 0).
+	$changed = implode( ' OR ', array_map( static fn( $n ) => "NOT ({$n} <=> VALUES({$n}))", array_merge( $names, array( 'extra' ) ) ) );
+	// phpcs:disable WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	$affected = $wpdb->query(
+		$wpdb->prepare(
+			"INSERT INTO {$table} (strategy_id, period, " . implode( ', ', $names ) . ', extra, created_at, updated_at)
+			VALUES (%s, %s, ' . implode( ', ', $place ) . ", %s, %s, %s)
+			ON DUPLICATE KEY UPDATE updated_at = IF({$changed}, VALUES(updated_at), updated_at), " . implode( ', ', $updates ),
+			$vals
+		)
+	);
+	// phpcs:enable
+	if ( false === $affected ) {
+		return new WP_Error( 'trp_bridge_db_error', __( 'The metrics could not be stored.', 'tradingrobotplug-bridge' ), array( 'status' => 500 ) );
+	}
+	return new WP_REST_Response( trp_bridge_metrics_document( trp_bridge_metrics_row( $strategy_id, $period ) ), 1 === $affected ? 201 : 200 );
+}
+
+/**
+ * The stored metrics row of a strategy: one period, or the most recently updated one.
+ *
+ * @param string      $strategy_id Strategy id.
+ * @param string|null $period      Period or null.
+ * @return array|null
+ */
+function trp_bridge_metrics_row( $strategy_id, $period = null ) {
+	global $wpdb;
+	$table = trp_bridge_table( 'performance' );
+	// phpcs:disable WordPress.DB.PreparedSQL.InterpolatedNotPrepared
+	if ( null !== $period ) {
+		return $wpdb->get_row( $wpdb->prepare( "SELECT * FROM {$table} WHERE strategy_id = %s AND period = %s", $strategy_id, $period ), ARRAY_A );
+	}
+	return $wpdb->get_row( $wpdb->prepare( "SELECT * FROM {$table} WHERE strategy_id = %s ORDER BY updated_at DESC, id DESC LIMIT 1", $strategy_id ), ARRAY_A );
+	// phpcs:enable
+}
+
+/**
+ * A stored row in the contract's shape: {strategy_id, period, metrics: {...}, updated_at, timestamp}.
+ *
+ * @param array $row Row.
+ * @return array
+ */
+function trp_bridge_metrics_document( $row ) {
+	$metrics = array();
+	foreach ( array_merge( TRP_BRIDGE_METRIC_DECIMALS, TRP_BRIDGE_METRIC_COUNTS ) as $name ) {
+		$metrics[ $name ] = $row[ $name ];
+	}
+	$extra  = json_decode( (string) $row['extra'], true );
+	$window = null === $row['period_start'] && null === $row['period_end'] ? $row['period'] : array(
+		'start_date' => $row['period_start'],
+		'end_date'   => $row['period_end'],
+	);
+	return array(
+		'strategy_id'  => $row['strategy_id'],
+		'period'       => $window,
+		'period_label' => $row['period'],
+		'metrics'     => array_merge( is_array( $extra ) ? $extra : array(), $metrics ),
+		'updated_at'  => $row['updated_at'],
+		'timestamp'   => current_time( 'mysql' ),
+	);
+}
+
+/**
+ * GET /performance: every stored metrics document; filters strategy_id, period.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response
+ */
+function trp_bridge_rest_performance_list( $request ) {
+	global $wpdb;
+	$table  = trp_bridge_table( 'performance' );
+	$where  = array( '1 = 1' );
+	$values = array();
+	foreach ( array( 'strategy_id', 'period' ) as $name ) {
+		$value = $request->get_param( $name );
+		if ( is_string( $value ) && '' !== $value ) {
+			$where[]  = "{$name} = %s";
+			$values[] = $value;
+		}
+	}
+	$sql = "SELECT * FROM {$table} WHERE " . implode( ' AND ', $where ) . ' ORDER BY strategy_id, period LIMIT 500';
+	// phpcs:ignore WordPress.DB.PreparedSQL.NotPrepared
+	$rows = $wpdb->get_results( $values ? $wpdb->prepare( $sql, $values ) : $sql, ARRAY_A );
+	return new WP_REST_Response(
+		array(
+			'performance' => array_map( 'trp_bridge_metrics_document', $rows ),
+			'total'       => count( $rows ),
+			'timestamp'   => current_time( 'mysql' ),
+		)
+	);
+}
+
+/**
+ * GET /performance/{strategy_id}/metrics (?period=): the contract's metrics document.
+ *
+ * @param WP_REST_Request $request The request.
+ * @return WP_REST_Response|WP_Error
+ */
+function trp_bridge_rest_metrics_get( $request ) {
+	$period = $request->get_param( 'period' );
+	$row    = trp_bridge_metrics_row( $request['strategy_id'], is_string( $period ) && '' !== $period ? $period : null );
+	if ( ! $row ) {
+		return new WP_Error( 'trp_bridge_no_metrics', __( 'No metrics stored for this strategy.', 'tradingrobotplug-bridge' ), array( 'status' => 404 ) );
+	}
+	return new WP_REST_Response( trp_bridge_metrics_document( $row ) );
+}

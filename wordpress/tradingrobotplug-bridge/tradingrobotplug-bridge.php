@@ -1,0 +1,93 @@
+<?php
+/**
+ * Plugin Name:       TradingRobotPlug Bridge
+ * Description:       Trades through the Trading Robot API and receives its trades and performance (push-back).
+ * Version:           1.0.0
+ * Requires at least: 6.1
+ * Requires PHP:      8.2
+ * Author:            Trading Robot project
+ * License:           GPL-2.0-or-later
+ * Text Domain:       tradingrobotplug-bridge
+ *
+ * @package TradingRobotPlugBridge
+ */
+
+if ( ! defined( 'ABSPATH' ) ) {
+	exit;
+}
+
+define( 'TRP_BRIDGE_VERSION', '1.0.0' );
+define( 'TRP_BRIDGE_DB_VERSION', '2' );
+define( 'TRP_BRIDGE_FILE', __FILE__ );
+define( 'TRP_BRIDGE_DIR', plugin_dir_path( __FILE__ ) );
+
+// Capabilities: placing trades from the site, and writing push-back records through the REST API.
+define( 'TRP_BRIDGE_CAP_TRADE', 'trp_bridge_trade' );
+define( 'TRP_BRIDGE_CAP_RECEIVE', 'trp_bridge_receive' );
+
+// The WP-Cron hook that retries queued trade requests.
+define( 'TRP_BRIDGE_CRON_HOOK', 'trp_bridge_process_queue' );
+
+require_once TRP_BRIDGE_DIR . 'includes/schema.php';
+require_once TRP_BRIDGE_DIR . 'includes/settings.php';
+require_once TRP_BRIDGE_DIR . 'includes/client.php';
+require_once TRP_BRIDGE_DIR . 'includes/queue.php';
+require_once TRP_BRIDGE_DIR . 'includes/receiver.php';
+require_once TRP_BRIDGE_DIR . 'includes/shortcodes.php';
+
+if ( is_admin() ) {
+	require_once TRP_BRIDGE_DIR . 'includes/admin.php';
+}
+
+register_activation_hook( __FILE__, 'trp_bridge_activate' );
+register_deactivation_hook( __FILE__, 'trp_bridge_deactivate' );
+
+/**
+ * Activation: tables, capabilities for administrators, the retry schedule.
+ */
+function trp_bridge_activate() {
+	trp_bridge_install_tables();
+	$admin = get_role( 'administrator' );
+	if ( $admin ) {
+		$admin->add_cap( TRP_BRIDGE_CAP_TRADE );
+		$admin->add_cap( TRP_BRIDGE_CAP_RECEIVE );
+	}
+	if ( ! wp_next_scheduled( TRP_BRIDGE_CRON_HOOK ) ) {
+		wp_schedule_event( time() + MINUTE_IN_SECONDS, 'trp_bridge_minute', TRP_BRIDGE_CRON_HOOK );
+	}
+}
+
+/**
+ * Deactivation: stop the retry schedule; queued requests stay and resume on reactivation.
+ */
+function trp_bridge_deactivate() {
+	wp_clear_scheduled_hook( TRP_BRIDGE_CRON_HOOK );
+}
+
+add_filter( 'cron_schedules', 'trp_bridge_cron_schedules' );
+
+/**
+ * A one-minute schedule for the queue sweep.
+ *
+ * @param array $schedules Known schedules.
+ * @return array
+ */
+function trp_bridge_cron_schedules( $schedules ) {
+	$schedules['trp_bridge_minute'] = array(
+		'interval' => MINUTE_IN_SECONDS,
+		'display'  => __( 'Every minute (Trading Robot queue)', 'tradingrobotplug-bridge' ),
+	);
+	return $schedules;
+}
+
+// Upgrades without reactivation: bring the tables to the current version.
+add_action( 'plugins_loaded', 'trp_bridge_maybe_upgrade' );
+
+/**
+ * Run dbDelta when the stored schema version is older than the code's.
+ */
+function trp_bridge_maybe_upgrade() {
+	if ( get_option( 'trp_bridge_db_version' ) !== TRP_BRIDGE_DB_VERSION ) {
+		trp_bridge_install_tables();
+	}
+}
