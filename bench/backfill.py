@@ -71,7 +71,7 @@ def feed_start() -> subprocess.Popen:
     return feed
 
 
-def backfill_bench(days: float, window_days: float) -> dict:
+def backfill_bench(days: float, window_days: float, workers: int) -> dict:
     from integration.services import backfill_run
 
     marks: dict[str, float] = {}
@@ -91,7 +91,7 @@ def backfill_bench(days: float, window_days: float) -> dict:
     market_clock()  # built once per process (exchange calendar); a running worker has it already
     before = rss_mib()
     started = time.perf_counter()
-    report = backfill_run(days=days, window_days=window_days, on_plan=on_plan, on_window=on_window)
+    report = backfill_run(days=days, window_days=window_days, workers=workers, on_plan=on_plan, on_window=on_window)
     seconds = time.perf_counter() - started
     if not report.ok:
         raise SystemExit(f"backfill failed: {report.summary()}")
@@ -99,6 +99,7 @@ def backfill_bench(days: float, window_days: float) -> dict:
         "rows": report.rows,
         "stored": report.stored,
         "windows": report.windows,
+        "workers": workers,
         "seconds": round(seconds, 2),
         "rows_per_s": round(report.rows / seconds),
         "rss_before_mib": round(before, 1),
@@ -130,7 +131,7 @@ def poll_bench(polls: int) -> dict:
 
     client_module.WordPressClient._request = timed_request
     robot_ms, total_ms = [], []
-    start = dt.datetime(2026, 3, 3, 14, 35, tzinfo=dt.UTC)  # a Tuesday, the market open
+    start = dt.datetime(2027, 3, 2, 15, 0, tzinfo=dt.UTC)  # a Tuesday, the market open, after the backfill
     try:
         site = f"http://127.0.0.1:{server.server_address[1]}"
         with override_settings(WP_BASE_URL=site), time_machine.travel(start, tick=False) as traveller:
@@ -161,22 +162,27 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=730)
     parser.add_argument("--window-days", type=float, default=14)
     parser.add_argument("--polls", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", choices=["backfill", "poll"], help="Run one of the two parts.")
     args = parser.parse_args()
 
-    database_create()
+    if args.only != "poll":
+        database_create()
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    feed = feed_start()
-    try:
-        print("backfill:", backfill_bench(args.days, args.window_days), flush=True)
-    finally:
-        os.killpg(feed.pid, signal.SIGTERM)
-        feed.wait(timeout=10)
-    print("poll:", poll_bench(args.polls), flush=True)
+    if args.only != "poll":
+        feed = feed_start()
+        try:
+            print("backfill:", backfill_bench(args.days, args.window_days, args.workers), flush=True)
+        finally:
+            os.killpg(feed.pid, signal.SIGTERM)
+            feed.wait(timeout=10)
+    if args.only != "backfill":
+        print("poll:", poll_bench(args.polls), flush=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from market.clock import now
 from market.models import PriceSample, Symbol
@@ -288,13 +288,15 @@ def backfill_run(
     tickers: list[str] | None = None,
     window_days: float | None = None,
     force: bool = False,
+    workers: int = 1,
     client: WordPressClient | None = None,
     on_window: Callable[[Window, IngestReport], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """History of the last `days` days through `/stock-data/{symbol}`, asked for with explicit site-local
     `start_date`/`end_date` (the site's `days` window is wrong west of UTC). Resumable: completed windows
-    are recorded and skipped on the next run. Stops at the first failed window (rerun to resume)."""
+    are recorded and skipped on the next run. Stops at the first failed window (rerun to resume).
+    `workers` > 1 runs that many fetch-and-write pipelines at once, each on its own database connection."""
     client = client or WordPressClient()
     started = time.monotonic()
     report = IngestReport(kind="backfill")
@@ -312,25 +314,62 @@ def backfill_run(
     if on_plan:
         on_plan(len(plan), report.windows_skipped)
     touched: set[int] = set()
-    try:
-        zone = site_zone_get(client)
-        for span, response, result, count in _prefetch(client, zone, plan):
-            if not response.ok:
-                _fail(report, response)
-                break
-            with transaction.atomic():
-                upsert = _store(result, report, count)
-                if span.end <= end:  # the window holding "now" is never complete: fetch it again next time
-                    BackfillWindow.objects.update_or_create(
-                        symbol=span.symbol,
-                        start=span.start,
-                        end=span.end,
-                        defaults={"rows": len(result.samples), "skipped": len(result.skipped)},
-                    )
-            touched |= upsert.symbol_ids
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def write(span: Window, result: TransformResult, count: int) -> None:
+        with transaction.atomic():
+            upsert = sample_upsert_many(samples=result.samples, source=PriceSample.Source.WORDPRESS)
+            if span.end <= end:  # the window holding "now" is never complete: fetch it again next time
+                BackfillWindow.objects.update_or_create(
+                    symbol=span.symbol,
+                    start=span.start,
+                    end=span.end,
+                    defaults={"rows": len(result.samples), "skipped": len(result.skipped)},
+                )
+        with lock:
+            report.add(upsert, result, count)
+            touched.update(upsert.symbol_ids)
             report.windows += 1
             if on_window:
                 on_window(span, report)
+
+    def pipeline(share: list[Window]) -> None:
+        for span, response, result, count in _prefetch(client, zone, share):
+            if stop.is_set():
+                break
+            if not response.ok:
+                with lock:
+                    if report.error is None:
+                        _fail(report, response)
+                stop.set()
+                break
+            write(span, result, count)
+
+    def threaded(share: list[Window]) -> None:
+        try:
+            pipeline(share)
+        except Exception as exc:
+            with lock:
+                report.error = report.error or FetchFailed("backfill_error", repr(exc))
+            stop.set()
+            logger.exception("backfill pipeline failed")
+        finally:
+            connection.close()  # this thread's own connection
+
+    try:
+        zone = site_zone_get(client)
+        if workers <= 1 or connection.vendor == "sqlite":  # SQLite has one writer at a time anyway
+            pipeline(plan)
+        else:
+            threads = [
+                threading.Thread(target=threaded, args=(plan[i::workers],), name=f"backfill-{i}")
+                for i in range(workers)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
     except FetchFailed as error:
         report.error = error
     _after_store(report, touched)

@@ -89,3 +89,14 @@ def test_poll_command_prints_counts_and_fails_loudly(devfeed, market_open):
     devfeed.fault("wp_error")
     with pytest.raises(CommandError, match="invalid_request"):
         call_command("poll_wordpress", stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_backfill_with_two_pipelines_stores_the_same(devfeed, market_open):
+    report = backfill_run(days=2, tickers=["TSLA", "SPY"], window_days=1, workers=2)
+    assert report.ok, report.summary()
+    first = dt.datetime(2025, 12, 14, tzinfo=dt.UTC)
+    expected = int((MARKET_OPEN_AT - first) / FIVE_MINUTES) + 1
+    assert (report.stored, report.windows) == (2 * expected, 6)
+    assert len(timestamps("TSLA")) == len(timestamps("SPY")) == expected
+    assert BackfillWindow.objects.count() == 4

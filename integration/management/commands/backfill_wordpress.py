@@ -16,6 +16,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--window-days", type=float, default=None, help="Days per request (default WP_BACKFILL_WINDOW_DAYS)."
         )
+        parser.add_argument(
+            "--workers", type=int, default=1, help="Windows fetched and written at once (one DB connection each)."
+        )
         parser.add_argument("--force", action="store_true", help="Fetch windows a previous run completed, too.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
 
@@ -40,6 +43,7 @@ class Command(BaseCommand):
             tickers=tickers,
             window_days=options["window_days"],
             force=options["force"],
+            workers=options["workers"],
             on_plan=on_plan,
             on_window=on_window,
         )
