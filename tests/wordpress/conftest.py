@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -167,7 +167,7 @@ class Robot:
     api_key: str = ""
     process: subprocess.Popen | None = None
     log_path: Path | None = None
-    logs: list = field(default_factory=list)
+    prices_loaded_at: float = 0.0
 
     def manage(self, *args: str, timeout: float = 120) -> str:
         done = subprocess.run(  # noqa: S603 - our own interpreter
@@ -221,6 +221,7 @@ class Robot:
             for symbol, price in prices.items():
                 writer.writerow([symbol, now, price, 1000])
         self.manage("load_prices", str(path))
+        self.prices_loaded_at = time.monotonic()
 
 
 def robot_database_url(workdir: Path) -> str:
@@ -292,7 +293,8 @@ def robot_up(robot):
     """The robot running with fresh prices (a test that stops it starts it again)."""
     if robot.process is None or robot.process.poll() is not None:
         robot.start()
-    robot.load_fresh_prices({"TSLA": "250.5", "SPY": "600.25", "QQQ": "520", "NVDA": "140.75"})
+    if time.monotonic() - robot.prices_loaded_at > 300:  # market orders need a price younger than 15 minutes
+        robot.load_fresh_prices({"TSLA": "250.5", "SPY": "600.25", "QQQ": "520", "NVDA": "140.75"})
     return robot
 
 
