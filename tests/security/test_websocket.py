@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 from django.db import connections
+from django.test import override_settings
 
 from tradingrobot.security.principals import principal_ticket
 from tradingrobot.security.services import api_key_create, api_key_revoke, ws_ticket_issue
@@ -103,18 +104,18 @@ async def test_a_foreign_origin_is_refused_at_the_handshake_even_with_a_key():
     assert connected is False
 
 
-async def test_the_allowlist_applies_and_a_forged_forwarded_for_does_not_pass_it(settings):
-    settings.API_IP_ALLOWLIST = ["192.0.2.0/24"]
+async def test_the_allowlist_applies_and_a_forged_forwarded_for_does_not_pass_it():
     _, plain = await make_key()
     inner = WebSocketAuthMiddleware(WhoAmI.as_asgi())
     key = (b"x-api-key", plain.encode())
-    forged = WebsocketCommunicator(
-        from_address(inner, "198.51.100.7"), "/ws/updates", headers=[key, (b"x-forwarded-for", b"192.0.2.10")]
-    )
-    assert (await forged.connect(timeout=5))[0] is False
-    inside = WebsocketCommunicator(from_address(inner, "192.0.2.10"), "/ws/updates", headers=[key])
-    assert (await inside.connect(timeout=5))[0] is True
-    await inside.disconnect()
+    with override_settings(API_IP_ALLOWLIST=["192.0.2.0/24"]):
+        forged = WebsocketCommunicator(
+            from_address(inner, "198.51.100.7"), "/ws/updates", headers=[key, (b"x-forwarded-for", b"192.0.2.10")]
+        )
+        assert (await forged.connect(timeout=5))[0] is False
+        inside = WebsocketCommunicator(from_address(inner, "192.0.2.10"), "/ws/updates", headers=[key])
+        assert (await inside.connect(timeout=5))[0] is True
+        await inside.disconnect()
 
 
 async def test_a_ticket_works_once():
