@@ -94,3 +94,31 @@ def test_production_settings_log_json(tmp_path):
     assert formatter == "plain" and line.endswith("WARNING x hello")
     formatter, line = run(DEBUG="1", LOG_FORMAT="json")
     assert formatter == "json" and json.loads(line)["level"] == "WARNING"
+
+
+def test_a_task_queued_by_a_request_logs_that_request_id(json_lines):
+    """The request id rides in the task message's headers and is on the task's lines, next to its task id."""
+    from celery.app.task import Context
+
+    from tradingrobot.ops import logs
+
+    headers = {"id": "task-9", "task": "ops.tasks.alerts_check"}
+    token = logs.request_id_var.set("req-queued-1")
+    try:
+        logs._on_publish(headers=headers)  # what before_task_publish does in the web process
+    finally:
+        logs.request_id_var.reset(token)
+    assert headers["request_id"] == "req-queued-1"
+
+    task = type("Task", (), {"name": "ops.tasks.alerts_check", "request": Context(headers)})()
+    logs._on_prerun(task_id="task-9", task=task)  # what task_prerun does in the worker
+    logging.getLogger("tests.ops").warning("inside the task")
+    logs._on_postrun()
+    logging.getLogger("tests.ops").warning("after the task")
+    inside, after = json_lines()[-2:]
+    assert (inside["task_id"], inside["task_name"], inside["request_id"]) == (
+        "task-9",
+        "ops.tasks.alerts_check",
+        "req-queued-1",
+    )
+    assert "task_id" not in after and "request_id" not in after

@@ -7,7 +7,7 @@ import logging
 import re
 import uuid
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from celery import signals
 from django.core.signals import request_finished
 
@@ -53,28 +53,37 @@ class RequestIdMiddleware:
         request.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         request_id_var.set(request.request_id)
 
-    def _finish(self, request, response):
-        response[REQUEST_ID_HEADER] = request.request_id
-        if response.status_code >= 500 and not _is_readiness(request):  # a not-ready 503 is no server error
-            from .errors import error_count
-
-            error_count(source="http")
-        return response
-
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
         self._start(request)
-        return self._finish(request, self.get_response(request))
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request.request_id
+        if _is_server_error(request, response):
+            _error_count()
+        return response
 
     async def __acall__(self, request):
         self._start(request)
-        return self._finish(request, await self.get_response(request))
+        response = await self.get_response(request)
+        response[REQUEST_ID_HEADER] = request.request_id
+        if _is_server_error(request, response):
+            await sync_to_async(_error_count)()
+        return response
 
 
-def _is_readiness(request) -> bool:
+def _error_count() -> None:
+    from .errors import error_count  # not at import: LOGGING loads this module before the apps are ready
+
+    error_count(source="http")
+
+
+def _is_server_error(request, response) -> bool:
+    """A 5xx, except readiness's 503: not being ready is no server error."""
+    if response.status_code < 500:
+        return False
     match = getattr(request, "resolver_match", None)
-    return match is not None and match.url_name == "health-ready"
+    return match is None or match.url_name != "health-ready"
 
 
 def _on_request_finished(**kwargs) -> None:
