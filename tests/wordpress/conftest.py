@@ -70,21 +70,21 @@ class WordPress:
     env: dict
     process: subprocess.Popen | None = None
 
-    def php(self, code: str) -> str:
+    def php(self, code: str, script: str = "wp_eval.php", **env: str) -> str:
         """Run PHP inside the site (wp-load.php); returns what it printed."""
         done = subprocess.run(  # noqa: S603 - our own harness
-            [php_binary(), str(HERE / "wp_eval.php")],
+            [php_binary(), str(HERE / script)],
             input=code,
             capture_output=True,
             text=True,
-            env=self.env,
+            env={**self.env, **env},
             timeout=60,
         )
         assert done.returncode == 0, f"php failed ({done.returncode}): {done.stderr}\n{done.stdout}"
         return done.stdout
 
-    def php_json(self, code: str):
-        out = self.php(code)
+    def php_json(self, code: str, **env: str):
+        out = self.php(code, **env)
         try:
             return json.loads(out)
         except json.JSONDecodeError:
@@ -158,6 +158,15 @@ def wordpress(site_lock):
     finally:
         stop(server)
         log.close()
+    plugin_notices = plugin_log_lines(Path(facts["debug_log"]))
+    assert not plugin_notices, "PHP notices from the plugin:\n" + "\n".join(plugin_notices[:20])
+
+
+def plugin_log_lines(path: Path) -> list[str]:
+    """Lines of WordPress's debug log (WP_DEBUG on) that come from the plugin's code."""
+    if not path.exists():
+        return []
+    return [line for line in path.read_text(errors="replace").splitlines() if "tradingrobotplug-bridge" in line]
 
 
 @dataclass

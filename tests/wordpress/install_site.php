@@ -77,6 +77,7 @@ foreach ( $users as $login => $role ) {
 	);
 }
 $facts['plugin_active']  = is_plugin_active( $plugin );
+$facts['debug_log']      = WP_DEBUG_LOG;
 $facts['wp_version']     = get_bloginfo( 'version' );
 $facts['tables_present'] = (bool) $GLOBALS['wpdb']->get_var( $GLOBALS['wpdb']->prepare( 'SHOW TABLES LIKE %s', $GLOBALS['wpdb']->prefix . 'trp_bridge_trades' ) );
 echo wp_json_encode( $facts ) . "\n";

@@ -40,6 +40,7 @@ if ! db -e 'SELECT 1' >/dev/null 2>&1; then
 fi
 if [ "${1:-}" = "--reset" ]; then
   db -e "DROP DATABASE IF EXISTS \`$TRP_WP_DB\`"
+  rm -f "$TRP_WP_ROOT/debug.log"
 fi
 db -e "CREATE DATABASE IF NOT EXISTS \`$TRP_WP_DB\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 
@@ -68,10 +69,13 @@ define('WP_CONTENT_DIR', '$TRP_WP_ROOT/wp-content');
 define('WP_CONTENT_URL', '$TRP_WP_URL/wp-content');
 define('WP_ENVIRONMENT_TYPE', 'local');
 define('DISABLE_WP_CRON', true); // the tests run WP-Cron by calling wp-cron.php
-define('WP_DEBUG', false);
+define('WP_DEBUG', true); // notices go to the log the tests read, never into responses
+define('WP_DEBUG_DISPLAY', false);
+define('WP_DEBUG_LOG', '$TRP_WP_ROOT/debug.log');
 define('AUTOMATIC_UPDATER_DISABLED', true);
+define('WP_HTTP_BLOCK_EXTERNAL', true); // no update checks to wordpress.org; loopback (the robot) stays allowed
 require '$TRP_WP_ROOT/salts.php';
-\$table_prefix = 'wp_';
+\$table_prefix = getenv('TRP_WP_TABLE_PREFIX') ?: 'wp_'; // a second site in the same database (uninstall test)
 PHP
 
 TRP_WP_URL="$TRP_WP_URL" php "$HERE/install_site.php" > "$TRP_WP_STATE.tmp"
