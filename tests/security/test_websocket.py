@@ -15,7 +15,8 @@ from tradingrobot.security.principals import principal_ticket
 from tradingrobot.security.services import api_key_create, api_key_revoke, ws_ticket_issue
 from tradingrobot.security.ws import WebSocketAuthMiddleware
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the flush after each test must not drop the rows migrations seeded (symbols, content types).
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 WP_ORIGIN = (b"origin", b"https://tradingrobotplug.com")
 
