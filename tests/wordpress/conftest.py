@@ -307,6 +307,24 @@ def robot_up(robot):
     return robot
 
 
+def login(wordpress: WordPress, user: str = "admin") -> requests.Session:
+    session = requests.Session()
+    session.get(f"{wordpress.url}/wp-login.php", timeout=30)
+    answer = session.post(
+        f"{wordpress.url}/wp-login.php",
+        data={
+            "log": user,
+            "pwd": wordpress.users[user]["password"],
+            "wp-submit": "Log In",
+            "testcookie": "1",
+            "redirect_to": f"{wordpress.url}/wp-admin/",
+        },
+        timeout=30,
+    )
+    assert answer.status_code == 200 and "wp-admin" in answer.url, answer.url
+    return session
+
+
 def execute_trade(wordpress: WordPress, symbol: str, side: str, quantity: str, user_id: int = 1):
     """trp_bridge_execute_trade() as a signed-in user; a WP_Error comes back as {"error": {...}}."""
     return wordpress.php_json(

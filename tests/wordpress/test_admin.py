@@ -4,27 +4,10 @@ test connection, and the trade form showing a robot refusal as final."""
 import re
 
 import pytest
-import requests
+
+from .conftest import login
 
 pytestmark = pytest.mark.slow
-
-
-def login(wordpress, user: str = "admin") -> requests.Session:
-    session = requests.Session()
-    session.get(f"{wordpress.url}/wp-login.php", timeout=30)
-    answer = session.post(
-        f"{wordpress.url}/wp-login.php",
-        data={
-            "log": user,
-            "pwd": wordpress.users[user]["password"],
-            "wp-submit": "Log In",
-            "testcookie": "1",
-            "redirect_to": f"{wordpress.url}/wp-admin/",
-        },
-        timeout=30,
-    )
-    assert answer.status_code == 200 and "wp-admin" in answer.url, answer.url
-    return session
 
 
 def nonce_of(html: str, action: str) -> str:

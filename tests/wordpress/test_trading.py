@@ -1,11 +1,14 @@
 """The plugin trades through the real robot: the ledger, the queue when the robot is down, final 4xx."""
 
+import json
+import threading
 import time
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from .conftest import execute_trade
+from .conftest import execute_trade, login
 
 pytestmark = pytest.mark.slow
 
@@ -118,6 +121,14 @@ def test_robot_down_queues_the_trade_then_cron_executes_it_exactly_once(wordpres
         assert any(
             n["type"] == "warning" and f"#{request_id}" in n["message"] and "delayed" in n["message"] for n in notices
         )
+        # The admin sees it on any admin page, and the request list says so.
+        page = login(wordpress).get(f"{wordpress.url}/wp-admin/admin.php?page=trp-bridge", timeout=30).text
+        assert f"Trade #{request_id} BUY 4 NVDA is delayed" in page
+        assert f'data-request-id="{request_id}" data-status="queued"' in page
+        assert "Delayed: queued for retry" in page
+        # The shortcodes say the robot is unavailable (errors are not cached).
+        html = wordpress.php("echo do_shortcode('[trp_status cache=\"0\"]');")
+        assert html.startswith('<p class="trp-bridge-error">Trading robot unavailable:')
 
         # Still down: a cron run retries, fails, and backs off again (1 s, then 2 s).
         wait_until_due(wordpress, request_id)
@@ -193,3 +204,58 @@ def test_bad_api_key_is_a_wp_error_with_the_robots_message(wordpress, robot_up):
     )
     assert out["data"]["status"] == 401 and out["data"]["retryable"] is False
     assert out["message"]
+
+
+class StandIn(ThreadingHTTPServer):
+    """A loopback server in front of nothing: answers 502 like a proxy whose backend is down, or too slowly."""
+
+    mode = "bad_gateway"
+
+
+class StandInHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.server.mode == "slow":
+            time.sleep(3)
+        body = b"<html><body>502 Bad Gateway</body></html>"
+        self.send_response(502)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_5xx_and_timeouts_are_queued_then_executed_once_by_the_real_robot(wordpress, robot_up):
+    stand_in = StandIn(("127.0.0.1", 8482), StandInHandler)
+    threading.Thread(target=stand_in.serve_forever, daemon=True).start()
+    try:
+        wordpress.php(
+            "update_option('trp_bridge_robot_url', 'http://127.0.0.1:8482'); update_option('trp_bridge_timeout', 1);"
+        )
+        bad_gateway = execute_trade(wordpress, "TSLA", "buy", "1")
+        stand_in.mode = "slow"
+        timed_out = execute_trade(wordpress, "SPY", "buy", "1")
+    finally:
+        wordpress.php(
+            f"update_option('trp_bridge_robot_url', {json.dumps(robot_up.url)});update_option('trp_bridge_timeout', 5);"
+        )
+        stand_in.shutdown()
+        stand_in.server_close()
+
+    assert bad_gateway["status"] == "queued" and timed_out["status"] == "queued"
+    first = wordpress.request_row(bad_gateway["request_id"])
+    assert (first["status"], first["http_status"], first["error_code"]) == ("queued", "502", "trp_bridge_http_502")
+    second = wordpress.request_row(timed_out["request_id"])
+    assert (second["status"], second["error_code"]) == ("queued", "trp_bridge_unreachable")
+    assert "timed out" in second["last_error"].lower()
+
+    for request in (first, second):
+        wait_until_due(wordpress, int(request["id"]))
+    wordpress.run_cron()
+    for request in (first, second):
+        row = wordpress.request_row(int(request["id"]))
+        assert (row["status"], row["attempts"]) == ("executed", "2")
+        assert len(robot_up.orders_with_key(row["idempotency_key"])) == 1
