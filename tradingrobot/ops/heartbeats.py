@@ -3,8 +3,8 @@
 - Worker: from `worker_ready` on, a daemon thread records `worker:<hostname>` every OPS_HEARTBEAT_SECONDS (a
   thread, because a solo-pool worker busy with a long poll would not run a timer); a clean shutdown marks it
   stopped, a killed worker simply stops beating and goes stale.
-- Beat: the beat-scheduled task `ops.tasks.beat_heartbeat` records `beat`; its arrival also proves that a worker
-  takes tasks from the queue.
+- Beat: the beat-scheduled task `ops.tasks.beat_heartbeat` records `beat` (also queued once when beat starts);
+  its arrival also proves that a worker takes tasks from the queue.
 """
 
 import logging
@@ -70,6 +70,16 @@ def on_worker_shutdown(sender=None, **kwargs) -> None:
         logger.warning("worker heartbeat not marked stopped", exc_info=True)
 
 
+def on_beat_init(sender=None, **kwargs) -> None:
+    """Beat started: queue a heartbeat now rather than after its first interval. Through the broker, not the
+    database: an embedded beat (-B) is a forked child that must not use the worker's connection."""
+    try:
+        sender.app.send_task("ops.tasks.beat_heartbeat", expires=settings.OPS_BEAT_HEARTBEAT_SECONDS)
+    except Exception:
+        logger.warning("beat heartbeat not queued", exc_info=True)
+
+
 def install() -> None:
+    signals.beat_init.connect(on_beat_init, weak=False, dispatch_uid="ops-beat-init")
     signals.worker_ready.connect(on_worker_ready, weak=False, dispatch_uid="ops-worker-ready")
     signals.worker_shutdown.connect(on_worker_shutdown, weak=False, dispatch_uid="ops-worker-shutdown")
