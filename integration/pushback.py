@@ -26,7 +26,6 @@ from .transform import FetchFailed
 logger = logging.getLogger(__name__)
 
 ROUTES = {OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades", OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance"}
-LEASE = dt.timedelta(minutes=5)
 # Refusals that a later retry may cure (credentials or plugin fixed by an operator) keep the record pending.
 WAIT_STATUSES = {401, 403, 404, 408, 409, 425, 429}
 
@@ -54,6 +53,10 @@ def backoff_seconds(attempts: int) -> float:
     return min(base, settings.PUSHBACK_BACKOFF_MAX_SECONDS) + random.uniform(0, settings.PUSHBACK_BACKOFF_SECONDS)
 
 
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.PUSHBACK_LEASE_SECONDS)
+
+
 def _claim(limit: int) -> list[OutboxMessage]:
     """The due prefix of the pending records in id order: one still waiting for its backoff (or claimed by a
     deliverer that may still be running) holds back every record after it, so none overtakes it."""
@@ -65,7 +68,7 @@ def _claim(limit: int) -> list[OutboxMessage]:
             if message.next_attempt_at > now or (message.claimed_until and message.claimed_until > now):
                 break
             due.append(message)
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(claimed_until=now + LEASE)
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(claimed_until=now + _lease())
     return due
 
 
@@ -111,7 +114,7 @@ def _settle(message: OutboxMessage, *, delivered: bool = False, error: FetchFail
 def outbox_deliver(*, limit: int = 200, client: WordPressClient | None = None) -> DeliveryReport:
     report = DeliveryReport()
     lock = "pushback:deliver"
-    if not cache.add(lock, 1, timeout=int(LEASE.total_seconds())):
+    if not cache.add(lock, 1, timeout=max(1, int(_lease().total_seconds()))):
         report.skipped = "another delivery is running"
         return report
     try:

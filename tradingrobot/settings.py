@@ -142,7 +142,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 # One beat only: with Redis, RedBeat holds a lock in Redis; embedded, one worker runs beat inside itself (-B).
 if REDIS_URL:
-    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_BEAT_SCHEDULER = "tradingrobot.beat:ResilientRedBeatScheduler"  # RedBeat that outlives a Redis restart
     CELERY_REDBEAT_REDIS_URL = env("CELERY_REDBEAT_REDIS_URL", default=REDIS_URL)
     CELERY_REDBEAT_KEY_PREFIX = env("CELERY_REDBEAT_KEY_PREFIX", default="redbeat")
     CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_REDBEAT_LOCK_TIMEOUT", default=60)
@@ -228,6 +228,8 @@ WP_FAST_POLL_SECONDS = env.float("WP_FAST_POLL_SECONDS", default=0.0)  # 1-3 to 
 WP_BACKFILL_WINDOW_DAYS = env.int("WP_BACKFILL_WINDOW_DAYS", default=7)
 PUSHBACK_BACKOFF_SECONDS = env.float("PUSHBACK_BACKOFF_SECONDS", default=30.0)  # 30 s, 60 s, 120 s... plus jitter
 PUSHBACK_BACKOFF_MAX_SECONDS = env.float("PUSHBACK_BACKOFF_MAX_SECONDS", default=1800.0)
+# A claimed record and the one-deliverer lock expire after this: how soon a killed worker's delivery is redone.
+PUSHBACK_LEASE_SECONDS = env.float("PUSHBACK_LEASE_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "wordpress-poll": {"task": "integration.tasks.wordpress_poll", "schedule": WP_POLL_SECONDS},
     "pushback-deliver": {

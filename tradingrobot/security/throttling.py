@@ -1,9 +1,11 @@
 """Rate limits counted in the shared cache (Redis when configured) with atomic increments, so every
 process sees the same counts. Fixed windows: a client may burst up to twice a limit across a window edge."""
 
+import logging
 import math
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
@@ -12,6 +14,10 @@ from .client_ip import request_client_ip
 from .principals import principal_id
 from .scopes import TRADE, required_scope
 
+logger = logging.getLogger(__name__)
+# The cache unreachable (Redis restarting): the limits are not counted rather than every request failing with a
+# 500, readiness included (tests/faults: readiness must say 503 "redis", the API keep trading on the database).
+CACHE_DOWN = (redis.RedisError, OSError)
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "day": 86400}
 
 
@@ -27,12 +33,16 @@ def rate_hit(*, bucket: str, rate: str) -> int | None:
     now = time.time()
     start = int(now // window) * window
     key = f"rate:{bucket}:{window}:{start}"
-    cache.add(key, 0, timeout=window + 1)
     try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=window + 1)
-        count = 1
+        cache.add(key, 0, timeout=window + 1)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window + 1)
+            count = 1
+    except CACHE_DOWN as error:
+        logger.warning("rate limit %s not counted: cache unreachable (%s)", bucket, error)
+        return None
     if count > limit:
         return max(1, math.ceil(start + window - now))
     return None
