@@ -20,8 +20,10 @@ missing=()
 command -v php >/dev/null || missing+=(php-cli)
 [ -f /usr/share/wordpress/wp-settings.php ] || missing+=(wordpress)
 if command -v php >/dev/null; then
-  for ext in mysqli curl xml mbstring; do php -m | grep -qix "$ext" || missing+=("php-$ext"); done
+  modules="$(php -m)"
+  for ext in mysqli curl xml mbstring; do grep -qix "$ext" <<<"$modules" || missing+=("php extension $ext"); done
 fi
+[ -x /usr/sbin/mariadbd ] || { missing+=(mariadb-server); PACKAGES+=(mariadb-server); }
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${PACKAGES[*]} (missing: ${missing[*]})"
   [ "$(id -u)" = 0 ] || { echo "need root to install packages" >&2; exit 1; }

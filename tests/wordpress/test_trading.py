@@ -259,3 +259,30 @@ def test_5xx_and_timeouts_are_queued_then_executed_once_by_the_real_robot(wordpr
         row = wordpress.request_row(int(request["id"]))
         assert (row["status"], row["attempts"]) == ("executed", "2")
         assert len(robot_up.orders_with_key(row["idempotency_key"])) == 1
+
+
+def test_still_unreachable_after_the_last_attempt_fails_for_good_and_says_so(wordpress, robot_up):
+    wordpress.php(
+        "update_option('trp_bridge_robot_url', 'http://127.0.0.1:8483'); update_option('trp_bridge_max_attempts', 2);"
+    )
+    try:
+        queued = execute_trade(wordpress, "TSLA", "buy", "1")
+        assert queued["status"] == "queued"
+        request_id = queued["request_id"]
+        wait_until_due(wordpress, request_id)
+        wordpress.run_cron()
+    finally:
+        wordpress.php(
+            f"update_option('trp_bridge_robot_url', {json.dumps(robot_up.url)});"
+            "update_option('trp_bridge_max_attempts', 5);"
+        )
+    row = wordpress.request_row(request_id)
+    assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("failed", "2", None)
+    assert row["last_error"].startswith("Gave up after 2 attempts: The trading robot could not be reached")
+    notices = wordpress.php_json("echo wp_json_encode(trp_bridge_user_notices(1));")
+    mine = [n for n in notices if f"#{request_id}" in n["message"]]
+    assert [n["type"] for n in mine] == ["error"] and "finally failed" in mine[0]["message"]
+    # Final: the robot back does not revive it.
+    wordpress.run_cron()
+    assert wordpress.request_row(request_id)["status"] == "failed"
+    assert robot_up.orders_with_key(row["idempotency_key"]) == []
