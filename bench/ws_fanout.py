@@ -15,6 +15,7 @@ aligned to the wall clock: tick T is due at T * interval); it includes computing
 
 import argparse
 import asyncio
+import base64
 import json
 import multiprocessing
 import os
@@ -118,6 +119,106 @@ def stop(proc: subprocess.Popen) -> None:
 # --- the clients (one asyncio loop per worker process) ------------------------------------------------------
 
 
+class RawClient(asyncio.Protocol):
+    """A minimal WebSocket client (RFC 6455 handshake, unfragmented frames, answers pings), so the load
+    generator, which shares the two CPUs with the server, costs as little as possible per frame."""
+
+    def __init__(self, path: str, headers: dict, ticks_wanted: int, out: dict):
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{PORT}\r\nOrigin: http://127.0.0.1:{PORT}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+            + "\r\n"
+        ).encode()
+        self.buffer = b""
+        self.upgraded = False
+        self.ticks_wanted = ticks_wanted
+        self.out = out
+        self.arrivals: dict[int, float] = {}
+        self.seqs: list[int] = []
+        loop = asyncio.get_running_loop()
+        self.snapshot = loop.create_future()
+        self.done = loop.create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        at = time.time()
+        self.buffer += data
+        if not self.upgraded:
+            head, sep, rest = self.buffer.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            if not head.startswith(b"HTTP/1.1 101"):
+                self._fail(RuntimeError(head.split(b"\r\n")[0].decode(errors="replace")))
+                return
+            self.upgraded, self.buffer = True, rest
+        while len(self.buffer) >= 2:
+            opcode, length, offset = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
+            if length == 126:
+                length, offset = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif length == 127:
+                length, offset = int.from_bytes(self.buffer[2:10], "big"), 10
+            if len(self.buffer) < offset + length:
+                return
+            payload, self.buffer = self.buffer[offset : offset + length], self.buffer[offset + length :]
+            if opcode == 0x1:
+                self._text(payload, at)
+            elif opcode == 0x9:  # ping: answer with a masked pong
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            elif opcode == 0x8:
+                self._fail(ConnectionError(f"closed by the server: {payload[:2].hex()}"))
+                return
+
+    def _text(self, payload: bytes, at: float) -> None:
+        head = HEAD_RE.match(payload.decode())
+        if not head or head["type"] != "status":
+            return
+        if not self.snapshot.done():
+            self.snapshot.set_result(head["tick"] == "null")
+            return
+        self.seqs.append(int(head["seq"]))
+        if int(head["tick"]) >= self.out["measure_from"] > 0:
+            self.arrivals[int(head["tick"])] = at
+            if len(self.arrivals) >= self.ticks_wanted and not self.done.done():
+                self.done.set_result(None)
+
+    def _fail(self, error: Exception) -> None:
+        for future in (self.snapshot, self.done):
+            if not future.done():
+                future.set_exception(error)
+        self.transport.close()
+
+    def connection_lost(self, exc) -> None:
+        self._fail(exc or ConnectionError("connection lost"))
+
+
+async def raw_client(url: str, ticks_wanted: int, started: asyncio.Event, gate: asyncio.Semaphore, out: dict):
+    client = None
+    try:
+        async with gate:
+            _, client = await asyncio.get_running_loop().create_connection(
+                lambda: RawClient("/ws/updates", auth_headers(), ticks_wanted, out), "127.0.0.1", PORT
+            )
+            if not await asyncio.wait_for(client.snapshot, timeout=60):
+                raise RuntimeError("the first frame was not a snapshot")
+        out["connected"] += 1
+        await started.wait()
+        await asyncio.wait_for(client.done, timeout=120)
+        out["arrivals"].append(client.arrivals)
+        if client.seqs != list(range(client.seqs[0], client.seqs[0] + len(client.seqs))):
+            out["errors"].append("seq gap")
+        await out["release"].wait()  # no client leaves while others still wait for a measured tick
+    except Exception as error:
+        out["errors"].append(f"{type(error).__name__}: {error}"[:200])
+    finally:
+        if client is not None:
+            client.transport.close()
+
+
 async def client(url: str, ticks_wanted: int, started: asyncio.Event, gate: asyncio.Semaphore, out: dict) -> None:
     from websockets.asyncio.client import connect
 
@@ -146,26 +247,32 @@ async def client(url: str, ticks_wanted: int, started: asyncio.Event, gate: asyn
                     if head["tick"] != "null" and int(head["tick"]) >= out["measure_from"]:
                         arrivals[int(head["tick"])] = at
                     seqs.append(int(head["seq"]))
-        out["arrivals"].append(arrivals)
-        if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
-            out["errors"].append("seq gap")
+            out["arrivals"].append(arrivals)
+            if seqs != list(range(seqs[0], seqs[0] + len(seqs))):
+                out["errors"].append("seq gap")
+            await out["release"].wait()
     except Exception as error:
         out["errors"].append(f"{type(error).__name__}: {error}"[:200])
 
 
 async def run_clients(url: str, count: int, ticks: int, conn) -> None:
-    out = {"connected": 0, "arrivals": [], "errors": [], "measure_from": 0}
+    out = {"connected": 0, "arrivals": [], "errors": [], "measure_from": 0, "release": asyncio.Event()}
     started = asyncio.Event()
     gate = asyncio.Semaphore(CONNECT_CONCURRENCY // 2 or 1)
-    tasks = [asyncio.create_task(client(url, ticks, started, gate, out)) for _ in range(count)]
+    run = raw_client if os.environ.get("WS_BENCH_CLIENT", "raw") == "raw" else client
+    tasks = [asyncio.create_task(run(url, ticks, started, gate, out)) for _ in range(count)]
     while out["connected"] + len(out["errors"]) < count:
         await asyncio.sleep(0.1)
     conn.send(("connected", out["connected"], out["errors"][:5]))
     # The first tick every client of every worker is connected for.
     out["measure_from"] = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
     started.set()
-    await asyncio.gather(*tasks)
+    while len(out["arrivals"]) + len(out["errors"]) < count:
+        await asyncio.sleep(0.1)
     conn.send(("done", out["arrivals"], out["errors"]))
+    await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # every worker is done
+    out["release"].set()
+    await asyncio.gather(*tasks)
 
 
 def worker(url: str, count: int, ticks: int, conn) -> None:
@@ -216,14 +323,17 @@ def measure(args, n: int, env: dict) -> dict:
         first_tick = int(time.time() // args.tick) + 2
         for pipe in pipes:
             pipe.send(first_tick)
+        cpu_before = sum(server.cpu_times()[:2])
         arrivals, errors_after = [], []
         for pipe in pipes:
             _, arr, errs = pipe.recv()
             arrivals += arr
             errors_after += errs
+        cpu_measured = sum(server.cpu_times()[:2]) - cpu_before
+        for pipe in pipes:
+            pipe.send("release")
         for p in procs:
             p.join(timeout=30)
-        cpu = server.cpu_times()
     finally:
         stop(proc)
         log.close()
@@ -249,7 +359,8 @@ def measure(args, n: int, env: dict) -> dict:
         "last_client_median_ms": round(statistics.median(last_per_tick) * 1000, 1) if last_per_tick else None,
         "kb_per_client": round((rss_after - rss_before) / max(connected, 1) / 1024, 1),
         "server_rss_mb": round(rss_after / 2**20, 1),
-        "server_cpu_s": round(cpu.user + cpu.system, 1),
+        # Server CPU spent while the measured ticks went out (one status computation + one fan-out each).
+        "server_cpu_ms_per_tick": round(cpu_measured * 1000 / max(len(ticks), 1), 1),
         "missed_ticks": missed,
         "errors": len(all_errors),
         "error_sample": all_errors[:3],
@@ -333,9 +444,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, nargs="+", default=[100, 1000, 5000])
     parser.add_argument("--max", action="store_true", help="after --clients, ramp up until a target fails")
-    parser.add_argument("--tick", type=float, default=2.0, help="status tick of the server, seconds")
+    parser.add_argument("--tick", type=float, default=5.0, help="status tick of the server, seconds")
     parser.add_argument("--ticks", type=int, default=5, help="ticks measured per N")
     parser.add_argument("--workers", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--client", choices=["raw", "websockets"], default="raw", help="raw: a minimal client (default)"
+    )
     parser.add_argument("--redis", default="", help="REDIS_URL: the hub subscribes through Redis")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--group-send", type=int, nargs="*", help="bench channels-redis group_send instead")
@@ -352,6 +466,7 @@ def main() -> None:
         env = server_env(args, Path(tmp) / "bench.sqlite3")
         migrate(env)
         os.environ["WS_BENCH_KEY"] = read_key(env)  # the client processes inherit it
+        os.environ["WS_BENCH_CLIENT"] = args.client
         print(
             f"# {os.cpu_count()} CPUs, load average {os.getloadavg()}, tick {args.tick} s, "
             f"{'Redis ' + args.redis if args.redis else 'embedded'}",

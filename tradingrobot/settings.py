@@ -128,6 +128,7 @@ REALTIME_REDIS_URL = env("REALTIME_REDIS_URL", default=REDIS_URL)
 REALTIME_CHANNEL_PREFIX = env("REALTIME_CHANNEL_PREFIX", default="tradingrobot")  # pub/sub ignores the db number
 REALTIME_CLIENT_QUEUE = env.int("REALTIME_CLIENT_QUEUE", default=32)  # frames a client may lag before it is dropped
 REALTIME_SNAPSHOT_MAX_AGE = env.float("REALTIME_SNAPSHOT_MAX_AGE", default=1.0)  # seconds a connect snapshot is reused
+REALTIME_DIRECT_WRITE = env.bool("REALTIME_DIRECT_WRITE", default=True)  # frame fan-out bytes once (fastwrite.py)
 
 # --- celery -------------------------------------------------------------------
 # Embedded default (no REDIS_URL): kombu's filesystem broker under var/, so `make run` needs nothing running.

@@ -6,6 +6,7 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from . import frames
+from .fastwrite import direct_writer
 from .hub import Client, Hub, get_hub
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,12 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
         from django.conf import settings
 
         self.hub = await get_hub()
-        self.client = Client(self._send_text, queue_size=settings.REALTIME_CLIENT_QUEUE, on_lag=self._on_lag)
+        self.client = Client(
+            self._send_text,
+            queue_size=settings.REALTIME_CLIENT_QUEUE,
+            on_lag=self._on_lag,
+            write_now=direct_writer(self.base_send) if settings.REALTIME_DIRECT_WRITE else None,
+        )
         try:
             self.client.offer(await self.hub.snapshot())
         except Exception:

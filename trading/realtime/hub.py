@@ -33,10 +33,18 @@ class Client:
     send has to wait, later frames wait in a bounded backlog written by one task; a full backlog means the
     client lags, and the hub drops it."""
 
-    __slots__ = ("_backlog", "_busy", "_limit", "_send", "on_lag", "seq", "subscription")
+    __slots__ = ("_backlog", "_busy", "_limit", "_send", "_write_now", "on_lag", "seq", "subscription")
 
-    def __init__(self, send: Callable[[str], Awaitable[None]], *, queue_size: int, on_lag: Callable[[], None]):
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        *,
+        queue_size: int,
+        on_lag: Callable[[], None],
+        write_now: Callable[[str], bool] | None = None,
+    ):
         self._send = send
+        self._write_now = write_now  # a synchronous writer that may decline (returns False): fastwrite.py
         self._backlog: collections.deque[str] = collections.deque()
         self._busy: asyncio.Task | None = None
         self._limit = queue_size
@@ -52,7 +60,10 @@ class Client:
             self._backlog.append(body)
             return True
         self.seq += 1
-        sending = self._send(frames.with_seq(body, self.seq))
+        text = frames.with_seq(body, self.seq)
+        if self._write_now is not None and self._write_now(text):
+            return True
+        sending = self._send(text)
         try:
             waiting_for = sending.send(None)  # run the send until it completes or has to wait
         except StopIteration:
@@ -74,6 +85,7 @@ class Client:
                 if waiting_for is None:
                     await asyncio.sleep(0)
                 else:
+                    waiting_for._asyncio_future_blocking = False  # what a Task does before waiting on it
                     await waiting_for
                 try:
                     waiting_for = sending.send(None)
@@ -178,7 +190,8 @@ class Hub:
 
     async def _tick_loop(self) -> None:
         """Compute the status a little ahead of each tick instant (about twice as long ahead as computing
-        it took last time), then serialise and fan it out on the instant itself."""
+        it took last time), then serialise and fan it out on the instant itself. If an event came in
+        meanwhile, compute it again, so a tick never shows a state older than an event already sent."""
         lead = 0.1
         while True:
             tick = math.floor((time.time() + lead) / self.tick_seconds) + 1
@@ -191,6 +204,8 @@ class Hub:
                 status = await self._status()
                 lead = min(self.tick_seconds / 2, max(0.05, 2 * (time.monotonic() - started)))
                 await asyncio.sleep(max(0.0, due - time.time()))
+                if generation != self._generation:  # an event since: never send a status older than it
+                    generation, status = self._generation, await self._status()
                 await self._tick(tick, status, generation)
             except Exception:
                 logger.exception("status tick %d failed", tick)

@@ -1,0 +1,49 @@
+"""Writing a text frame straight to daphne's socket, skipping per-message work that fan-out repeats N times.
+
+daphne gives each application `send = functools.partial(server.handle_reply, protocol)`, where `protocol` is
+its autobahn WebSocketServerProtocol. Going through it costs, per message, the ASGI dispatch, autobahn's
+framing with eagerly formatted debug logs, and the traffic counters. For a frame that thousands of clients
+receive, `direct_writer` frames the bytes itself (RFC 6455: FIN + text opcode, server frames are unmasked)
+and hands them to the same Twisted transport. It only does so while the connection is open, has nothing
+queued in autobahn and uses no compression; otherwise it returns False and the caller uses the ASGI send.
+Under any other server (tests' communicator, uvicorn...) there is no direct writer and the ASGI send is used.
+"""
+
+import functools
+from collections.abc import Callable
+
+TEXT_FIN = 0x81
+
+
+def frame_header(length: int) -> bytes:
+    if length < 126:
+        return bytes((TEXT_FIN, length))
+    if length < 1 << 16:
+        return bytes((TEXT_FIN, 126)) + length.to_bytes(2, "big")
+    return bytes((TEXT_FIN, 127)) + length.to_bytes(8, "big")
+
+
+def direct_writer(send) -> Callable[[str], bool] | None:
+    try:
+        from daphne.ws_protocol import WebSocketProtocol
+    except ImportError:
+        return None
+    if not isinstance(send, functools.partial) or not send.args:
+        return None
+    protocol = send.args[0]
+    if not isinstance(protocol, WebSocketProtocol):
+        return None
+
+    def write(text: str) -> bool:
+        if (
+            protocol.state != WebSocketProtocol.STATE_OPEN
+            or protocol.send_queue
+            or protocol._perMessageCompress is not None
+            or protocol.transport is None
+        ):
+            return False
+        payload = text.encode()
+        protocol.transport.write(frame_header(len(payload)) + payload)
+        return True
+
+    return write
