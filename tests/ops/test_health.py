@@ -205,3 +205,12 @@ def test_database_unreachable_in_a_real_process(tmp_path):
 
 def test_market_open_fixture_is_the_suite_instant(healthy):
     assert now() == MARKET_OPEN_AT
+
+
+def test_a_symbol_without_a_feed_is_not_held_against_readiness(client, healthy):
+    from market.models import Symbol
+
+    Symbol.objects.create(ticker="AAPL", is_active=True, is_primary=False)
+    status, body = ready(client)
+    assert status == 200, body.get("message")
+    assert "AAPL" not in body["checks"]["data_freshness"]["symbols"]

@@ -41,6 +41,7 @@ def test_metrics_need_the_token(client, ops_settings):
     refused = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}x")
     assert refused.status_code == 401 and refused["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}").status_code == 200
+    assert client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}").status_code == 405
 
 
 def test_metrics_allowlist_instead_of_a_token(client, ops_settings):

@@ -8,6 +8,7 @@ import os
 import prometheus_client
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema, inline_serializer
 from prometheus_client import multiprocess
 from prometheus_client.registry import Collector
@@ -99,6 +100,7 @@ def metrics_allowed(request) -> bool:
     return any(address in ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
 
 
+@require_http_methods(["GET", "HEAD"])
 def metrics_view(request):
     if not metrics_allowed(request):
         body = error_body(

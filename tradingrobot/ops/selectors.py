@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Sum
 
 from market.clock import market_clock, now
+from market.models import Symbol
 from market.selectors import price_is_stale, price_latest_list
 
 from .models import ErrorTally, Heartbeat
@@ -21,11 +22,14 @@ class SymbolFreshness:
 
 
 def price_freshness_list(*, at: dt.datetime) -> list[SymbolFreshness]:
-    """Every active symbol's newest price against what the market clock expects (`price_is_stale`: older than
-    MAX_PRICE_AGE_SECONDS while open; while closed, not reaching the last session's close)."""
+    """The newest price of every active symbol polled from WordPress (`is_primary`) against what the market clock
+    expects (`price_is_stale`: older than MAX_PRICE_AGE_SECONDS while open; while closed, not reaching the last
+    session's close). Symbols an operator added without a feed are not held against readiness."""
+    polled = set(Symbol.objects.filter(is_primary=True, is_active=True).values_list("ticker", flat=True))
     return [
         SymbolFreshness(p.ticker, p.age_seconds(at), price_is_stale(timestamp=p.timestamp, at=at))
         for p in price_latest_list()
+        if p.ticker in polled
     ]
 
 

@@ -20,4 +20,5 @@ def beat_heartbeat() -> None:
 @shared_task(name="ops.tasks.alerts_check", ignore_result=True)
 def alerts_check() -> dict:
     ErrorTally.objects.filter(minute__lt=now() - dt.timedelta(days=1)).delete()
+    Heartbeat.objects.filter(seen_at__lt=now() - dt.timedelta(days=7)).delete()  # workers long gone
     return alerts_dispatch()
