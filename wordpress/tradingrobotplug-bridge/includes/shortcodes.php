@@ -13,7 +13,7 @@ add_shortcode( 'trp_status', 'trp_bridge_shortcode_status' );
 add_shortcode( 'trp_portfolio', 'trp_bridge_shortcode_portfolio' );
 
 /**
- * A robot document through a transient (errors are not cached, so the next view asks again).
+ * A robot document through a transient (errors are not cached, so the next view asks again; 0 = no cache).
  *
  * @param string   $name    status | portfolio.
  * @param callable $fetch   Client function.
@@ -22,7 +22,7 @@ add_shortcode( 'trp_portfolio', 'trp_bridge_shortcode_portfolio' );
  */
 function trp_bridge_cached( $name, $fetch, $seconds ) {
 	$key    = 'trp_bridge_' . $name;
-	$cached = get_transient( $key );
+	$cached = $seconds > 0 ? get_transient( $key ) : false;
 	if ( is_array( $cached ) ) {
 		return $cached;
 	}
