@@ -7,7 +7,7 @@ PORT ?= 8000
 # Prometheus counters of every process (web, worker) in one folder, emptied at each start (README "Operations").
 PROMETHEUS_MULTIPROC_DIR ?= $(abspath var/prometheus)
 
-.PHONY: venv run demo test lint bench migrate clean
+.PHONY: venv run demo test lint bench migrate clean api-contract
 
 venv: $(VENV)/.installed
 
@@ -24,6 +24,7 @@ migrate: venv
 # daphne on $(HOST):$(PORT) and a Celery worker with embedded beat polling WordPress on schedule.
 run: migrate
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
+	DEBUG=1 $(BIN)/python manage.py local_api_key --base-url http://$(HOST):$(PORT)  # created on first start
 	mkdir -p $(PROMETHEUS_MULTIPROC_DIR) && rm -f $(PROMETHEUS_MULTIPROC_DIR)/*.db
 	DEBUG=1 HOST=$(HOST) PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile -p $(PORT)
 
@@ -31,6 +32,7 @@ run: migrate
 DEVFEED_PORT ?= 8201
 demo: migrate
 	DEBUG=1 $(BIN)/python manage.py collectstatic --noinput -v0
+	DEBUG=1 $(BIN)/python manage.py local_api_key --base-url http://$(HOST):$(PORT)
 	mkdir -p $(PROMETHEUS_MULTIPROC_DIR) && rm -f $(PROMETHEUS_MULTIPROC_DIR)/*.db
 	DEBUG=1 HOST=$(HOST) PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) DEVFEED_PORT=$(DEVFEED_PORT) WP_BASE_URL=http://127.0.0.1:$(DEVFEED_PORT) WP_TIMEZONE= \
 		WP_POLL_SECONDS=$${WP_POLL_SECONDS:-60} WP_FAST_POLL_SECONDS=$${WP_FAST_POLL_SECONDS:-2} \
@@ -42,6 +44,10 @@ lint: venv
 
 test: lint
 	$(BIN)/pytest
+
+# Schemathesis against a live server with a key of every scope (CI runs it after make test).
+api-contract: venv
+	BIN=$(BIN) .ci/api_contract.sh
 
 bench: venv
 	$(BIN)/python bench/api_load.py

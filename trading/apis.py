@@ -35,10 +35,15 @@ def _body(request) -> dict:
     return data
 
 
+def _as_text(value) -> str:
+    """JSON true and query "true" are the same value."""
+    return str(value).lower() if isinstance(value, bool) or value in ("True", "False") else str(value)
+
+
 def _one_value(request, body: dict, name: str):
     """A field from the body or the query string; both given and different is an error."""
     in_body, in_query = body.get(name), request.query_params.get(name)
-    if in_body is not None and in_query is not None and str(in_body) != in_query:
+    if in_body is not None and in_query is not None and _as_text(in_body) != _as_text(in_query):
         raise InvalidInput(
             f"{name} is given twice (body {in_body!r}, query {in_query!r}); send it once.", code=f"conflicting_{name}"
         )
@@ -155,7 +160,7 @@ class StopTradingApi(APIView):
     @extend_schema(
         request=StopIn,
         parameters=[OpenApiParameter("liquidate", bool, default=False), OpenApiParameter("reason", str)],
-        responses={200: StopOut},
+        responses={200: StopOut, 400: ErrorOut},
     )
     def post(self, request):
         body = _body(request)

@@ -272,7 +272,7 @@ THROTTLE_RATES = {
     "trade": env("THROTTLE_RATE_TRADE", default="30/min"),  # trade-scope routes, per credential and per address
 }
 SECURITY_GUARDED_PREFIXES = ["/api/", "/o/"]
-SECURITY_EXEMPT_PATHS = env.list("SECURITY_EXEMPT_PATHS", default=[r"^/api/health/?$"])
+SECURITY_EXEMPT_PATHS = env.list("SECURITY_EXEMPT_PATHS", default=[r"^/api/health(/ready)?/?$"])
 CORS_ALLOWED_ORIGINS = env.list(
     "CORS_ALLOWED_ORIGINS", default=["{0.scheme}://{0.netloc}".format(urlsplit(WP_BASE_URL))]
 )
@@ -300,7 +300,7 @@ WP_APP_PASSWORD = env("WP_APP_PASSWORD", default="")
 PRODUCTION = env.bool("PRODUCTION", default=False)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^api/health/?$"]
+    SECURE_REDIRECT_EXEMPT = [r"^api/health(/ready)?/?$"]  # load balancer probes may speak plain HTTP
     if TRUSTED_PROXY_COUNT:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth2_provider.views import RevokeTokenView, TokenView
 from rest_framework.permissions import AllowAny
@@ -47,7 +48,7 @@ urlpatterns = [
     api("health", LivenessApi, "health"),
     api("health/ready", ReadinessApi, "health-ready"),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),
-    re_path(r"^api/", json_not_found),
+    re_path(r"^api/", csrf_exempt(json_not_found)),  # a JSON 404 for any method, not a CSRF page
 ]
 
 handler400 = "tradingrobot.errors.json_bad_request"

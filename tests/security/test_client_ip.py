@@ -51,3 +51,12 @@ def test_allowlist_also_guards_the_token_endpoint_but_not_the_admin(settings, cl
     outsider = client_from(remote_addr="198.51.100.7")
     assert_error(outsider.post("/o/token/", {"grant_type": "client_credentials"}), 403, "ip_not_allowed")
     assert outsider.get("/admin/login/").status_code == 200
+
+
+def test_health_answers_without_a_key_even_outside_the_allowlist(settings, client_from):
+    settings.API_IP_ALLOWLIST = ["192.0.2.0/24"]
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "ip": "1/min"}
+    outsider = client_from(remote_addr="198.51.100.7")
+    assert [outsider.get("/api/health").status_code for _ in range(3)] == [200, 200, 200]
+    assert outsider.get("/api/health/ready").status_code in (200, 503)
+    assert_error(outsider.get("/api/status"), 403, "ip_not_allowed")

@@ -16,8 +16,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--file", default=str(settings.VAR_DIR / "local-api-key"))
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
 
-    def handle(self, *args, file, **options):
+    def handle(self, *args, file, base_url, **options):
         path = Path(file)
         plain = path.read_text().strip() if path.exists() else ""
         try:
@@ -30,5 +31,7 @@ class Command(BaseCommand):
             path.touch(mode=0o600)
             path.write_text(plain + "\n")
             self.stdout.write(f"Created a local API key (scopes {api_key.scopes}), saved in {path}.")
-        self.stdout.write(f"Try: curl -H 'X-API-Key: {plain}' http://127.0.0.1:8000/api/status")
+        self.stdout.write(
+            f"Local API key (every scope; in {path}). Try: curl -H 'X-API-Key: <key>' {base_url}/api/status"
+        )
         self.stdout.write(plain)
