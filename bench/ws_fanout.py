@@ -381,6 +381,7 @@ async def _warm_up(url: str) -> None:
 def group_send_bench(redis_url: str, sizes: list[int]) -> None:
     """Time one group_send through channels-redis until each of N channel-layer channels has it (one process:
     this is the layer's cost alone, before any WebSocket write)."""
+    sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-not-a-secret")
     import django

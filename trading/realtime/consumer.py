@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from . import frames
 from .fastwrite import direct_writer
@@ -30,15 +31,14 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
         await self.start_stream()
 
     async def is_allowed(self) -> bool:
-        """Whether this connection may watch. The place for an authentication check (self.scope["user"],
-        a token in the query string...); for now anyone the origin check let through may."""
+        """Whether this connection may watch: the place for a per-connection check. Credentials, origin and
+        scope are checked before the consumer runs (tradingrobot/security/ws.py puts the credential in
+        self.scope["auth"]); everyone that got through may watch."""
         return True
 
     async def start_stream(self):
         """The snapshot first, then ticks and events. Registering right after queueing the snapshot, with no
         await in between, means the snapshot is always the first frame."""
-        from django.conf import settings
-
         self.hub = await get_hub()
         self.client = Client(
             self._send_text,

@@ -1,10 +1,11 @@
 """One hub per web process: ticks, events and fan-out to that process's WebSocket clients.
 
 Per tick the status document is computed once (in a worker thread) and serialised once; the same string
-goes into every client's bounded queue. Each client has its own writer task, so a slow client only
-fills its own queue; when that queue is full the client is dropped (closed with 1013, "try again later";
-on reconnect it gets a fresh snapshot). Ticks are aligned to the wall clock (tick N at N * interval since
-the epoch), so every process ticks at the same instants and `tick` means the same everywhere.
+is handed to every client's outbox (`Client`), which writes it at once or, if its connection is still
+busy, keeps it in a bounded backlog. A client whose backlog is full is dropped (closed with 1013, "try
+again later"; on reconnect it gets a fresh snapshot), so a slow client never delays the others. Ticks are
+aligned to the wall clock (tick N at N * interval since the epoch), so every process ticks at the same
+instants and `tick` means the same everywhere.
 """
 
 import asyncio
@@ -94,6 +95,9 @@ class Client:
             while self._backlog:
                 self.seq += 1
                 await self._send(frames.with_seq(self._backlog.popleft(), self.seq))
+        except Exception:
+            logger.warning("a WebSocket send failed; the client stops receiving", exc_info=True)
+            self._backlog.clear()
         finally:
             sending.close()
             self._busy = None
@@ -109,7 +113,6 @@ class Hub:
         self.loop = loop
         self.clients: set[Client] = set()
         self.tick_seconds = float(settings.STATUS_TICK_SECONDS)
-        self.queue_size = int(settings.REALTIME_CLIENT_QUEUE)
         self.snapshot_max_age = float(settings.REALTIME_SNAPSHOT_MAX_AGE)
         self.broker = get_broker()
         self.dropped = 0
@@ -156,7 +159,7 @@ class Hub:
                 else:
                     laggards.append(client)
             for client in laggards:
-                self.clients.discard(client)
+                self.remove(client)
                 self.dropped += 1
                 logger.warning("dropping a WebSocket client %d frames behind", client.pending)
                 client.on_lag()
