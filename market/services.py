@@ -105,7 +105,6 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertRes
     return result
 
 
-
 _INSERT_UNNEST = """
     WITH new_samples AS (
         INSERT INTO {table} (symbol_id, timestamp, price, volume, source, created_at, updated_at)
