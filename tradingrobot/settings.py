@@ -232,7 +232,12 @@ PUSHBACK_BACKOFF_MAX_SECONDS = env.float("PUSHBACK_BACKOFF_MAX_SECONDS", default
 # A claimed record and the one-deliverer lock expire after this: how soon a killed worker's delivery is redone.
 PUSHBACK_LEASE_SECONDS = env.float("PUSHBACK_LEASE_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
-    "wordpress-poll": {"task": "integration.tasks.wordpress_poll", "schedule": WP_POLL_SECONDS},
+    # A poll still queued when the next is due is dropped (a slow site must not pile them up).
+    "wordpress-poll": {
+        "task": "integration.tasks.wordpress_poll",
+        "schedule": WP_POLL_SECONDS,
+        "options": {"expires": WP_POLL_SECONDS},
+    },
     "pushback-deliver": {
         "task": "integration.tasks.pushback_deliver",
         "schedule": env.float("PUSHBACK_SECONDS", default=30.0),
