@@ -2,26 +2,57 @@
 poll through at a time (the others return at once), and the store itself is idempotent on (symbol, timestamp)
 while fills happen under the trading locks."""
 
+import datetime as dt
 import logging
+import socket
 
-from celery import shared_task
+from celery import current_task, shared_task
 from django.conf import settings
 from django.core.cache import cache
 
 from market.clock import market_clock, now
 from trading.services import trading_state_get
+from tradingrobot.ops.models import Heartbeat
 
 from .services import stock_data_poll
 
 logger = logging.getLogger(__name__)
 
 
+def _holder() -> str:
+    """Who takes the poll lock: the worker's heartbeat name and when, so a lock left by a killed worker is told."""
+    hostname = getattr(current_task.request, "hostname", None) if current_task else None
+    return f"worker:{hostname or socket.gethostname()}|{now().isoformat()}"
+
+
+def _holder_gone(holder: object) -> bool:
+    """The lock's holder died (SIGKILL mid-poll): its heartbeat stopped or went stale, or a worker of the same name
+    started after the lock was taken. Holders not known by a heartbeat count as alive."""
+    try:
+        name, taken = str(holder).rsplit("|", 1)
+        taken_at = dt.datetime.fromisoformat(taken)
+    except ValueError:
+        return False
+    beat = Heartbeat.objects.filter(name=name).first()
+    if beat is None:
+        return False
+    stale = (now() - beat.seen_at).total_seconds() > settings.OPS_WORKER_MAX_AGE_SECONDS
+    return beat.stopped or stale or (beat.started_at is not None and beat.started_at > taken_at)
+
+
 def _poll_once(name: str) -> dict:
     lock = f"{settings.WP_CACHE_PREFIX}:lock:poll"
     timeout = int(settings.WP_READ_TIMEOUT * (settings.WP_RETRIES + 1) + 60)
-    if not cache.add(lock, name, timeout=timeout):
-        logger.info("%s: another poll is running, skipped", name)
-        return {"skipped": "another poll is running"}
+    holder = _holder()
+    if not cache.add(lock, holder, timeout=timeout):
+        previous = cache.get(lock)
+        if not _holder_gone(previous):
+            logger.info("%s: another poll is running, skipped", name)
+            return {"skipped": "another poll is running"}
+        logger.warning("%s: the poll lock of a worker that died (%s) is taken over", name, previous)
+        cache.delete(lock)
+        if not cache.add(lock, holder, timeout=timeout):
+            return {"skipped": "another poll is running"}
     try:
         return stock_data_poll().as_dict()
     finally:

@@ -6,7 +6,6 @@ One stack per module; every scenario starts by bringing it back to ready and end
 everything that ever happened, so the scenarios hold in any order.
 """
 
-import contextlib
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from django.db import connection
 
 from integration.devfeed import Handler, server_build
 from tests.conftest import REQUIRE_SERVICES
+from tests.integration.conftest import devfeed, wp_settings  # noqa: F401 - fixtures for test_recovery_units
 from tests.integration.test_celery_worker import ScratchDatabase
 from tests.ops.test_processes import Robot, wait_for
 
@@ -113,6 +113,11 @@ class RecordingHandler(Handler):
 
     site: "WordPress"
 
+    def do_GET(self):
+        with self.site.lock:
+            self.site.gets.append(self.path)
+        super().do_GET()
+
     def _pushback(self, route: str) -> None:
         site = self.site
         if site.post_hang.is_set() and route.endswith("/trades"):
@@ -126,8 +131,7 @@ class RecordingHandler(Handler):
             site.post_release.wait(60)
             with site.lock:
                 site.in_flight -= 1
-            with contextlib.suppress(OSError):  # the deliverer is gone: nobody reads the answer
-                self._json(201, document)
+            self._json(201, document)  # to a deliverer that may be gone (a broken pipe, ignored)
             return
         if route.endswith("/trades"):
             # Log the body, then let the base handler read it again.
@@ -164,6 +168,7 @@ class WordPress:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.posts: list[dict] = []
+        self.gets: list[str] = []  # paths, in arrival order
         self.lock = threading.Lock()
         self.in_flight = 0
         self.post_hang = threading.Event()
@@ -178,6 +183,7 @@ class WordPress:
         handler = type("FaultsHandler", (RecordingHandler,), {"feed": self.feed, "site": self})
         server.RequestHandlerClass = handler
         server.feed = self.feed
+        server.handle_error = lambda request, address: None  # answers to a killed worker: broken pipes, expected
         self.server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 

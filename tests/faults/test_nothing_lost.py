@@ -147,6 +147,35 @@ def test_worker_killed_in_the_middle_of_a_delivery(stack):
     assert max(sent.count(trade_id) for trade_id in set(sent)) >= 2, "the killed delivery was not redone"
 
 
+def test_worker_killed_in_the_middle_of_a_poll(stack):
+    wordpress = stack.wordpress
+    with scenario(
+        stack, "worker SIGKILL, a GET /stock-data in flight", "polls every 2 s", expect_failing="celery_worker"
+    ) as trader:
+        before = len(wordpress.gets)
+        wordpress.feed.state.hang_seconds = 20.0
+        wordpress.fault("hang")  # the site takes 20 s to answer
+
+        def poll_in_flight() -> bool:
+            with wordpress.lock:
+                return any("stock-data" in path for path in wordpress.gets[before:])
+
+        assert wait_for(poll_in_flight, timeout=30), f"no poll in flight\n{stack.logs()}"
+        time.sleep(0.5)
+        stack.kill("worker")  # its poll lock stays behind in Redis
+        wordpress.fault("ok")
+        assert wait_for(lambda: "celery_worker" in stack.ready()[1].get("failing", ()), timeout=15), stack.ready()
+        restarted_at = dt.datetime.now(dt.UTC)
+        stack.worker()
+        assert wait_for(lambda: (last_good_poll(stack) or restarted_at) > restarted_at, timeout=30), (
+            f"polling did not resume after the killed poll\n{stack.logs()}"
+        )
+        trader.next_trade()
+    for ticker in ("TSLA", "QQQ", "SPY", "NVDA"):
+        _, price = latest_stored(stack, ticker)
+        assert price == Decimal(str(wordpress.latest_row(ticker)["price"])), ticker
+
+
 def test_web_server_restarted_while_trades_stream_in(stack):
     with scenario(stack, "daphne SIGKILL + restart, SIGTERM + restart", "a trade every 0.1 s", down={0}) as trader:
         stream = trader.stream(period=0.1)
