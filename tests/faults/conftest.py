@@ -402,14 +402,14 @@ def pytest_terminal_summary(terminalreporter):
     for row in SUMMARY:
         cells = (row["fault"], row["load"], row["orders"], row["fills"], row["wordpress"], row["readiness"])
         write("  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)))
-    write("fills: all so far; WordPress: 1x = every fill once by trade_id, content equal; +n = repeated POSTs of the")
-    write(
-        "same record (WordPress is idempotent on trade_id). Checked after each fault: cash and positions == the fills"
-    )
-    write(
-        "(Decimal, DB and GET /api/portfolio); one order per Idempotency-Key; every acknowledged order in the ledger;"
-    )
-    write("outbox delivered; no process crashed; readiness 503 (no answer: web down) during the fault, 200 after.")
+    for line in (
+        "fills: all so far. WordPress: 1x = every fill stored there once by trade_id, content equal to the ledger;",
+        "+n = further POSTs of a record (refused while the site was down, or sent again), all with equal content.",
+        "Checked after each fault: cash and positions == the fills (Decimal; DB and GET /api/portfolio); one order per",
+        "Idempotency-Key; every acknowledged order in the ledger; outbox delivered; no robot process exited;",
+        "readiness 503 with the failing check during the fault (no answer: web server down), 200 after.",
+    ):
+        write(line)
     write(_verdicts())
 
 
