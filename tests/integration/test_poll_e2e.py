@@ -241,3 +241,21 @@ def test_after_a_poll_resting_orders_fill_and_prices_stored_is_announced(
     tsla = Decimal(devfeed.row("TSLA", grid_index(MARKET_OPEN_AT))["price"])
     assert order.fills.get().price == tsla
     assert {"type": "prices_stored", "symbols": TICKERS} in seen
+
+
+def test_a_slow_answer_within_the_read_timeout_is_fine(devfeed, market_open):
+    devfeed.fault("hang", hang_seconds=0.5)  # read timeout is 1 s in these tests
+    report = stock_data_poll()
+    assert report.ok and report.stored == 4
+
+
+def test_half_open_lets_exactly_one_trial_through(devfeed, wp_settings, market_open):
+    breaker = WordPressClient().breaker
+    for _ in range(wp_settings.WP_BREAKER_FAILURES):
+        breaker.record_failure()
+    assert breaker.allow() is False
+    market_open.shift(dt.timedelta(seconds=31))
+    other_process_view = WordPressClient().breaker  # same shared state, another instance
+    assert [breaker.allow(), other_process_view.allow(), breaker.allow()] == [True, False, False]
+    breaker.record_success()
+    assert other_process_view.state().state == "closed" and other_process_view.allow()
