@@ -75,6 +75,7 @@ def backfill_bench(days: float, window_days: float, workers: int) -> dict:
     from integration.services import backfill_run
 
     marks: dict[str, float] = {}
+    rates: dict[str, int] = {}  # rows/s so far
     progress = {"total": 0}
 
     def on_plan(todo: int, done: int) -> None:
@@ -85,6 +86,7 @@ def backfill_bench(days: float, window_days: float, workers: int) -> dict:
         for label, at in (("10%", 0.1), ("50%", 0.5), ("100%", 1.0)):
             if share >= at and label not in marks:
                 marks[label] = round(rss_mib(), 1)
+                rates[label] = round(report.rows / (time.perf_counter() - started))
 
     from market.clock import market_clock
 
@@ -103,6 +105,7 @@ def backfill_bench(days: float, window_days: float, workers: int) -> dict:
         "seconds": round(seconds, 2),
         "rows_per_s": round(report.rows / seconds),
         "rss_before_mib": round(before, 1),
+        "rows_per_s_so_far": rates,
         "rss_at_mib": marks,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
