@@ -1,6 +1,7 @@
 """WebSocket authentication: the same keys (header), a single-use ticket (browsers), OAuth bearer tokens;
 origin validation; refusals closed with 4401/4403 and a JSON message saying why."""
 
+import asyncio
 import json
 
 import pytest
@@ -43,6 +44,11 @@ def from_address(app, ip: str):
 
 
 APP = from_address(WebSocketAuthMiddleware(WhoAmI.as_asgi()), "127.0.0.1")
+
+
+class Echo(WhoAmI):
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.send(text_data)
 
 
 @database_sync_to_async
@@ -137,3 +143,20 @@ async def test_a_ticket_of_a_key_revoked_since_is_refused():
     await database_sync_to_async(api_key_revoke)(api_key=api_key, revoked_by="tests")
     code, message = await refused_with(APP, f"/ws/updates?ticket={ticket}")
     assert (code, message["code"]) == (4401, "invalid_ticket")
+
+
+async def test_an_open_connection_stops_when_its_key_is_revoked(monkeypatch):
+    monkeypatch.setattr("tradingrobot.security.ws.RECHECK_SECONDS", 0.1)
+    api_key, plain = await make_key()
+    app = from_address(WebSocketAuthMiddleware(Echo.as_asgi()), "127.0.0.1")
+    ws = WebsocketCommunicator(app, "/ws/updates", headers=[(b"x-api-key", plain.encode())])
+    assert (await ws.connect(timeout=5))[0]
+    await ws.receive_from(timeout=5)
+    await asyncio.sleep(0.3)  # a few checks pass while the key is valid
+    await ws.send_to(text_data="ping")
+    assert await ws.receive_from(timeout=5) == "ping"
+    await database_sync_to_async(api_key_revoke)(api_key=api_key, revoked_by="tests")
+    assert json.loads(await ws.receive_from(timeout=5))["code"] == "credentials_revoked"
+    closed = await ws.receive_output(timeout=5)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 4401)
+    await ws.disconnect()

@@ -7,14 +7,18 @@ limit); the close frame carries the reason where the server supports it (daphne 
 message). A foreign origin or an address outside the allowlist is refused at the handshake (HTTP 403).
 """
 
+import asyncio
 import hashlib
 import json
 import logging
+import random
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http.request import validate_host
+from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
 from .authentication import InvalidCredentials, key_from_headers
@@ -32,6 +36,7 @@ logger = logging.getLogger(__name__)
 UNAUTHENTICATED = 4401
 FORBIDDEN = 4403
 THROTTLED = 4429
+RECHECK_SECONDS = 60  # an open connection's credential is checked again this often (revoked keys stop streaming)
 
 
 class Refused(Exception):
@@ -132,6 +137,41 @@ async def _refuse(receive, send, refused: Refused) -> None:
     await send({"type": "websocket.close", "code": refused.close_code, "reason": refused.message[:120]})
 
 
+_recent: dict[tuple[str, object], tuple[float, bool]] = {}  # many connections share one key: one query per key
+
+
+def still_valid(auth) -> bool:
+    memo_key = (type(auth).__name__, auth.pk)
+    checked_at, valid = _recent.get(memo_key, (0.0, False))
+    if time.monotonic() - checked_at < RECHECK_SECONDS / 2:
+        return valid
+    valid = _still_valid(auth)
+    _recent[memo_key] = (time.monotonic(), valid)
+    return valid
+
+
+def _still_valid(auth) -> bool:
+    if isinstance(auth, ApiKey):
+        row = ApiKey.objects.filter(pk=auth.pk).values_list("revoked", "expiry_date").first()
+        return row is not None and not row[0] and (row[1] is None or row[1] > timezone.now())
+    token = get_access_token_model().objects.filter(pk=auth.pk).first()
+    return token is not None and token.is_valid()
+
+
+async def _watch(auth, send) -> None:
+    """Every RECHECK_SECONDS, check the credential of an open connection again; once it is revoked or expired,
+    tell the client why and close with 4401. (The consumer's own `send` stays untouched: the realtime fan-out
+    writes to daphne's socket directly when it can.)"""
+    while True:
+        await asyncio.sleep(max(RECHECK_SECONDS, 0.05) * random.uniform(0.5, 1.5))  # spread connections out
+        if not await database_sync_to_async(still_valid)(auth):
+            text = "The credential of this connection was revoked or has expired."
+            body = {"type": "error", "status": "error", "code": "credentials_revoked", "message": text}
+            await send({"type": "websocket.send", "text": json.dumps(body)})
+            await send({"type": "websocket.close", "code": UNAUTHENTICATED, "reason": text})
+            return
+
+
 class WebSocketAuthMiddleware:
     """Wrap the websocket router: `WebSocketAuthMiddleware(URLRouter([...]))`. The consumer finds the
     credential in scope["auth"], its actor name in scope["actor"], the client address in scope["client_ip"]."""
@@ -149,4 +189,8 @@ class WebSocketAuthMiddleware:
             return await _refuse(receive, send, refused)
         actor = f"key:{auth.name}" if isinstance(auth, ApiKey) else f"oauth:{auth.application.name}"
         scope = dict(scope, auth=auth, actor=actor, client_ip=ip)
-        return await self.inner(scope, receive, send)
+        watchdog = asyncio.get_running_loop().create_task(_watch(auth, send))
+        try:
+            return await self.inner(scope, receive, send)
+        finally:
+            watchdog.cancel()
