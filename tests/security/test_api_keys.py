@@ -49,6 +49,7 @@ def test_no_credentials_is_401_json_on_every_operation(anon_api, method, url):
         {"HTTP_X_API_KEY": "abcdefgh.not-the-secret"},
         {"HTTP_AUTHORIZATION": "Api-Key abcdefgh.not-the-secret"},
         {"HTTP_X_API_KEY": "no-dot-at-all"},
+        {"HTTP_X_API_KEY": "abc\x00defg.secret"},
         {"HTTP_AUTHORIZATION": "Api-Key "},
     ],
 )

@@ -21,7 +21,8 @@ class KeyRejected(Exception):
 def api_key_check(plain: str) -> ApiKey:
     """The usable key for a presented plain key, or KeyRejected. Records the last use (at most once a minute)."""
     prefix, dot, _ = plain.partition(".")
-    api_key = ApiKey.objects.filter(prefix=prefix).first() if dot and len(prefix) == 8 else None
+    well_formed = dot and len(prefix) == 8 and prefix.isascii() and prefix.isalnum()
+    api_key = ApiKey.objects.filter(prefix=prefix).first() if well_formed else None
     if api_key is None or not api_key.is_valid(plain):
         raise KeyRejected("invalid", "Invalid API key.")
     if api_key.revoked:
