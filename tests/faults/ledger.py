@@ -26,6 +26,7 @@ class Trader:
 
     stack: object
     acknowledged: dict[str, int] = field(default_factory=dict)  # key -> order id from a 2xx/422 answer
+    known: set[str] = field(default_factory=set)  # keys of orders placed before this scenario
     retries: int = 0
     failures: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)

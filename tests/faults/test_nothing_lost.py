@@ -1,6 +1,7 @@
 """Faults: nothing lost (issue 6). Real processes — daphne, a Celery worker, Celery beat on RedBeat, PostgreSQL, a
 redis-server of our own, the development feed as WordPress — and one fault at a time: WordPress down, Redis
-restarted, a worker killed with SIGKILL in the middle of a delivery, the web server restarted under load.
+restarted, a worker killed with SIGKILL in the middle of a delivery and of a poll, the web server restarted under
+load.
 After each: the ledger reconciles exactly, every fill reached WordPress once by trade_id with equal content, and
 readiness went 503 (no answer, for the web server) during the fault and 200 after. The table of what was
 injected and checked is printed at the end of the run (tests/faults/conftest.py).
