@@ -28,7 +28,8 @@ class PriceSample(models.Model):
         DEVFEED = "devfeed", "Development feed"
         MANUAL = "manual", "Manual"
 
-    symbol = models.ForeignKey(Symbol, on_delete=models.PROTECT, related_name="samples")
+    # No separate index on symbol: the (symbol, timestamp) unique index serves every lookup by symbol.
+    symbol = models.ForeignKey(Symbol, on_delete=models.PROTECT, related_name="samples", db_index=False)
     timestamp = models.DateTimeField()
     price = models.DecimalField(max_digits=18, decimal_places=4)
     volume = models.BigIntegerField(null=True, blank=True, help_text="Cumulative volume of the trading day.")
@@ -63,7 +64,7 @@ class Bar(models.Model):
     since the previous bar of the same `day` (computed when bars are read).
     """
 
-    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="bars")
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="bars", db_index=False)
     timeframe = models.CharField(max_length=8, choices=Timeframe.choices)
     start = models.DateTimeField()
     day = models.DateField(help_text="Exchange-local date of the bucket.")
