@@ -4,6 +4,7 @@ request's JSON log lines carry its id; SIGKILL on the worker turns readiness 503
 Embedded (filesystem broker, SQLite) without REDIS_URL; Redis broker and RedBeat with it, as in production.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -59,6 +60,7 @@ def robot_env(devfeed, scratch_db, tmp_path):
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
         "METRICS_TOKEN": METRICS_TOKEN,
         "LOG_FORMAT": "json",
+        "PYTHONUNBUFFERED": "1",  # daphne's access lines (stdout) must not split the log lines (stderr) in one file
         "OPS_HEARTBEAT_SECONDS": "0.5",
         "OPS_WORKER_MAX_AGE_SECONDS": "3",
         "OPS_BEAT_HEARTBEAT_SECONDS": "600",  # only the heartbeat queued when beat starts can make it in time
@@ -171,11 +173,17 @@ def test_worker_and_beat_heartbeats_metrics_across_processes_and_a_killed_worker
     assert answer.status_code == 404 and answer.headers["X-Request-ID"] == "e2e-req-7"
 
     def request_lines() -> list[dict]:
-        lines = [json.loads(line) for line in web_log.read_text().splitlines() if line.startswith("{")]
-        return [line for line in lines if line.get("request_id") == "e2e-req-7"]
+        found = []
+        for line in web_log.read_text().splitlines():
+            with contextlib.suppress(ValueError):  # a line still being written, a plain daphne line
+                record = json.loads(line[line.index('{"time"') :])
+                if record.get("request_id") == "e2e-req-7":
+                    found.append(record)
+        return found
 
-    lines = wait_for(request_lines, timeout=5)
-    assert lines and any(line["message"].startswith("Not Found: /api/no-such-route") for line in lines)
+    lines = wait_for(request_lines, timeout=15)
+    assert lines, web_log.read_text()[-3000:]
+    assert any(line["message"].startswith("Not Found: /api/no-such-route") for line in lines), lines
 
     # SIGKILL the worker: its heartbeat goes stale and readiness says so; a new worker brings it back.
     robot.kill("worker")
