@@ -187,8 +187,8 @@ def test_worker_and_beat_heartbeats_metrics_across_processes_and_a_killed_worker
 
     # SIGKILL the worker: its heartbeat goes stale and readiness says so; a new worker brings it back.
     robot.kill("worker")
-    down = wait_for(lambda: (answer := robot.ready())[0] == 503 and answer, timeout=20)
-    assert down, robot.ready()
+    down = wait_for(lambda: (answer := robot.ready())[0] == 503 and answer, timeout=30)
+    assert down, f"{robot.ready()}\n{worker_log.read_text()[-2000:]}"
     assert "celery_worker" in down[1]["failing"]
     assert down[1]["checks"]["celery_worker"]["message"].startswith("Celery worker last seen")
     robot.worker()
