@@ -202,3 +202,17 @@ def test_ws_ticket_endpoint_issues_a_single_use_ticket(api, api_key):
     assert api_key[1] not in body["ticket"]
     assert ws_ticket_redeem(body["ticket"]) == {"kind": "key", "id": api_key[0].pk}
     assert ws_ticket_redeem(body["ticket"]) is None
+
+
+def test_a_verified_key_is_remembered_until_any_key_changes(db, django_assert_num_queries):
+    from tradingrobot.security.keys import KeyRejected, api_key_check
+    from tradingrobot.security.services import api_key_create, api_key_revoke
+
+    api_key, plain = api_key_create(name="memo", scopes="read", created_by="tests")
+    api_key_check(plain)
+    with django_assert_num_queries(0):
+        assert api_key_check(plain).pk == api_key.pk
+    api_key_revoke(api_key=api_key, revoked_by="tests")
+    with pytest.raises(KeyRejected) as rejected:
+        api_key_check(plain)
+    assert rejected.value.reason == "revoked"
