@@ -111,11 +111,12 @@ def api_key_header() -> list[str]:
     return ["-H", f"Authorization: Api-Key {key}"]
 
 
-def start_server() -> subprocess.Popen:
+def start_server(workers: int, threads: int) -> subprocess.Popen:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    worker_class = ["-k", "sync"] if threads <= 1 else ["-k", "gthread", "--threads", str(threads)]
     process = subprocess.Popen(
-        [gunicorn, "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{PORT}", "--access-logfile", "-",
-         "--access-logformat", "", "--log-level", "warning", "tradingrobot.wsgi"],
+        [gunicorn, "-w", str(workers), *worker_class, "-b", f"127.0.0.1:{PORT}",
+         "--log-level", "warning", "tradingrobot.wsgi"],
         cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
     )
     for _ in range(100):
@@ -199,13 +200,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread when > 1)")
+    parser.add_argument("--only", choices=["status", "market_data", "trade"], help="run one endpoint")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     django_setup()
     prepare_database(args.samples)
     headers = api_key_header()
-    server = start_server()
+    server = start_server(args.workers, args.threads)
+    print(f"gunicorn: {args.workers} workers x {args.threads} thread(s)", flush=True)
     rows = []
     try:
         runs = [
@@ -216,6 +221,8 @@ def main() -> None:
                 "" if not headers else ', ["Authorization"] = "' + headers[1].split(": ", 1)[1] + '"'),
              "/bench/locked_trade", LOCKED_LUA, (250, 150, None)),
         ]
+        if args.only:
+            runs = [run for run in runs if args.only in run[1]]
         for name, path, conns, lua, ceiling_path, ceiling_lua, target in runs:
             wrk(path, conns, 2, headers, lua)  # warm-up
             measured = wrk(path, conns, args.duration, headers, lua)

@@ -85,7 +85,15 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "symbol"], name="order_status_symbol_idx")]
+        indexes = [
+            models.Index(fields=["status", "symbol"], name="order_status_symbol_idx"),
+            # Open orders are few among many: cash and shares held back are summed over them on every order.
+            models.Index(
+                fields=["account", "side", "symbol"],
+                condition=Q(status__in=["new", "accepted", "partially_filled"]),
+                name="order_open_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(qty__gt=0), name="order_qty_gt0"),
             models.CheckConstraint(condition=Q(filled_qty__gte=0), name="order_filled_qty_gte0"),
