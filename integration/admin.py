@@ -1,16 +1,8 @@
 from django.contrib import admin
 
+from tradingrobot.admin_base import ReadOnlyAdmin
+
 from .models import BackfillWindow, FeedStatus
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the poller and the backfill only."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(FeedStatus)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from tradingrobot.admin_base import ReadOnlyAdmin
+
 from .models import Bar, PriceSample, Symbol
 
 
@@ -11,7 +13,9 @@ class SymbolAdmin(admin.ModelAdmin):
 
 
 @admin.register(PriceSample)
-class PriceSampleAdmin(admin.ModelAdmin):
+class PriceSampleAdmin(ReadOnlyAdmin):
+    """Samples change through ingestion, which keeps the bars consistent."""
+
     list_display = ["symbol", "timestamp", "price", "volume", "source", "updated_at"]
     list_filter = ["symbol", "source"]
     search_fields = ["symbol__ticker"]
@@ -19,28 +23,10 @@ class PriceSampleAdmin(admin.ModelAdmin):
     list_select_related = ["symbol"]
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None):
-        return False  # samples change through ingestion, which keeps the bars consistent
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Bar)
-class BarAdmin(admin.ModelAdmin):
+class BarAdmin(ReadOnlyAdmin):
     list_display = ["symbol", "timeframe", "start", "open", "high", "low", "close", "close_volume"]
     list_filter = ["timeframe", "symbol"]
     list_select_related = ["symbol"]
     show_full_result_count = False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,19 +1,8 @@
 from django.contrib import admin
 
+from tradingrobot.admin_base import ReadOnlyAdmin
+
 from .models import Account, Position
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Balances change only through the trading services."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Account)

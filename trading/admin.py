@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from portfolio.admin import ReadOnlyAdmin
+from tradingrobot.admin_base import ReadOnlyAdmin
 from tradingrobot.errors import DomainError
 
 from . import services

@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from rest_framework_api_key.models import APIKey
 
+from tradingrobot.admin_base import ReadOnlyAdmin
+
 from . import services
 from .client_ip import request_client_ip
 from .models import ApiKey, AuditEvent, OAuthClientScopes
@@ -88,20 +90,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "actor", "key_prefix", "ip", "target", "outcome"]
     list_filter = ["action", "outcome"]
     search_fields = ["actor", "key_prefix", "target", "ip"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OAuthClientScopes)
