@@ -19,15 +19,27 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # --- core -------------------------------------------------------------------
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG and not env.bool("ALLOW_INSECURE_SECRET", default=False):
+PRODUCTION = env.bool("PRODUCTION", default=False)
+
+
+def _local_secret_key() -> str:
+    """Outside production, a key made on first use and kept in var/ (never in the repo), so every local
+    process (`make run`, `manage.py` commands) agrees on it. Production must set SECRET_KEY."""
+    if PRODUCTION:
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set it in the environment or .env (make run and make test set a local one)."
-        )
-    SECRET_KEY = "insecure-local-only-key"  # noqa: S105 - only for DEBUG/local runs
+        raise ImproperlyConfigured("SECRET_KEY is not set: production (PRODUCTION=1) needs one in the environment.")
+    import secrets
+
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env("SECRET_KEY", default="") or _local_secret_key()
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
@@ -302,7 +314,6 @@ WP_APP_USER = env("WP_APP_USER", default="")
 WP_APP_PASSWORD = env("WP_APP_PASSWORD", default="")
 
 # Production (PRODUCTION=1): HTTPS only behind a TLS-terminating proxy; `manage.py check --deploy` is clean.
-PRODUCTION = env.bool("PRODUCTION", default=False)
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_REDIRECT_EXEMPT = [r"^api/health(/ready)?/?$"]  # load balancer probes may speak plain HTTP

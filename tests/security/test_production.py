@@ -46,3 +46,14 @@ def test_https_redirect_behind_the_proxy(settings, client, api):
     via_tls = api.get("/api/status", HTTP_X_FORWARDED_PROTO="https")
     assert via_tls.status_code == 200
     assert via_tls["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = manage("check", env_extra={"PRODUCTION": "1"}, drop=("DEBUG", "SECRET_KEY"))
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_local_commands_need_no_secret_key():
+    result = manage("check", env_extra={}, drop=("DEBUG", "SECRET_KEY", "PRODUCTION"))
+    assert result.returncode == 0, result.stderr
