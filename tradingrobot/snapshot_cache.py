@@ -1,11 +1,13 @@
-"""A per-process memo of read documents (the status ledger part, market data pages), invalidated by a shared
-version.
+"""Per-process memos invalidated by a version counter in the shared cache.
 
-Every trading event (fill, cancel, halt, new prices...) bumps a version counter in the Django cache after
-its transaction commits. Readers reuse their process's memo while the version is unchanged and the memo is
-younger than STATUS_CACHE_SECONDS. With Redis as the cache the version is shared by every process, so a
-write anywhere is seen at the next read; with the embedded in-process cache, other processes' writes are
-seen within STATUS_CACHE_SECONDS. STATUS_CACHE_SECONDS=0 turns the memo off.
+A writer bumps the version (after its transaction commits); readers reuse their process's value while the
+version is unchanged and the value is younger than the memo's max age. With Redis as the cache the version is
+shared by every process, so a write anywhere is seen at the next read; with the embedded in-process cache,
+other processes' writes are seen within the max age.
+
+Two memos use it: the ledger memo (the status document's ledger part, market data pages; bumped by every
+trading event and price write; max age STATUS_CACHE_SECONDS, 0 turns it off) and the API key memo
+(tradingrobot/security/keys.py).
 """
 
 import threading
@@ -17,41 +19,50 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-VERSION_KEY = "ledger:version"
-_lock = threading.Lock()
-_memo: OrderedDict[Hashable, tuple[Any, float, Any]] = OrderedDict()
-MAX_ENTRIES = 512
+
+class VersionedMemo:
+    def __init__(self, version_key: str, *, max_age: Callable[[], float], max_entries: int = 512):
+        self.version_key = version_key
+        self.max_age = max_age
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[Any, float, Any]] = OrderedDict()
+
+    def version(self) -> Any:
+        return cache.get(self.version_key)
+
+    def bump(self, *args, **kwargs) -> None:
+        """Invalidate every process's entries (usable as an event listener or a signal receiver)."""
+        try:
+            cache.incr(self.version_key)
+        except ValueError:  # not set yet (or evicted)
+            cache.set(self.version_key, int(time.time() * 1000), timeout=None)
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """`build()`'s value, reused while the version is unchanged and the value is young enough.
+        None is never remembered."""
+        max_age = self.max_age()
+        if max_age <= 0:
+            return build()
+        version = self.version()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == version and time.monotonic() - entry[1] < max_age:
+            return entry[2]
+        value = build()
+        if value is not None:
+            with self._lock:
+                self._entries[key] = (version, time.monotonic(), value)
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
-def ledger_version() -> Any:
-    return cache.get(VERSION_KEY)
-
-
-def ledger_version_bump(event: dict | None = None) -> None:
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:  # not set yet (or evicted)
-        cache.set(VERSION_KEY, int(time.time() * 1000), timeout=None)
-
-
-def memoized(key: Hashable, build: Callable[[], Any]) -> Any:
-    """`build()`'s value, reused while the ledger version is unchanged and the value is young enough."""
-    max_age = settings.STATUS_CACHE_SECONDS
-    if max_age <= 0:
-        return build()
-    version = ledger_version()
-    entry = _memo.get(key)
-    if entry is not None and entry[0] == version and time.monotonic() - entry[1] < max_age:
-        return entry[2]
-    value = build()
-    with _lock:
-        _memo[key] = (version, time.monotonic(), value)
-        _memo.move_to_end(key)
-        while len(_memo) > MAX_ENTRIES:
-            _memo.popitem(last=False)
-    return value
-
-
-def memo_clear() -> None:
-    with _lock:
-        _memo.clear()
+ledger_memo = VersionedMemo("ledger:version", max_age=lambda: settings.STATUS_CACHE_SECONDS)
+memoized = ledger_memo.get
+ledger_version_bump = ledger_memo.bump
+memo_clear = ledger_memo.clear

@@ -8,53 +8,35 @@ bounds how long a revocation made in another process takes without Redis.
 
 import datetime as dt
 import hashlib
-import threading
-import time
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+
+from tradingrobot.snapshot_cache import VersionedMemo
 
 from .models import ApiKey
 
 LAST_USE_RESOLUTION = dt.timedelta(seconds=60)
 VERIFIED_MAX_AGE = 30.0
-VERIFIED_MAX_ENTRIES = 1024
-VERSION_KEY = "apikeys:version"
-_verified: dict[str, tuple[object, float, ApiKey]] = {}
-_lock = threading.Lock()
-
-
-def _bump() -> None:
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, int(time.time() * 1000), timeout=None)
+_verified = VersionedMemo("apikeys:version", max_age=lambda: VERIFIED_MAX_AGE, max_entries=1024)
 
 
 def keys_changed(**kwargs) -> None:
     """Signal receiver: any saved or deleted key invalidates every process's memo, at once and again when
     the change commits (so a process that re-read the key in between does not keep the old state)."""
-    _bump()
-    transaction.on_commit(_bump)
+    _verified.bump()
+    transaction.on_commit(_verified.bump)
 
 
-def _verified_key(plain: str) -> ApiKey | None:
-    digest = hashlib.sha256(plain.encode()).hexdigest()
-    version = cache.get(VERSION_KEY)
-    hit = _verified.get(digest)
-    if hit is not None and hit[0] == version and time.monotonic() - hit[1] < VERIFIED_MAX_AGE:
-        return hit[2]
+def _key_lookup(plain: str) -> ApiKey | None:
     prefix, dot, _ = plain.partition(".")
     well_formed = dot and len(prefix) == 8 and prefix.isascii() and prefix.isalnum()
     api_key = ApiKey.objects.filter(prefix=prefix).first() if well_formed else None
-    if api_key is None or not api_key.is_valid(plain):
-        return None
-    with _lock:
-        if len(_verified) >= VERIFIED_MAX_ENTRIES:
-            _verified.clear()
-        _verified[digest] = (version, time.monotonic(), api_key)
-    return api_key
+    return api_key if api_key is not None and api_key.is_valid(plain) else None
+
+
+def _verified_key(plain: str) -> ApiKey | None:
+    return _verified.get(hashlib.sha256(plain.encode()).hexdigest(), lambda: _key_lookup(plain))
 
 
 class KeyRejected(Exception):
