@@ -1,13 +1,11 @@
-import datetime as dt
-
 from django.conf import settings
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tradingrobot.errors import InvalidInput
+from tradingrobot.query_params import int_param, time_param
 from tradingrobot.serializer_fields import ErrorOut, price_field
 from tradingrobot.snapshot_cache import memoized
 
@@ -34,37 +32,6 @@ class MarketDataOut(serializers.Serializer):
     stale = serializers.BooleanField(help_text="True when the newest sample is older than the schedule expects.")
 
 
-def _parse_time(value: str | None, name: str) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    try:  # a "+" of an offset arrives as a space when the client did not encode it
-        parsed = parse_datetime(value) or parse_datetime(value[:19] + value[19:].replace(" ", "+"))
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise InvalidInput(
-            f"{name} must be an ISO 8601 time like 2025-12-26T15:30:00Z; got {value[:40]!r}.", code=f"invalid_{name}"
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
-
-
-def _parse_limit(value: str | None) -> int:
-    maximum = settings.MARKET_DATA_MAX_LIMIT
-    if value in (None, ""):
-        return 100
-    try:
-        limit = int(value)
-    except ValueError:
-        limit = 0
-    if not 1 <= limit <= maximum:
-        raise InvalidInput(
-            f"limit must be a whole number from 1 to {maximum}; got {value[:20]!r}.", code="invalid_limit"
-        )
-    return limit
-
-
 class MarketDataApi(APIView):
     required_scope = "read"
 
@@ -84,9 +51,10 @@ class MarketDataApi(APIView):
                 f"Unsupported timeframe {timeframe[:20]!r}; use one of {', '.join(Timeframe.values)}.",
                 code="invalid_timeframe",
             )
-        limit = _parse_limit(request.query_params.get("limit"))
-        start = _parse_time(request.query_params.get("start"), "start")
-        end = _parse_time(request.query_params.get("end"), "end")
+        params = request.query_params
+        limit = int_param(params.get("limit"), "limit", default=100, minimum=1, maximum=settings.MARKET_DATA_MAX_LIMIT)
+        start = time_param(params.get("start"), "start")
+        end = time_param(params.get("end"), "end")
         if start and end and start >= end:
             raise InvalidInput("start must be before end.", code="invalid_range")
         body, as_of = memoized(

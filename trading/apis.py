@@ -5,9 +5,9 @@ from rest_framework import status as http
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from market.apis import _parse_time
 from tradingrobot.actors import actor_of
 from tradingrobot.errors import InvalidInput, error_body
+from tradingrobot.query_params import int_param, time_param
 from tradingrobot.serializer_fields import ErrorOut
 
 from . import selectors, services
@@ -99,17 +99,6 @@ class TradeApi(APIView):
         )
 
 
-def _int_param(request, name: str, default: int, maximum: int) -> int:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return default
-    if not value.isdigit() or int(value) > maximum:
-        raise InvalidInput(
-            f"{name} must be a whole number from 0 to {maximum}; got {value[:20]!r}.", code=f"invalid_{name}"
-        )
-    return int(value)
-
-
 class OrderListApi(APIView):
     required_scope = "read"
 
@@ -129,11 +118,11 @@ class OrderListApi(APIView):
         orders = selectors.order_list(
             status=params.get("status"),
             ticker=params.get("symbol"),
-            after=_parse_time(params.get("after"), "after"),
-            until=_parse_time(params.get("until"), "until"),
+            after=time_param(params.get("after"), "after"),
+            until=time_param(params.get("until"), "until"),
         )
-        limit = max(1, _int_param(request, "limit", 50, 500))
-        offset = _int_param(request, "offset", 0, 10**9)
+        limit = max(1, int_param(params.get("limit"), "limit", default=50, minimum=0, maximum=500))
+        offset = int_param(params.get("offset"), "offset", default=0, minimum=0, maximum=10**9)
         page = list(orders[offset : offset + limit])
         body = {"orders": page, "total": orders.count(), "limit": limit, "offset": offset}
         return Response(OrderListOut(body).data)
