@@ -2,14 +2,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from market.clock import now
-from tradingrobot.errors import NotFound
 from tradingrobot.serializer_fields import ErrorOut
 
 from . import performance
 from .selectors import portfolio_data, status_data
 from .serializers import PerformanceOut, PortfolioOut, StatusOut
-from .services import account_get_or_create
 
 
 class StatusApi(APIView):
@@ -37,26 +34,4 @@ class PerformanceApi(APIView):
     )
     def get(self, request):
         strategy_id = (request.query_params.get("strategy_id") or "").strip()
-        known = performance.strategy_ids()
-        if strategy_id and strategy_id != performance.ALL and strategy_id not in known:
-            listed = ", ".join(known) or "none yet"
-            raise NotFound(
-                f"No trades for strategy {strategy_id[:64]!r}; strategies with trades: {listed}.",
-                code="unknown_strategy",
-            )
-        account = account_get_or_create()
-        at = now()
-        body = {
-            "strategy_id": strategy_id or performance.ALL,
-            "period": {"start_date": account.created_at, "end_date": at},
-            "metrics": performance.performance_compute(
-                strategy_id=None if strategy_id in ("", performance.ALL) else strategy_id, account=account
-            ).as_json(),
-            "timestamp": at,
-        }
-        if not strategy_id:
-            body["strategies"] = [
-                {"strategy_id": s, "metrics": performance.performance_compute(strategy_id=s, account=account).as_json()}
-                for s in known
-            ]
-        return Response(PerformanceOut(body).data)
+        return Response(PerformanceOut(performance.performance_report(strategy_id=strategy_id)).data)

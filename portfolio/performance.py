@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from market.clock import market_clock, now
+from tradingrobot.errors import NotFound
 
 from .models import Account, EquitySnapshot
 from .selectors import portfolio_get
@@ -160,13 +161,38 @@ def strategy_ids(*, account: Account | None = None) -> list[str]:
     return sorted(set(ids) - {""})
 
 
+def performance_report(*, strategy_id: str | None = None) -> dict:
+    """The account's metrics with every strategy's (no `strategy_id`), or one strategy's (`ALL`: the account's
+    alone). A strategy without trades is NotFound, naming the ones that have some."""
+    account = account_get_or_create()
+    known = strategy_ids(account=account)
+    one = strategy_id not in (None, "", ALL)
+    if one and strategy_id not in known:
+        listed = ", ".join(known) or "none yet"
+        raise NotFound(
+            f"No trades for strategy {strategy_id[:64]!r}; strategies with trades: {listed}.", code="unknown_strategy"
+        )
+    at = now()
+    report = {
+        "strategy_id": strategy_id or ALL,
+        "period": {"start_date": account.created_at, "end_date": at},
+        "metrics": performance_compute(strategy_id=strategy_id if one else None, account=account).as_json(),
+        "timestamp": at,
+    }
+    if not strategy_id:
+        report["strategies"] = [
+            {"strategy_id": s, "metrics": performance_compute(strategy_id=s, account=account).as_json()} for s in known
+        ]
+    return report
+
+
 def performance_document(*, strategy_id: str | None = None) -> dict:
     """The WordPress `/performance/{strategy_id}/metrics` shape; times in UTC (`*_utc`), made site-local on delivery."""
-    account = account_get_or_create()
+    report = performance_report(strategy_id=strategy_id or ALL)
     return {
-        "strategy_id": strategy_id or ALL,
-        "period_utc": {"start_date": account.created_at.isoformat(), "end_date": now().isoformat()},
-        "metrics": performance_compute(strategy_id=strategy_id, account=account).as_json(),
+        "strategy_id": report["strategy_id"],
+        "period_utc": {name: moment.isoformat() for name, moment in report["period"].items()},
+        "metrics": report["metrics"],
     }
 
 
