@@ -110,3 +110,13 @@ def place(db):
         return order
 
     return place
+
+
+@pytest.fixture
+def scratch_db(tmp_path):
+    """A migrated database for subprocesses (tests/scratch.py), dropped afterwards."""
+    from tests.scratch import ScratchDatabase
+
+    database = ScratchDatabase(tmp_path)
+    yield database
+    database.drop()

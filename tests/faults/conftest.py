@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,26 +25,18 @@ from django.conf import settings
 from django.db import connection
 
 from integration.devfeed import Handler, server_build
+from tests import scratch
 from tests.conftest import REQUIRE_SERVICES
 from tests.integration.conftest import devfeed, wp_settings  # noqa: F401 - fixtures for test_recovery_units
-from tests.integration.test_celery_worker import ScratchDatabase
 from tests.ops.test_processes import Robot, wait_for
+from tests.scratch import ScratchDatabase
 
 PORTS = range(8600, 8700)  # this suite's own port range (redis-server, daphne, the feed)
 SUMMARY: list[dict] = []  # one row per scenario, printed at the end of the run
 
 
 def free_port(taken: set[int] = frozenset()) -> int:
-    for port in PORTS:
-        if port in taken:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8600-8699")
+    return scratch.free_port(PORTS, taken)
 
 
 def need(condition: bool, why: str) -> None:
@@ -300,7 +291,7 @@ def stack(tmp_path_factory):
     need(connection.vendor == "postgresql", "the fault tests need PostgreSQL (DATABASE_URL=postgres://...)")
     need(shutil.which("redis-server") is not None, "the fault tests start their own redis-server: not installed")
     tmp_path = tmp_path_factory.mktemp("faults")
-    database = FaultsDatabase(tmp_path)
+    database = ScratchDatabase(tmp_path, suffix="faults")
     taken: set[int] = set()
     redis_port = free_port(taken)
     taken.add(redis_port)
@@ -377,18 +368,6 @@ def stack(tmp_path_factory):
     wordpress.down()
     redis_server.stop()
     database.drop()
-
-
-class FaultsDatabase(ScratchDatabase):
-    """ScratchDatabase under a name of this suite's own (`<test db>_faults`)."""
-
-    def __init__(self, tmp_path: Path):
-        params = connection.settings_dict
-        self.vendor = "postgresql"
-        self.name = f"{params['NAME']}_faults"[:63]
-        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)', f'CREATE DATABASE "{self.name}"')
-        auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
-        self.url = f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{self.name}"
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -8,7 +8,6 @@ The subprocesses get their own database, so the test's own transaction stays out
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tests.conftest import REQUIRE_SERVICES
 from tests.integration.conftest import redis_keys_delete
@@ -25,65 +23,6 @@ from tests.integration.conftest import redis_keys_delete
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 BASE_DIR = Path(settings.BASE_DIR)
 PERIOD = 3.0  # seconds between polls in this test
-
-
-class ScratchDatabase:
-    """A migrated database of its own for the subprocesses: PostgreSQL when the suite runs on it, else SQLite."""
-
-    def __init__(self, tmp_path: Path):
-        self.vendor = connection.vendor
-        if self.vendor == "postgresql":
-            params = connection.settings_dict
-            self.name = f"{params['NAME']}_celery"[:63]
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}"', f'CREATE DATABASE "{self.name}"')
-            auth = params["USER"] + (f":{params['PASSWORD']}" if params.get("PASSWORD") else "")
-            self.url = f"postgres://{auth}@{params['HOST'] or '127.0.0.1'}:{params['PORT'] or 5432}/{self.name}"
-        else:
-            self.path = tmp_path / "celery.sqlite3"
-            self.url = f"sqlite:///{self.path}"
-
-    def _admin(self, *statements: str) -> None:
-        import psycopg
-
-        params = connection.settings_dict
-        with psycopg.connect(
-            host=params["HOST"] or "127.0.0.1",
-            port=params["PORT"] or 5432,
-            user=params["USER"],
-            password=params.get("PASSWORD") or None,
-            dbname="postgres",
-            autocommit=True,
-        ) as admin:
-            for statement in statements:
-                admin.execute(statement)
-
-    def count(self, table: str) -> int:
-        sql = f"SELECT COUNT(*) FROM {table}"  # noqa: S608 - fixed table names from the test
-        if self.vendor == "postgresql":
-            import psycopg
-
-            params = connection.settings_dict
-            with psycopg.connect(
-                host=params["HOST"] or "127.0.0.1",
-                port=params["PORT"] or 5432,
-                user=params["USER"],
-                password=params.get("PASSWORD") or None,
-                dbname=self.name,
-            ) as conn:
-                return conn.execute(sql).fetchone()[0]
-        with sqlite3.connect(self.path, timeout=10) as conn:
-            return conn.execute(sql).fetchone()[0]
-
-    def drop(self) -> None:
-        if self.vendor == "postgresql":
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def scratch_db(tmp_path):
-    database = ScratchDatabase(tmp_path)
-    yield database
-    database.drop()
 
 
 @pytest.fixture

@@ -1,5 +1,4 @@
 import datetime as dt
-import socket
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -8,6 +7,7 @@ import pytest
 
 from integration.models import FeedStatus
 from market.clock import now
+from tests import scratch
 from tests.conftest import MARKET_OPEN_AT
 from tests.integration.conftest import devfeed, redis_keys_delete, wp_settings  # noqa: F401 - fixtures
 from tradingrobot.ops.heartbeats import heartbeat_record
@@ -18,14 +18,7 @@ METRICS_TOKEN = "metrics-test-token-0123456789"
 
 
 def free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 8500-8599")
+    return scratch.free_port(PORTS)
 
 
 @pytest.fixture

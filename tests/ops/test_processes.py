@@ -21,19 +21,11 @@ from django.conf import settings
 
 from tests.conftest import REQUIRE_SERVICES
 from tests.integration.conftest import redis_keys_delete
-from tests.integration.test_celery_worker import ScratchDatabase
 
 from .conftest import METRICS_TOKEN, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 BASE_DIR = Path(settings.BASE_DIR)
-
-
-@pytest.fixture
-def scratch_db(tmp_path):
-    database = ScratchDatabase(tmp_path)
-    yield database
-    database.drop()
 
 
 @pytest.fixture
