@@ -263,11 +263,13 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
     return fill
 
 
-def orders_execute_resting(*, symbol_ids: list[int] | None = None) -> int:
+def orders_execute_resting(*, symbol_ids: list[int] | None = None, expire: bool = True) -> int:
     """Fill resting orders that stored prices now allow: market orders queued while the market was closed
     fill at the first price of the session; limit orders at the first newer price that crosses the limit.
-    Safe to run concurrently: everything happens under the account and order locks. Returns fills made."""
-    orders_expire()
+    Safe to run concurrently: everything happens under the account and order locks. Day orders past their close
+    are expired first (`expire=False` when the caller just did). Returns fills made."""
+    if expire:
+        orders_expire()
     at = now()
     session = market_clock().session_at(at)
     if session is None:

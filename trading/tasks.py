@@ -10,5 +10,5 @@ def orders_housekeeping() -> dict:
     """Expire day orders past their close and fill resting orders the stored prices allow.
     Idempotent and safe to run concurrently (row locks)."""
     expired = services.orders_expire()
-    filled = services.orders_execute_resting()
+    filled = services.orders_execute_resting(expire=False)
     return {"expired": expired, "filled": filled}
