@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.db.models import Sum
+
 from market.selectors import LatestPrice, price_latest_list
 from tradingrobot.serializer_fields import iso_z
 from tradingrobot.snapshot_cache import memoized
@@ -73,8 +75,6 @@ def portfolio_get(*, account: Account | None = None) -> PortfolioView:
 
 
 def realized_pl_total(*, account: Account) -> Decimal:
-    from django.db.models import Sum
-
     return Position.objects.filter(account=account).aggregate(total=Sum("realized_pl"))["total"] or Decimal("0")
 
 

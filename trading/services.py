@@ -365,8 +365,6 @@ def orders_expire() -> int:
 def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tuple[TradingState, int, list[Order]]:
     """Halt at once: cancel every open order and refuse new ones until resumed.
     With `liquidate`, also sell every position at market. Returns (state, canceled, liquidation orders)."""
-    from .order_request import OrderRequest
-
     with transaction.atomic():
         state = trading_state_lock(exclusive=True)
         state.halted = True
