@@ -8,7 +8,7 @@ from trading.strategies import Bars
 def random_bars(n: int, *, seed: int, vol: float = 0.01, start: float = 100.0) -> Bars:
     rng = np.random.default_rng(seed)
     close = start * np.exp(np.cumsum(rng.normal(0.0, vol, n)))
-    open_ = np.concatenate(([start], close[:-1]))
+    open_ = np.concatenate(([start], close[:-1]))[:n]
     wiggle = close * np.abs(rng.normal(0.0, vol / 2, n))
     high = np.maximum(open_, close) + wiggle
     low = np.minimum(open_, close) - wiggle
