@@ -1,7 +1,9 @@
 """Strategy kinds: the interface (`Strategy`, `Context`, `Decision`, `Bars`, params schemas), the built-in
 kinds, the registry and `decisions_over`. Pure: no database, no orders. See the README's "Strategies"."""
 
-from .base import Bars, Context, Decision, Strategy, Target
+from market.bars import Bars
+
+from .base import Context, Decision, Strategy, Target
 from .evaluate import decisions_over
 from .params import StrategyParamsInvalid, bounded, params_describe, params_dump, params_parse
 from .registry import StrategyKindUnknown, kind_get, kind_registry
