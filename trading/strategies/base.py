@@ -8,10 +8,11 @@ for display: money stays Decimal in the engine). Sizing, risk limits and orders 
 
 import abc
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, NamedTuple
 
 from market.bars import Bars
 
@@ -21,11 +22,12 @@ class Target(StrEnum):
     FLAT = "flat"
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """Immutable; a tuple so that a backtest can make 150,000 of them cheaply."""
+
     target: Target
     reason: str
-    indicators: Mapping[str, float] = field(default_factory=dict)
+    indicators: Mapping[str, float] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
