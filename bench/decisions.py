@@ -66,7 +66,8 @@ def main() -> None:
     total = sum(len(b) for b in series.values())
     print(f"synthetic 5Min bars: {total:,} ({len(SYMBOLS)} symbols, {start} to {end}) generated in {generated:.2f} s")
     print(
-        f"{'kind':<18} {'decisions_over':>15} {'target':>7} {'bars/s':>12} {'on_bar (extrap.)':>17} {'TA-Lib only':>12}"
+        f"{'kind':<18} {'decisions_over':>15} {'(cpu)':>8} {'target':>7} {'bars/s':>10} "
+        f"{'on_bar (extrap.)':>17} {'TA-Lib':>11}"
     )
     worst = 0.0
     for kind, params in KINDS:
