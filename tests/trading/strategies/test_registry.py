@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -68,3 +70,10 @@ def test_bad_entries_in_the_setting_say_what_is_wrong(path, message):
 def test_the_same_plugin_twice_is_refused():
     with override_settings(STRATEGY_KINDS=[PLUGIN, PLUGIN]), pytest.raises(ImproperlyConfigured, match="already taken"):
         kind_registry()
+
+
+def test_the_readme_shows_the_plugin_as_it_is():
+    root = Path(__file__).resolve().parents[3]
+    readme = (root / "README.md").read_text()
+    plugin = (root / "tests" / "strategy_plugins" / "my_kind.py").read_text()
+    assert f"```python\n{plugin}```" in readme
