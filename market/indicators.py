@@ -28,7 +28,7 @@ def _as_array(values) -> np.ndarray:
 
 
 def _check_period(period: int, minimum: int = 1) -> None:
-    if not isinstance(period, int) or isinstance(period, bool) or period < minimum:
+    if not isinstance(period, int | np.integer) or isinstance(period, bool) or period < minimum:
         raise ValueError(f"period must be a whole number >= {minimum}, got {period!r}")
 
 

@@ -122,6 +122,10 @@ def test_bad_period_is_refused(bad):
         ind.Ema(bad)
 
 
+def test_numpy_whole_numbers_are_periods():
+    assert ind.sma(np.arange(4.0), np.int64(2))[-1] == 2.5
+
+
 def test_unknown_indicator_warmup():
     with pytest.raises(ValueError, match="unknown indicator 'macd'"):
         ind.warmup_bars("macd", 12)
