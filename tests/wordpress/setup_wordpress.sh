@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare a real WordPress for the companion plugin's tests (idempotent): Debian's wordpress + PHP packages,
 # the local MariaDB (started if down), a site installed non-interactively in database $TRP_WP_DB, the plugin
-# copied from wordpress/tradingrobotplug-bridge and activated, and Application Passwords for the test users.
+# copied from wordpress/tradingrobotplug-bridge and activated, Application Passwords for the test users, and two
+# must-use plugins: the theme's dashboard routes with made-up numbers, and a query counter for the caching test.
 # Usage: setup_wordpress.sh [--reset]   (--reset drops the site's database first: a fresh site)
 # Writes the site's facts (URL, users, application passwords) as JSON to $TRP_WP_STATE.
 set -euo pipefail
@@ -50,6 +51,9 @@ db -e "CREATE DATABASE IF NOT EXISTS \`$TRP_WP_DB\` CHARACTER SET utf8mb4 COLLAT
 mkdir -p "$TRP_WP_ROOT/wp-content/plugins" "$TRP_WP_ROOT/wp-content/uploads" "$TRP_WP_ROOT/wp-content/themes"
 rm -rf "$TRP_WP_ROOT/wp-content/plugins/tradingrobotplug-bridge"
 cp -r "$REPO/wordpress/tradingrobotplug-bridge" "$TRP_WP_ROOT/wp-content/plugins/"
+# Must-use plugins of the test site: the theme's routes with made-up numbers, and a per-request query counter.
+mkdir -p "$TRP_WP_ROOT/wp-content/mu-plugins"
+cp "$HERE/fake_theme_routes.php" "$HERE/query_counter.php" "$TRP_WP_ROOT/wp-content/mu-plugins/"
 [ -f "$TRP_WP_ROOT/salts.php" ] || php -r '
   $out = "<?php\n";
   foreach (["AUTH_KEY","SECURE_AUTH_KEY","LOGGED_IN_KEY","NONCE_KEY","AUTH_SALT","SECURE_AUTH_SALT","LOGGED_IN_SALT","NONCE_SALT"] as $k) {

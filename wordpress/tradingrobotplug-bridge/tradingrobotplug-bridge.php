@@ -1,7 +1,7 @@
 <?php
 /**
  * Plugin Name:       TradingRobotPlug Bridge
- * Description:       Trades through the Trading Robot API and receives its trades and performance (push-back).
+ * Description:       Trades through the Trading Robot API, receives its trades, performance and strategies (push-back) and answers the site's dashboard routes from them.
  * Version:           1.0.0
  * Requires at least: 6.1
  * Requires PHP:      8.2
@@ -17,7 +17,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 define( 'TRP_BRIDGE_VERSION', '1.0.0' );
-define( 'TRP_BRIDGE_DB_VERSION', '2' );
+define( 'TRP_BRIDGE_DB_VERSION', '3' );
 define( 'TRP_BRIDGE_FILE', __FILE__ );
 define( 'TRP_BRIDGE_DIR', plugin_dir_path( __FILE__ ) );
 
@@ -32,7 +32,11 @@ require_once TRP_BRIDGE_DIR . 'includes/schema.php';
 require_once TRP_BRIDGE_DIR . 'includes/settings.php';
 require_once TRP_BRIDGE_DIR . 'includes/client.php';
 require_once TRP_BRIDGE_DIR . 'includes/queue.php';
+require_once TRP_BRIDGE_DIR . 'includes/routes.php';
+require_once TRP_BRIDGE_DIR . 'includes/cache.php';
 require_once TRP_BRIDGE_DIR . 'includes/receiver.php';
+require_once TRP_BRIDGE_DIR . 'includes/strategies.php';
+require_once TRP_BRIDGE_DIR . 'includes/overview.php';
 require_once TRP_BRIDGE_DIR . 'includes/shortcodes.php';
 
 if ( is_admin() ) {

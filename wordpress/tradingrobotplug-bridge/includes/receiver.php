@@ -1,7 +1,8 @@
 <?php
 /**
  * The push-back receiver: the robot POSTs every fill to /trades and its metrics to /performance
- * (tradingrobotplug/v1, as in the project's contract); the site's dashboard reads them back with GET.
+ * (tradingrobotplug/v1, as in the project's contract); the site's dashboard reads them back with GET
+ * (routes in routes.php).
  *
  * @package TradingRobotPlugBridge
  */
@@ -10,58 +11,10 @@ if ( ! defined( 'ABSPATH' ) ) {
 	exit;
 }
 
-define( 'TRP_BRIDGE_REST_NAMESPACE', 'tradingrobotplug/v1' );
 define( 'TRP_BRIDGE_METRIC_DECIMALS', array( 'total_pnl', 'win_rate', 'sharpe_ratio', 'max_drawdown' ) );
 define( 'TRP_BRIDGE_METRIC_COUNTS', array( 'total_trades', 'winning_trades', 'losing_trades' ) );
-
-add_action( 'rest_api_init', 'trp_bridge_register_routes' );
-
-/**
- * Register the receiver's routes.
- */
-function trp_bridge_register_routes() {
-	register_rest_route(
-		TRP_BRIDGE_REST_NAMESPACE,
-		'/trades',
-		array(
-			array(
-				'methods'             => WP_REST_Server::READABLE,
-				'callback'            => 'trp_bridge_rest_trades_list',
-				'permission_callback' => '__return_true',
-			),
-			array(
-				'methods'             => WP_REST_Server::CREATABLE,
-				'callback'            => 'trp_bridge_rest_trade_create',
-				'permission_callback' => 'trp_bridge_rest_can_write',
-			),
-		)
-	);
-	register_rest_route(
-		TRP_BRIDGE_REST_NAMESPACE,
-		'/performance',
-		array(
-			array(
-				'methods'             => WP_REST_Server::READABLE,
-				'callback'            => 'trp_bridge_rest_performance_list',
-				'permission_callback' => '__return_true',
-			),
-			array(
-				'methods'             => WP_REST_Server::CREATABLE,
-				'callback'            => 'trp_bridge_rest_performance_create',
-				'permission_callback' => 'trp_bridge_rest_can_write',
-			),
-		)
-	);
-	register_rest_route(
-		TRP_BRIDGE_REST_NAMESPACE,
-		'/performance/(?P<strategy_id>[A-Za-z0-9_.:\-]{1,64})/metrics',
-		array(
-			'methods'             => WP_REST_Server::READABLE,
-			'callback'            => 'trp_bridge_rest_metrics_get',
-			'permission_callback' => '__return_true',
-		)
-	);
-}
+define( 'TRP_BRIDGE_SOURCE_ROBOT', 'robot' );
+define( 'TRP_BRIDGE_SOURCE_NONE', 'none yet' );
 
 /**
  * Writes: a user signed in with an Application Password (HTTP Basic) who holds the receive capability.
@@ -135,14 +88,14 @@ function trp_bridge_decimal( $value, $field, $positive = false ) {
 }
 
 /**
- * A timestamp as a site-local MySQL datetime. "Y-m-d H:i:s" without a zone is taken as site-local (the
- * site's convention); ISO 8601 with Z or an offset is converted to the site's zone.
+ * A timestamp: "Y-m-d H:i:s" without a zone is site-local (the site's convention); ISO 8601 with Z or an
+ * offset is taken as written.
  *
  * @param mixed  $value The value.
  * @param string $field Field name for the error.
- * @return string|WP_Error
+ * @return DateTimeImmutable|WP_Error
  */
-function trp_bridge_local_datetime( $value, $field ) {
+function trp_bridge_datetime( $value, $field ) {
 	$pattern = '/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$/';
 	if ( ! is_string( $value ) || ! preg_match( $pattern, trim( $value ), $parts ) ) {
 		return trp_bridge_invalid( $field, 'must be a datetime like 2025-12-26 15:30:00 or 2025-12-26T20:30:00Z' );
@@ -153,7 +106,40 @@ function trp_bridge_local_datetime( $value, $field ) {
 	} catch ( Exception $e ) {
 		return trp_bridge_invalid( $field, 'is not a valid datetime' );
 	}
-	return $time->setTimezone( wp_timezone() )->format( 'Y-m-d H:i:s' );
+	$errors = DateTimeImmutable::getLastErrors();
+	if ( is_array( $errors ) && $errors['warning_count'] > 0 ) {
+		return trp_bridge_invalid( $field, 'is not a valid datetime' ); // 2025-02-31 and the like.
+	}
+	return $time;
+}
+
+/**
+ * A timestamp as a site-local MySQL datetime (see trp_bridge_datetime()).
+ *
+ * @param mixed  $value The value.
+ * @param string $field Field name for the error.
+ * @return string|WP_Error
+ */
+function trp_bridge_local_datetime( $value, $field ) {
+	$time = trp_bridge_datetime( $value, $field );
+	return is_wp_error( $time ) ? $time : $time->setTimezone( wp_timezone() )->format( 'Y-m-d H:i:s' );
+}
+
+/**
+ * A timestamp in UTC, ISO 8601 with Z ("2025-12-26T20:30:00Z", microseconds kept when given).
+ *
+ * @param mixed  $value The value.
+ * @param string $field Field name for the error.
+ * @return string|WP_Error
+ */
+function trp_bridge_utc_datetime( $value, $field ) {
+	$time = trp_bridge_datetime( $value, $field );
+	if ( is_wp_error( $time ) ) {
+		return $time;
+	}
+	$utc      = $time->setTimezone( new DateTimeZone( 'UTC' ) );
+	$fraction = rtrim( $utc->format( 'u' ), '0' );
+	return $utc->format( 'Y-m-d\TH:i:s' ) . ( '' === $fraction ? '' : '.' . $fraction ) . 'Z';
 }
 
 /**
@@ -229,6 +215,9 @@ function trp_bridge_rest_trade_create( $request ) {
 		ARRAY_A
 	);
 	// phpcs:enable
+	if ( 1 === $inserted ) {
+		trp_bridge_views_invalidate();
+	}
 	return new WP_REST_Response( $row, 1 === $inserted ? 201 : 200 );
 }
 
@@ -301,6 +290,8 @@ function trp_bridge_rest_trades_list( $request ) {
 		),
 		ARRAY_A
 	);
+	// A filter that matches nothing is not "nothing pushed yet": ask the whole table then.
+	$any = $total > 0 || ( $values && (int) $wpdb->get_var( "SELECT COUNT(*) FROM {$table}" ) > 0 );
 	// phpcs:enable
 	return new WP_REST_Response(
 		array(
@@ -309,6 +300,7 @@ function trp_bridge_rest_trades_list( $request ) {
 			'limit'     => $limit,
 			'offset'    => $offset,
 			'filters'   => $filters,
+			'source'    => $any ? TRP_BRIDGE_SOURCE_ROBOT : TRP_BRIDGE_SOURCE_NONE,
 			'timestamp' => current_time( 'mysql' ),
 		)
 	);
@@ -428,6 +420,9 @@ function trp_bridge_rest_performance_create( $request ) {
 	if ( false === $affected ) {
 		return new WP_Error( 'trp_bridge_db_error', __( 'The metrics could not be stored.', 'tradingrobotplug-bridge' ), array( 'status' => 500 ) );
 	}
+	if ( $affected > 0 ) {
+		trp_bridge_views_invalidate();
+	}
 	return new WP_REST_Response( trp_bridge_metrics_document( trp_bridge_metrics_row( $strategy_id, $period ) ), 1 === $affected ? 201 : 200 );
 }
 
@@ -450,7 +445,8 @@ function trp_bridge_metrics_row( $strategy_id, $period = null ) {
 }
 
 /**
- * A stored row in the contract's shape: {strategy_id, period, metrics: {...}, updated_at, timestamp}.
+ * A stored row in the theme's shape: {strategy_id, period: {start_date, end_date}, metrics: {...}, timestamp},
+ * plus period_label, updated_at and source. Values are strings, as the site's own database rows are.
  *
  * @param array $row Row.
  * @return array
@@ -460,18 +456,47 @@ function trp_bridge_metrics_document( $row ) {
 	foreach ( array_merge( TRP_BRIDGE_METRIC_DECIMALS, TRP_BRIDGE_METRIC_COUNTS ) as $name ) {
 		$metrics[ $name ] = $row[ $name ];
 	}
-	$extra  = json_decode( (string) $row['extra'], true );
-	$window = null === $row['period_start'] && null === $row['period_end'] ? $row['period'] : array(
-		'start_date' => $row['period_start'],
-		'end_date'   => $row['period_end'],
-	);
+	$extra = json_decode( (string) $row['extra'], true );
 	return array(
 		'strategy_id'  => $row['strategy_id'],
-		'period'       => $window,
+		'period'       => array(
+			'start_date' => $row['period_start'],
+			'end_date'   => $row['period_end'],
+		),
 		'period_label' => $row['period'],
-		'metrics'     => array_merge( is_array( $extra ) ? $extra : array(), $metrics ),
-		'updated_at'  => $row['updated_at'],
-		'timestamp'   => current_time( 'mysql' ),
+		'metrics'      => array_merge( is_array( $extra ) ? $extra : array(), $metrics ),
+		'updated_at'   => $row['updated_at'],
+		'source'       => TRP_BRIDGE_SOURCE_ROBOT,
+		'timestamp'    => current_time( 'mysql' ),
+	);
+}
+
+/**
+ * The document of a strategy the robot has not reported: the same shape, zeros, source "none yet".
+ *
+ * @param string $strategy_id Strategy id.
+ * @param string $period      Period label asked for.
+ * @return array
+ */
+function trp_bridge_metrics_none_yet( $strategy_id, $period ) {
+	$metrics = array();
+	foreach ( TRP_BRIDGE_METRIC_DECIMALS as $name ) {
+		$metrics[ $name ] = '0.0000';
+	}
+	foreach ( TRP_BRIDGE_METRIC_COUNTS as $name ) {
+		$metrics[ $name ] = '0';
+	}
+	return array(
+		'strategy_id'  => $strategy_id,
+		'period'       => array(
+			'start_date' => null,
+			'end_date'   => null,
+		),
+		'period_label' => $period,
+		'metrics'      => $metrics,
+		'updated_at'   => null,
+		'source'       => TRP_BRIDGE_SOURCE_NONE,
+		'timestamp'    => current_time( 'mysql' ),
 	);
 }
 
@@ -506,16 +531,20 @@ function trp_bridge_rest_performance_list( $request ) {
 }
 
 /**
- * GET /performance/{strategy_id}/metrics (?period=): the contract's metrics document.
+ * GET /performance/{strategy_id}/metrics (?period=): the stored document, or zeros with source "none yet".
  *
  * @param WP_REST_Request $request The request.
  * @return WP_REST_Response|WP_Error
  */
 function trp_bridge_rest_metrics_get( $request ) {
 	$period = $request->get_param( 'period' );
-	$row    = trp_bridge_metrics_row( $request['strategy_id'], is_string( $period ) && '' !== $period ? $period : null );
+	$period = is_string( $period ) && '' !== $period ? $period : null;
+	if ( null !== $period && ! preg_match( '/^[A-Za-z0-9_.:\-]{1,32}$/', $period ) ) {
+		return trp_bridge_invalid( 'period', 'a label of up to 32 letters, digits, _ . : -' );
+	}
+	$row = trp_bridge_metrics_row( $request['strategy_id'], $period );
 	if ( ! $row ) {
-		return new WP_Error( 'trp_bridge_no_metrics', __( 'No metrics stored for this strategy.', 'tradingrobotplug-bridge' ), array( 'status' => 404 ) );
+		return new WP_REST_Response( trp_bridge_metrics_none_yet( $request['strategy_id'], $period ?? 'all' ) );
 	}
 	return new WP_REST_Response( trp_bridge_metrics_document( $row ) );
 }

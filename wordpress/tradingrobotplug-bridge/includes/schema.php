@@ -12,7 +12,7 @@ if ( ! defined( 'ABSPATH' ) ) {
 /**
  * Table names with the site's prefix.
  *
- * @param string $name requests | trades | performance.
+ * @param string $name requests | trades | performance | strategies.
  * @return string
  */
 function trp_bridge_table( $name ) {
@@ -31,6 +31,7 @@ function trp_bridge_install_tables() {
 	$requests    = trp_bridge_table( 'requests' );
 	$trades      = trp_bridge_table( 'trades' );
 	$performance = trp_bridge_table( 'performance' );
+	$strategies  = trp_bridge_table( 'strategies' );
 
 	// status: sending (an attempt is running), queued (waiting for a retry), executed, failed (final).
 	dbDelta(
@@ -99,6 +100,25 @@ function trp_bridge_install_tables() {
   updated_at datetime NOT NULL,
   PRIMARY KEY  (id),
   UNIQUE KEY strategy_period (strategy_id,period)
+) {$charset};"
+	);
+
+	// The robot's strategy list as last pushed (replaced whole by every newer document), in its order.
+	dbDelta(
+		"CREATE TABLE {$strategies} (
+  id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+  strategy_id varchar(64) NOT NULL,
+  position smallint(5) unsigned NOT NULL,
+  symbol varchar(10) NOT NULL,
+  kind varchar(32) NOT NULL,
+  enabled tinyint(1) NOT NULL,
+  mode varchar(8) NOT NULL,
+  timeframe varchar(8) NOT NULL,
+  last_decision text NULL,
+  pnl decimal(18,4) NULL,
+  received_at datetime NOT NULL,
+  PRIMARY KEY  (id),
+  UNIQUE KEY strategy_id (strategy_id)
 ) {$charset};"
 	);
 
