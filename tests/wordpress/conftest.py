@@ -26,6 +26,22 @@ WP_PORT = int(os.environ.get("TRP_WP_PORT", "8480"))
 ROBOT_PORT = int(os.environ.get("TRP_ROBOT_PORT", "8481"))
 WP_DB = "wp_bridge_test"
 ROBOT_PG_DB = "bridge"
+PLUGIN = "tradingrobotplug-bridge/tradingrobotplug-bridge.php"
+# The made-up metrics of the theme's stand-in (fake_theme_routes.php), to tell its answer from the plugin's.
+FAKE_THEME_METRICS = {
+    "total_strategies": 4,
+    "active_strategies": 4,
+    "total_trades": 10,
+    "total_pnl": 1234.56,
+    "win_rate": 60.0,
+    "avg_return": 123.46,
+    "sharpe_ratio": 1.23,
+    "max_drawdown": -7,
+    "profit_factor": 1.5,
+    "daily_pnl": 250,
+    "monthly_pnl": 4200,
+    "roi": 12.5,
+}
 
 
 def php_binary() -> str:
@@ -104,6 +120,23 @@ class WordPress:
     def request_row(self, request_id: int) -> dict:
         return self.php_json(f"echo wp_json_encode(trp_bridge_get_request({int(request_id)}));")
 
+    def set_plugin_active(self, active: bool) -> None:
+        """Activate or deactivate the plugin as the Plugins screen does (its hooks run)."""
+        load = "require_once ABSPATH . 'wp-admin/includes/plugin.php';"
+        verb = f"activate_plugin('{PLUGIN}')" if active else f"deactivate_plugins('{PLUGIN}')"
+        self.php(f"{load} {verb};")
+        assert self.php(f"{load} echo (int) is_plugin_active('{PLUGIN}');") == str(int(active))
+
+    def set_options(self, **options) -> None:
+        """update_option for each value; None deletes the option."""
+        code = "".join(
+            f"delete_option({json.dumps(name)});"
+            if value is None
+            else f"update_option({json.dumps(name)}, {json.dumps(value)});"
+            for name, value in options.items()
+        )
+        self.php(code)
+
 
 @pytest.fixture(scope="session")
 def site_lock():
@@ -160,6 +193,19 @@ def wordpress(site_lock):
         log.close()
     plugin_notices = plugin_log_lines(Path(facts["debug_log"]))
     assert not plugin_notices, "PHP notices from the plugin:\n" + "\n".join(plugin_notices[:20])
+
+
+def drop_prefixed_tables(prefix: str) -> None:
+    """Drop a second site's tables straight in MariaDB (WordPress cannot load a half-installed site)."""
+    pattern = prefix.replace("_", "\\\\_") + "%"
+    sql = (
+        "SELECT CONCAT('DROP TABLE `', table_name, '`;') FROM information_schema.tables "  # noqa: S608 - our own prefix
+        f"WHERE table_schema = DATABASE() AND table_name LIKE '{pattern}'"
+    )
+    mariadb = ["/usr/bin/mariadb", "-h", "127.0.0.1", "-uroot", "-N", "-e"]
+    drops = subprocess.run([*mariadb, sql, WP_DB], capture_output=True, text=True, check=True).stdout  # noqa: S603
+    if drops.strip():
+        subprocess.run([*mariadb, drops, WP_DB], check=True)  # noqa: S603
 
 
 def plugin_log_lines(path: Path) -> list[str]:

@@ -2,7 +2,8 @@
 /**
  * Plugin Name: Test query counter
  * Description: While the option trp_test_query_log names a file, every request appends one JSON line to it:
- * its URI and how many of its SQL queries touched the plugin's push-back tables or the theme's stock table.
+ * its URI and how many of its SQL queries touched the plugin's push-back tables or the theme's stock table; the
+ * plugin's cached views then live 10 minutes, so a slow machine cannot see one expire in the middle of a count.
  * Installed as a must-use plugin by setup_wordpress.sh; the caching test reads the file.
  *
  * @package TradingRobotPlugBridge
@@ -13,6 +14,7 @@ if ( is_string( $trp_test_query_log ) && '' !== $trp_test_query_log ) {
 	if ( ! defined( 'SAVEQUERIES' ) ) {
 		define( 'SAVEQUERIES', true );
 	}
+	add_filter( 'trp_bridge_view_seconds', static fn() => 10 * MINUTE_IN_SECONDS );
 	add_action(
 		'shutdown',
 		static function () use ( $trp_test_query_log ) {

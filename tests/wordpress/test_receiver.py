@@ -44,7 +44,8 @@ def test_trade_is_stored_once_per_trade_id(wordpress):
 
     listed = wordpress.rest("GET", "/trades", params={"strategy_id": "STRATEGY-TSLA", "limit": 500}).json()
     assert [t["trade_id"] for t in listed["trades"]].count(trade["trade_id"]) == 1
-    assert set(listed) == {"trades", "total", "limit", "offset", "filters", "timestamp"}
+    assert set(listed) == {"trades", "total", "limit", "offset", "filters", "source", "timestamp"}
+    assert listed["source"] == "robot"
 
 
 def test_trades_list_filters_and_pages(wordpress):
@@ -130,10 +131,22 @@ def test_performance_is_upserted_per_strategy_and_period(wordpress):
     assert updated.status_code == 200 and updated.json()["metrics"]["total_trades"] == "11"
 
     metrics = wordpress.rest("GET", f"/performance/{strategy}/metrics").json()
-    assert metrics["strategy_id"] == strategy and metrics["period"] == "all"
+    assert metrics["strategy_id"] == strategy and metrics["source"] == "robot"
+    assert metrics["period"] == {"start_date": None, "end_date": None} and metrics["period_label"] == "all"
     assert metrics["metrics"]["win_rate"] == "0.6000" and metrics["metrics"]["total_trades"] == "11"
     listed = wordpress.rest("GET", "/performance", params={"strategy_id": strategy}).json()
     assert listed["total"] == 1
-    assert wordpress.rest("GET", "/performance/NOPE/metrics").status_code == 404
+    nothing = wordpress.rest("GET", "/performance/NOPE/metrics")
+    assert nothing.status_code == 200 and nothing.json()["source"] == "none yet"
+    assert nothing.json()["metrics"] == {
+        "total_pnl": "0.0000",
+        "win_rate": "0.0000",
+        "sharpe_ratio": "0.0000",
+        "max_drawdown": "0.0000",
+        "total_trades": "0",
+        "winning_trades": "0",
+        "losing_trades": "0",
+    }
+    assert wordpress.rest("GET", "/performance/NOPE/metrics", params={"period": "<b>"}).status_code == 400
     bad = wordpress.rest("POST", "/performance", user="robot", json={"strategy_id": strategy, "win_rate": "lots"})
     assert bad.status_code == 400

@@ -5,7 +5,7 @@
  * A transient's key carries the data version, a new random value written after every push that stored something:
  * a view built from data older than the last push is stored under a version nobody asks for any more, so a reader
  * racing a push can never leave a stale view behind. The lifetime (TRP_BRIDGE_VIEW_SECONDS) only bounds what a push
- * does not announce: the theme's stock prices and the turn of the day.
+ * does not announce: the theme's stock prices and the turn of the day (filter trp_bridge_view_seconds).
  *
  * @package TradingRobotPlugBridge
  */
@@ -42,7 +42,7 @@ function trp_bridge_view_cached( $view, $build ) {
 		return $cached;
 	}
 	$fresh = call_user_func( $build );
-	set_transient( $key, $fresh, TRP_BRIDGE_VIEW_SECONDS );
+	set_transient( $key, $fresh, max( 1, (int) apply_filters( 'trp_bridge_view_seconds', TRP_BRIDGE_VIEW_SECONDS ) ) );
 	return $fresh;
 }
 
