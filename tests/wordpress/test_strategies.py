@@ -3,6 +3,8 @@
 
 import datetime as dt
 import itertools
+import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -152,6 +154,22 @@ def test_an_older_document_is_ignored_and_the_same_one_again_changes_nothing(wor
     assert again.status_code == 200 and again.json()["status"] == "replaced"
     after = stored(wordpress)
     assert {k: v for k, v in after.items() if k != "timestamp"} == {k: v for k, v in before.items() if k != "timestamp"}
+
+
+def test_concurrent_pushes_leave_the_newest_document(wordpress):
+    """Twenty documents sent at once, in shuffled order, over the server's four workers: the newest one is stored."""
+    base = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=90)
+    documents = [
+        ([tsla(pnl=f"{n}.0000")], (base + dt.timedelta(milliseconds=10 * n)).isoformat().replace("+00:00", "Z"))
+        for n in range(20)
+    ]
+    random.Random(7).shuffle(documents)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda d: push(wordpress, *d), documents))
+    assert all(answer.status_code == 200 for answer in answers), [a.text for a in answers if a.status_code != 200]
+    body = stored(wordpress)
+    assert body["strategies"][0]["pnl"] == "19.0000"
+    assert body["as_of"] == f"{base:%Y-%m-%dT%H:%M:%S}.19Z"
 
 
 def test_site_local_times_without_zone_are_taken_in_the_sites_zone(wordpress):
