@@ -1,0 +1,90 @@
+"""Celery (tradingrobot/celery.py reads every CELERY_* name): broker, beat, task options, the beat schedule.
+
+Embedded default (no REDIS_URL): kombu's filesystem broker under var/, so `make run` needs nothing running.
+"""
+
+from pathlib import Path
+
+from .base import VAR_DIR, env
+from .cache_channels import REDIS_URL
+from .integration import WP_FAST_POLL_SECONDS, WP_POLL_SECONDS
+from .ops import OPS_ALERT_SECONDS, OPS_BEAT_HEARTBEAT_SECONDS
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+CELERY_BROKER_DIR = Path(env("CELERY_BROKER_DIR", default=str(VAR_DIR / "celery")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_BROKER_DIR / "queue"),
+        "data_folder_out": str(CELERY_BROKER_DIR / "queue"),
+        "control_folder": str(CELERY_BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+# One beat only: with Redis, RedBeat holds a lock in Redis; embedded, one worker runs beat inside itself (-B).
+if REDIS_URL:
+    CELERY_BEAT_SCHEDULER = "tradingrobot.beat:ResilientRedBeatScheduler"  # RedBeat that outlives a Redis restart
+    CELERY_REDBEAT_REDIS_URL = env("CELERY_REDBEAT_REDIS_URL", default=REDIS_URL)
+    CELERY_REDBEAT_KEY_PREFIX = env("CELERY_REDBEAT_KEY_PREFIX", default="redbeat")
+    CELERY_REDBEAT_LOCK_TIMEOUT = env.int("CELERY_REDBEAT_LOCK_TIMEOUT", default=60)
+    CELERY_BEAT_MAX_LOOP_INTERVAL = env.int("CELERY_BEAT_MAX_LOOP_INTERVAL", default=5)
+else:
+    CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_BROKER_DIR / "beat-schedule")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+
+CELERY_BEAT_SCHEDULE = {
+    # A poll still queued when the next is due is dropped (a slow site must not pile them up).
+    "wordpress-poll": {
+        "task": "integration.tasks.wordpress_poll",
+        "schedule": WP_POLL_SECONDS,
+        "options": {"expires": WP_POLL_SECONDS},
+    },
+    "pushback-deliver": {
+        "task": "integration.tasks.pushback_deliver",
+        "schedule": env.float("PUSHBACK_SECONDS", default=30.0),
+        "options": {"expires": 30},
+    },
+    "equity-snapshot": {
+        "task": "portfolio.tasks.equity_snapshot",
+        "schedule": env.float("EQUITY_SNAPSHOT_SECONDS", default=300.0),
+        "options": {"expires": 300},
+    },
+    "performance-push": {
+        "task": "portfolio.tasks.performance_push",
+        "schedule": env.float("PERFORMANCE_PUSH_SECONDS", default=900.0),
+        "options": {"expires": 900},
+    },
+    # Day orders expire at the close and queued orders fill even when no poll brings new prices.
+    "orders-housekeeping": {
+        "task": "trading.tasks.orders_housekeeping",
+        "schedule": env.float("ORDERS_HOUSEKEEPING_SECONDS", default=60.0),
+        "options": {"expires": 60},
+    },
+    # The optional fast poll (WP_FAST_POLL_SECONDS > 0): only while the market is open and trading not halted.
+    **(
+        {
+            "wordpress-fast-poll": {
+                "task": "integration.tasks.wordpress_fast_poll",
+                "schedule": WP_FAST_POLL_SECONDS,
+                "options": {"expires": WP_FAST_POLL_SECONDS},
+            }
+        }
+        if WP_FAST_POLL_SECONDS > 0
+        else {}
+    ),
+    "ops-beat-heartbeat": {
+        "task": "ops.tasks.beat_heartbeat",
+        "schedule": OPS_BEAT_HEARTBEAT_SECONDS,
+        "options": {"expires": OPS_BEAT_HEARTBEAT_SECONDS},
+    },
+    "ops-alerts": {
+        "task": "ops.tasks.alerts_check",
+        "schedule": OPS_ALERT_SECONDS,
+        "options": {"expires": OPS_ALERT_SECONDS},
+    },
+}

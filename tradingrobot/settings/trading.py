@@ -1,0 +1,20 @@
+"""The paper broker: starting cash, calendar, fill costs, risk limits, the status document."""
+
+from decimal import Decimal
+
+from .base import env
+
+STARTING_CASH = Decimal(env.str("STARTING_CASH", default="100000"))
+TRADING_CALENDAR = env("TRADING_CALENDAR", default="XNYS")
+PRIMARY_SYMBOLS = ["TSLA", "QQQ", "SPY", "NVDA"]
+PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="0"))
+PAPER_COMMISSION_PER_SHARE = Decimal(env.str("PAPER_COMMISSION_PER_SHARE", default="0"))
+PAPER_COMMISSION_MIN = Decimal(env.str("PAPER_COMMISSION_MIN", default="0"))
+MAX_PRICE_AGE_SECONDS = env.int("MAX_PRICE_AGE_SECONDS", default=900)
+MAX_ORDER_QTY = Decimal(env.str("MAX_ORDER_QTY", default="100000"))
+MAX_ORDER_NOTIONAL = Decimal(env.str("MAX_ORDER_NOTIONAL", default="1000000"))
+QTY_DECIMAL_PLACES = env.int("QTY_DECIMAL_PLACES", default=4)
+ALLOW_SHORTING = False
+MARKET_DATA_MAX_LIMIT = 10000
+STATUS_TICK_SECONDS = env.float("STATUS_TICK_SECONDS", default=5.0)
+STATUS_CACHE_SECONDS = env.float("STATUS_CACHE_SECONDS", default=1.0)  # see tradingrobot/snapshot_cache.py
