@@ -1,6 +1,6 @@
-"""Celery tasks: thin adapters over integration.services. Safe when two run at once: a cache lock lets one
-poll through at a time (the others return at once), and the store itself is idempotent on (symbol, timestamp)
-while fills happen under the trading locks."""
+"""Celery tasks: thin adapters over integration.services. Safe when two run at once: a cache lock
+(tradingrobot/locks.py) lets one poll through at a time (the others return at once), and the store itself is
+idempotent on (symbol, timestamp) while fills happen under the trading locks."""
 
 import datetime as dt
 import logging
@@ -8,13 +8,13 @@ import socket
 
 from celery import current_task, shared_task
 from django.conf import settings
-from django.core.cache import cache
 
 from market.clock import market_clock, now
 from trading.services import trading_state_get
+from tradingrobot.locks import cache_lock
 from tradingrobot.ops.models import Heartbeat
 
-from .services import stock_data_poll
+from .services import IngestReport, stock_data_poll
 
 logger = logging.getLogger(__name__)
 
@@ -40,23 +40,28 @@ def _holder_gone(holder: object) -> bool:
     return beat.stopped or stale or (beat.started_at is not None and beat.started_at > taken_at)
 
 
+SKIPPED = {"skipped": "another poll is running"}
+
+
+def poll_lock_name() -> str:
+    return f"{settings.WP_CACHE_PREFIX}:poll"
+
+
+def stock_data_poll_exclusive(*, caller: str) -> IngestReport | None:
+    """One poll under the poll lock (tasks and the `poll_wordpress` command); None when another poll holds it.
+    The lease covers a poll at its worst (every retry timing out); a holder killed before it ends is taken over
+    as soon as its heartbeat tells it is gone."""
+    ttl = settings.WP_READ_TIMEOUT * (settings.WP_RETRIES + 1) + 60
+    with cache_lock(poll_lock_name(), ttl=ttl, owner=_holder(), stale=_holder_gone) as lock:
+        if not lock.acquired:
+            logger.info("%s: another poll is running (%s), skipped", caller, lock.holder)
+            return None
+        return stock_data_poll()
+
+
 def _poll_once(name: str) -> dict:
-    lock = f"{settings.WP_CACHE_PREFIX}:lock:poll"
-    timeout = int(settings.WP_READ_TIMEOUT * (settings.WP_RETRIES + 1) + 60)
-    holder = _holder()
-    if not cache.add(lock, holder, timeout=timeout):
-        previous = cache.get(lock)
-        if not _holder_gone(previous):
-            logger.info("%s: another poll is running, skipped", name)
-            return {"skipped": "another poll is running"}
-        logger.warning("%s: the poll lock of a worker that died (%s) is taken over", name, previous)
-        cache.delete(lock)
-        if not cache.add(lock, holder, timeout=timeout):
-            return {"skipped": "another poll is running"}
-    try:
-        return stock_data_poll().as_dict()
-    finally:
-        cache.delete(lock)
+    report = stock_data_poll_exclusive(caller=name)
+    return SKIPPED if report is None else report.as_dict()
 
 
 @shared_task(name="integration.tasks.wordpress_poll", ignore_result=True)

@@ -5,12 +5,11 @@ import datetime as dt
 import socket
 
 import pytest
-from django.conf import settings
-from django.core.cache import cache
 
-from integration.tasks import wordpress_poll
+from integration.tasks import poll_lock_name, wordpress_poll
 from market.clock import now
 from market.models import PriceSample
+from tradingrobot.locks import CacheLock
 from tradingrobot.ops.heartbeats import heartbeat_record
 from tradingrobot.ops.models import Heartbeat
 
@@ -21,15 +20,19 @@ pytestmark = [pytest.mark.django_db, pytest.mark.faults]
 WORKER = "worker:celery@robot-1"
 
 
-def lock_held(taken_at: dt.datetime) -> None:
-    cache.add(f"{settings.WP_CACHE_PREFIX}:lock:poll", f"{WORKER}|{taken_at.isoformat()}", timeout=600)
+def lock_held(taken_at: dt.datetime) -> CacheLock:
+    """The poll lock as a worker named WORKER took it at `taken_at` (and never released it)."""
+    lock = CacheLock(poll_lock_name(), ttl=600, owner=f"{WORKER}|{taken_at.isoformat()}")
+    assert lock.acquire()
+    return lock
 
 
 def test_a_poll_lock_left_by_a_killed_worker_is_taken_over(devfeed, market_open):
-    lock_held(now() - dt.timedelta(seconds=30))
+    left = lock_held(now() - dt.timedelta(seconds=30))
     heartbeat_record(name=WORKER, kind=Heartbeat.Kind.WORKER, started=True)  # the same name, started since
     assert wordpress_poll()["stored"] == 4
     assert PriceSample.objects.count() == 4
+    assert not left.owned()
 
 
 def test_a_poll_lock_of_a_worker_gone_silent_is_taken_over(devfeed, market_open, settings):
@@ -41,9 +44,11 @@ def test_a_poll_lock_of_a_worker_gone_silent_is_taken_over(devfeed, market_open,
 
 def test_a_poll_lock_of_a_live_worker_is_respected(devfeed, market_open):
     heartbeat_record(name=WORKER, kind=Heartbeat.Kind.WORKER, started=True)
-    lock_held(now())
+    held = lock_held(now())
     assert wordpress_poll() == {"skipped": "another poll is running"}
     assert PriceSample.objects.count() == 0 and devfeed.requests == 0
+    assert held.owned()
+    held.release()
 
 
 def test_rate_limits_let_requests_through_while_the_cache_is_unreachable(settings):

@@ -11,8 +11,10 @@ from django.core.management.base import CommandError
 
 from integration.models import BackfillWindow
 from integration.services import backfill_run
+from integration.tasks import poll_lock_name
 from market.models import Bar, PriceSample
 from tests.conftest import MARKET_OPEN_AT
+from tradingrobot.locks import cache_lock
 
 pytestmark = pytest.mark.django_db
 FIVE_MINUTES = dt.timedelta(minutes=5)
@@ -89,6 +91,14 @@ def test_poll_command_prints_counts_and_fails_loudly(devfeed, market_open):
     devfeed.fault("wp_error")
     with pytest.raises(CommandError, match="invalid_request"):
         call_command("poll_wordpress", stdout=StringIO())
+
+
+def test_poll_command_takes_the_poll_lock(devfeed, market_open):
+    with cache_lock(poll_lock_name(), ttl=60, owner="a running worker"):
+        out = StringIO()
+        call_command("poll_wordpress", stdout=out)
+    assert out.getvalue() == "skipped: another poll is running\n"
+    assert devfeed.requests == 0 and PriceSample.objects.count() == 0
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

@@ -1,12 +1,11 @@
 """The Celery tasks, called directly (their schedule is proven by the worker test)."""
 
 import pytest
-from django.conf import settings
-from django.core.cache import cache
 
-from integration.tasks import wordpress_fast_poll, wordpress_poll
+from integration.tasks import poll_lock_name, wordpress_fast_poll, wordpress_poll
 from market.models import PriceSample
 from trading.services import trading_halt
+from tradingrobot.locks import cache_lock
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +17,11 @@ def test_poll_task_stores_and_reports(devfeed, market_open):
 
 
 def test_a_second_poll_while_one_runs_returns_at_once(devfeed, market_open):
-    cache.add(f"{settings.WP_CACHE_PREFIX}:lock:poll", "another worker", timeout=60)
-    assert wordpress_poll() == {"skipped": "another poll is running"}
+    with cache_lock(poll_lock_name(), ttl=60, owner="another worker") as held:
+        assert wordpress_poll() == {"skipped": "another poll is running"}
+        assert held.owned()  # the skipped poll leaves the other's lock alone
     assert PriceSample.objects.count() == 0 and devfeed.requests == 0
+    assert wordpress_poll()["stored"] == 4  # released: the next poll goes through
 
 
 def test_fast_poll_runs_only_while_the_market_is_open(devfeed, market_closed):
