@@ -7,7 +7,9 @@ the paper broker fills what the new prices allow and `prices_stored` is announce
 import contextlib
 import datetime as dt
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 from collections import Counter
@@ -22,6 +24,7 @@ from market.models import PriceSample, Symbol
 from market.services import UpsertResult, sample_upsert_many
 from trading import events
 from trading.services import orders_execute_resting
+from tradingrobot.locks import cache_lock
 
 from .client import WordPressClient, WPResponse
 from .models import BackfillWindow, FeedStatus
@@ -296,7 +299,50 @@ def backfill_run(
     """History of the last `days` days through `/stock-data/{symbol}`, asked for with explicit site-local
     `start_date`/`end_date` (the site's `days` window is wrong west of UTC). Resumable: completed windows
     are recorded and skipped on the next run. Stops at the first failed window (rerun to resume).
-    `workers` > 1 runs that many fetch-and-write pipelines at once, each on its own database connection."""
+    `workers` > 1 runs that many fetch-and-write pipelines at once, each on its own database connection.
+    One backfill at a time: a cache lock whose lease (a window at its worst) is renewed after every window."""
+    ttl = settings.WP_READ_TIMEOUT * (settings.WP_RETRIES + 1) + 60
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    with cache_lock(backfill_lock_name(), ttl=ttl, owner=owner) as held:
+        if not held.acquired:
+            report = IngestReport(kind="backfill")
+            report.error = FetchFailed("backfill_running", f"another backfill is running ({held.holder})")
+            return report
+
+        def renewed(window: Window, report: IngestReport) -> None:
+            if not held.renew():
+                report.error = FetchFailed("backfill_lock_lost", "another backfill took the lock over: stopped")
+                raise report.error
+            if on_window:
+                on_window(window, report)
+
+        return _backfill(
+            days=days,
+            tickers=tickers,
+            window_days=window_days,
+            force=force,
+            workers=workers,
+            client=client,
+            on_window=renewed,
+            on_plan=on_plan,
+        )
+
+
+def backfill_lock_name() -> str:
+    return f"{settings.WP_CACHE_PREFIX}:backfill"
+
+
+def _backfill(
+    *,
+    days: float,
+    tickers: list[str] | None = None,
+    window_days: float | None = None,
+    force: bool = False,
+    workers: int = 1,
+    client: WordPressClient | None = None,
+    on_window: Callable[[Window, IngestReport], None] | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> IngestReport:
     client = client or WordPressClient()
     started = time.monotonic()
     report = IngestReport(kind="backfill")

@@ -10,11 +10,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integration.models import BackfillWindow
-from integration.services import backfill_run
+from integration.services import backfill_lock_name, backfill_run
 from integration.tasks import poll_lock_name
 from market.models import Bar, PriceSample
 from tests.conftest import MARKET_OPEN_AT
-from tradingrobot.locks import cache_lock
+from tradingrobot.locks import CacheLock, cache_lock
 
 pytestmark = pytest.mark.django_db
 FIVE_MINUTES = dt.timedelta(minutes=5)
@@ -82,6 +82,42 @@ def test_backfill_command_prints_totals(devfeed, market_open):
 
     with pytest.raises(CommandError, match="unknown_symbol"):
         call_command("backfill_wordpress", days=1, symbol=["AAPL"], no_progress=True, stdout=StringIO())
+
+
+def test_one_backfill_at_a_time(devfeed, market_open):
+    with cache_lock(backfill_lock_name(), ttl=60, owner="a running backfill") as held:
+        report = backfill_run(days=1, tickers=["NVDA"], window_days=1)
+        assert held.owned()
+        with pytest.raises(CommandError, match="backfill_running: another backfill is running"):
+            call_command("backfill_wordpress", days=1, no_progress=True, stdout=StringIO())
+    assert report.error.code == "backfill_running" and "a running backfill" in report.error.message
+    assert devfeed.requests == 0 and PriceSample.objects.count() == 0 and BackfillWindow.objects.count() == 0
+
+
+def test_a_backfill_holds_and_renews_its_lock_window_after_window(devfeed, market_open):
+    rivals = []
+
+    def on_window(window, report) -> None:
+        rivals.append(CacheLock(backfill_lock_name(), ttl=60, owner="rival").acquire())
+
+    report = backfill_run(days=2, tickers=["NVDA"], window_days=1, on_window=on_window)
+    assert report.ok and rivals == [False, False, False]
+    after = CacheLock(backfill_lock_name(), ttl=60)
+    assert after.acquire()  # released at the end
+    after.release()
+
+
+def test_a_backfill_whose_lock_was_taken_over_stops(devfeed, market_open):
+    rival = CacheLock(backfill_lock_name(), ttl=60, owner="rival")
+
+    def on_window(window, report) -> None:
+        assert rival.acquire(stale=lambda owner: True)  # as if our lease had run out and another took it
+
+    report = backfill_run(days=2, tickers=["NVDA"], window_days=1, on_window=on_window)
+    assert report.error.code == "backfill_lock_lost"
+    assert report.windows == 2  # the window written when the loss was seen counts; no further one
+    assert rival.owned()
+    rival.release()
 
 
 def test_poll_command_prints_counts_and_fails_loudly(devfeed, market_open):
