@@ -1,6 +1,7 @@
 """Delivering the outbox to WordPress: trades to `POST /trades`, metrics to `POST /performance`.
 
-One deliverer at a time (a cache lock, shared through Redis, and row locks), records in id order, each claimed
+One deliverer at a time (tradingrobot/locks.py: a cache lock with an owner token, shared through Redis, its lease
+renewed before every record so a slow batch keeps it; and row locks), records in id order, each claimed
 with a lease (a worker killed mid-delivery leaves a claim that expires, and the record goes out again: harmless,
 WordPress is idempotent on `trade_id`). When the site is down the batch stops at the first failure, so order holds, and
 the record waits with exponential backoff and jitter. A refusal that resending cannot fix (400, 422) marks the
@@ -9,15 +10,18 @@ record failed with the site's message; the admin shows it and can queue it again
 
 import datetime as dt
 import logging
+import os
 import random
+import socket
+import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from trading.models import OutboxMessage
+from tradingrobot.locks import CacheLock, cache_lock
 
 from .client import NAMESPACE, WordPressClient
 from .services import site_zone_get
@@ -25,6 +29,7 @@ from .transform import FetchFailed
 
 logger = logging.getLogger(__name__)
 
+PUSHBACK_LOCK = "pushback:deliver"
 ROUTES = {OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades", OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance"}
 # Refusals that a later retry may cure (credentials or plugin fixed by an operator) keep the record pending.
 WAIT_STATUSES = {401, 403, 404, 408, 409, 425, 429}
@@ -113,40 +118,49 @@ def _settle(message: OutboxMessage, *, delivered: bool = False, error: FetchFail
 
 def outbox_deliver(*, limit: int = 200, client: WordPressClient | None = None) -> DeliveryReport:
     report = DeliveryReport()
-    lock = "pushback:deliver"
-    if not cache.add(lock, 1, timeout=max(1, int(_lease().total_seconds()))):
-        report.skipped = "another delivery is running"
-        return report
-    try:
-        client = client or WordPressClient()
-        claimed = _claim(limit)
-        if not claimed:
+    with cache_lock(PUSHBACK_LOCK, ttl=settings.PUSHBACK_LEASE_SECONDS, owner=_owner()) as lock:
+        if not lock.acquired:
+            report.skipped = "another delivery is running"
             return report
-        try:
-            zone = site_zone_get(client)
-        except FetchFailed as error:
-            report.errors.append(f"{error.code}: {error.message}")
-            report.deferred += sum(_settle(m, error=error) == "deferred" for m in claimed)
-            return report
-        for index, message in enumerate(claimed):
-            try:
-                client.post(ROUTES[message.kind], wordpress_document(message, zone))
-            except FetchFailed as error:
-                report.errors.append(f"{message.key}: {error.code}: {error.message}")
-                if _settle(message, error=error) == "failed":
-                    report.failed += 1
-                    continue
-                report.deferred += 1
-                # Keep the order: the rest waits for the next run.
-                OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed[index + 1 :]]).update(claimed_until=None)
-                break
-            _settle(message, delivered=True)
-            report.delivered += 1
-    finally:
-        cache.delete(lock)
+        _deliver(lock, report, limit=limit, client=client or WordPressClient())
     if report.errors:
         logger.warning("push-back: %s", report.as_dict())
     return report
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def _deliver(lock: CacheLock, report: DeliveryReport, *, limit: int, client: WordPressClient) -> None:
+    claimed = _claim(limit)
+    if not claimed:
+        return
+    try:
+        zone = site_zone_get(client)
+    except FetchFailed as error:
+        report.errors.append(f"{error.code}: {error.message}")
+        report.deferred += sum(_settle(m, error=error) == "deferred" for m in claimed)
+        return
+    for index, message in enumerate(claimed):
+        # The lease starts again for every record, so a slow batch keeps the lock (claims are made only under
+        # it). Lost (one call outlasted the whole lease): another deliverer may own the rest now; stop.
+        if not lock.renew():
+            report.skipped = "the delivery lock was lost (a record took longer than PUSHBACK_LEASE_SECONDS)"
+            return
+        try:
+            client.post(ROUTES[message.kind], wordpress_document(message, zone))
+        except FetchFailed as error:
+            report.errors.append(f"{message.key}: {error.code}: {error.message}")
+            if _settle(message, error=error) == "failed":
+                report.failed += 1
+                continue
+            report.deferred += 1
+            # Keep the order: the rest waits for the next run.
+            OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed[index + 1 :]]).update(claimed_until=None)
+            return
+        _settle(message, delivered=True)
+        report.delivered += 1
 
 
 def outbox_retry(*, ids: list[int]) -> int:

@@ -1,11 +1,15 @@
 """Push-back against the development feed's receiver: a real HTTP server on loopback."""
 
 import datetime as dt
+import time
 
 import pytest
+import time_machine
 
-from integration.pushback import outbox_deliver, outbox_retry
+from integration.client import WordPressClient
+from integration.pushback import PUSHBACK_LOCK, outbox_deliver, outbox_retry
 from trading.models import Fill, OutboxMessage
+from tradingrobot.locks import CacheLock, cache_lock
 
 from ..conftest import MARKET_OPEN_AT
 
@@ -100,15 +104,73 @@ def test_a_repeated_send_is_harmless(priced, place, receiver):
 
 
 def test_one_deliverer_at_a_time(priced, place, receiver):
-    from django.core.cache import cache
-
     place(qty="1")
-    cache.add("pushback:deliver", 1, timeout=60)
-    try:
+    with cache_lock(PUSHBACK_LOCK, ttl=60, owner="another deliverer") as held:
         assert outbox_deliver().skipped == "another delivery is running"
-    finally:
-        cache.delete("pushback:deliver")
+        assert held.owned()
     assert outbox_deliver().delivered == 1
+
+
+class SlowClient(WordPressClient):
+    """The real client, each POST taking `seconds` longer: a site that answers slowly."""
+
+    def __init__(self, seconds: float, during=None):
+        super().__init__()
+        self.seconds, self.during, self.posts = seconds, during, 0
+
+    def post(self, route, document):
+        self.posts += 1
+        time.sleep(self.seconds)
+        if self.during:
+            self.during(self.posts)
+        return super().post(route, document)
+
+
+def test_a_batch_slower_than_the_lease_is_never_delivered_twice(priced, place, receiver, settings):
+    """Issue 13 item 22: the lock is renewed per record, so while the first deliverer lives a second one, started
+    after the first lease ran out, neither takes the lock nor claims the records again."""
+    for qty in ("1", "2", "3"):
+        place(qty=qty)
+    settings.PUSHBACK_LEASE_SECONDS = 1.0
+    second = []
+
+    def second_deliverer(post: int) -> None:
+        if post == 3:  # 1.8 s into the batch: well past the first lease
+            second.append(outbox_deliver(client=WordPressClient()))
+
+    with time_machine.travel(MARKET_OPEN_AT, tick=True):  # leases end on a running clock
+        first = outbox_deliver(client=SlowClient(0.6, during=second_deliverer))
+    assert second[0].skipped == "another delivery is running" and second[0].delivered == 0
+    assert (first.delivered, first.failed, first.deferred, first.skipped) == (3, 0, 0, "")
+    assert receiver.posts == 3 and statuses() == ["delivered"] * 3
+
+
+def test_the_lock_of_a_deliverer_that_died_is_taken_over_after_its_lease(priced, place, receiver, settings):
+    place(qty="1")
+    settings.PUSHBACK_LEASE_SECONDS = 0.5
+    with time_machine.travel(MARKET_OPEN_AT, tick=True):
+        dead = CacheLock(PUSHBACK_LOCK, ttl=settings.PUSHBACK_LEASE_SECONDS, owner="a worker killed mid-batch")
+        assert dead.acquire()  # and never renewed nor released
+        assert outbox_deliver().skipped == "another delivery is running"
+        time.sleep(0.7)
+        assert outbox_deliver().delivered == 1
+    assert not dead.owned() and receiver.posts == 1
+
+
+def test_a_deliverer_whose_lock_was_taken_over_stops_before_the_next_record(priced, place, receiver):
+    for qty in ("1", "2", "3"):
+        place(qty=qty)
+    rival = CacheLock(PUSHBACK_LOCK, ttl=60, owner="rival")
+
+    def take_over(post: int) -> None:
+        if post == 1:  # as if the first lease had run out during this post and another deliverer took the lock
+            assert rival.acquire(stale=lambda owner: True)
+
+    report = outbox_deliver(client=SlowClient(0, during=take_over))
+    assert report.delivered == 1 and report.skipped.startswith("the delivery lock was lost")
+    assert receiver.posts == 1 and statuses() == ["delivered", "pending", "pending"]
+    assert rival.owned()
+    rival.release()
 
 
 def test_performance_reaches_wordpress_with_site_local_period(priced, place, receiver):
