@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from trading.services import trading_halt, trading_resume
+from tradingrobot.locks import cache_lock
 from tradingrobot.ops.alerts import alerts_dispatch
 from tradingrobot.ops.errors import error_count
 from tradingrobot.ops.logs import LogContextFilter, json_formatter
@@ -169,3 +170,12 @@ def _now():
 
 def _ago(minutes: int):
     return _now() - dt.timedelta(minutes=minutes)
+
+
+def test_one_alert_round_at_a_time(advance, webhook):
+    halt()
+    with cache_lock("ops:alerts", ttl=60, owner="another worker") as held:
+        assert alerts_dispatch() == {"skipped": "another alert round is running"}
+        assert held.owned()
+    assert webhook.received == [] and not AlertState.objects.filter(firing=True).exists()
+    assert alerts_dispatch()["sent"] == {"trading_halted": "firing"}

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import requests
 from django.conf import settings
-from django.core.cache import cache
 
 from market.clock import now
+from tradingrobot.locks import cache_lock
 from tradingrobot.serializer_fields import iso_z
 
 from . import selectors
@@ -166,10 +166,9 @@ def alert_step(condition: Condition, at: dt.datetime) -> str | None:
 
 def alerts_dispatch() -> dict:
     """One round over every condition. One round at a time (a cache lock)."""
-    lock = "ops:alerts:lock"
-    if not cache.add(lock, 1, timeout=300):
-        return {"skipped": "another alert round is running"}
-    try:
+    with cache_lock("ops:alerts", ttl=300) as lock:
+        if not lock.acquired:
+            return {"skipped": "another alert round is running"}
         at = now()
         sent = {}
         for condition in CONDITIONS:
@@ -178,5 +177,3 @@ def alerts_dispatch() -> dict:
                 sent[condition.name] = outcome
         firing = list(AlertState.objects.filter(firing=True).values_list("name", flat=True))
         return {"firing": sorted(firing), "sent": sent}
-    finally:
-        cache.delete(lock)
