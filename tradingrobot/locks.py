@@ -143,7 +143,15 @@ class CacheLock:
         if not self.acquired:
             return
         self.acquired = False
-        if not self._delete_if(self.token):
+        if self._lock is not None:
+            try:
+                self._lock.release()
+                released = True
+            except LockNotOwnedError:
+                released = False
+        else:
+            released = self._delete_if(self.token)
+        if not released:
             logger.warning("lock %s: not released, its lease had run out (another holder may have it)", self.name)
 
 
