@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
 from tradingrobot.query_params import int_param, time_param
 from tradingrobot.serializer_fields import ErrorOut, price_field
@@ -49,14 +50,21 @@ class MarketDataApi(APIView):
         if timeframe not in Timeframe.values:
             raise InvalidInput(
                 f"Unsupported timeframe {timeframe[:20]!r}; use one of {', '.join(Timeframe.values)}.",
-                code="invalid_timeframe",
+                code=ErrorCode.INVALID_TIMEFRAME,
             )
         params = request.query_params
-        limit = int_param(params.get("limit"), "limit", default=100, minimum=1, maximum=settings.MARKET_DATA_MAX_LIMIT)
-        start = time_param(params.get("start"), "start")
-        end = time_param(params.get("end"), "end")
+        limit = int_param(
+            params.get("limit"),
+            "limit",
+            code=ErrorCode.INVALID_LIMIT,
+            default=100,
+            minimum=1,
+            maximum=settings.MARKET_DATA_MAX_LIMIT,
+        )
+        start = time_param(params.get("start"), "start", code=ErrorCode.INVALID_START)
+        end = time_param(params.get("end"), "end", code=ErrorCode.INVALID_END)
         if start and end and start >= end:
-            raise InvalidInput("start must be before end.", code="invalid_range")
+            raise InvalidInput("start must be before end.", code=ErrorCode.INVALID_RANGE)
         body, as_of = memoized(
             ("market_data", symbol.upper(), timeframe, limit, start, end),
             lambda: market_data_document(ticker=symbol, timeframe=timeframe, limit=limit, start=start, end=end),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
 from tradingrobot.serializer_fields import iso_z
 
@@ -20,7 +21,7 @@ def symbol_get(*, ticker: str) -> Symbol:
         return Symbol.objects.get(ticker=ticker)
     except Symbol.DoesNotExist:
         known = ", ".join(Symbol.objects.filter(is_active=True).values_list("ticker", flat=True))
-        raise NotFound(f"Unknown symbol '{ticker}'. Known symbols: {known}.", code="unknown_symbol") from None
+        raise NotFound(f"Unknown symbol '{ticker}'. Known symbols: {known}.", code=ErrorCode.UNKNOWN_SYMBOL) from None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from market.clock import market_clock, now
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
 
 from .models import Account, EquitySnapshot
@@ -170,7 +171,8 @@ def performance_report(*, strategy_id: str | None = None) -> dict:
     if one and strategy_id not in known:
         listed = ", ".join(known) or "none yet"
         raise NotFound(
-            f"No trades for strategy {strategy_id[:64]!r}; strategies with trades: {listed}.", code="unknown_strategy"
+            f"No trades for strategy {strategy_id[:64]!r}; strategies with trades: {listed}.",
+            code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()
     report = {

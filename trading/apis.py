@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tradingrobot.actors import actor_of
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput, error_body
 from tradingrobot.query_params import int_param, time_param
 from tradingrobot.serializer_fields import ErrorOut
@@ -25,13 +26,22 @@ from .serializers import (
     TradeRejectedOut,
 )
 
-TRADE_FIELDS = ("quantity", "type", "limit_price", "time_in_force", "client_order_id", "strategy_id")
+TRADE_FIELDS = {  # each field, and the code of its being given twice with different values
+    "quantity": ErrorCode.CONFLICTING_QUANTITY,
+    "type": ErrorCode.CONFLICTING_TYPE,
+    "limit_price": ErrorCode.CONFLICTING_LIMIT_PRICE,
+    "time_in_force": ErrorCode.CONFLICTING_TIME_IN_FORCE,
+    "client_order_id": ErrorCode.CONFLICTING_CLIENT_ORDER_ID,
+    "strategy_id": ErrorCode.CONFLICTING_STRATEGY_ID,
+}
 
 
 def _body(request) -> dict:
     data = request.data
     if not hasattr(data, "get"):
-        raise InvalidInput('The request body must be a JSON object, like {"quantity": 10}.', code="invalid_body")
+        raise InvalidInput(
+            'The request body must be a JSON object, like {"quantity": 10}.', code=ErrorCode.INVALID_BODY
+        )
     return data
 
 
@@ -40,12 +50,12 @@ def _as_text(value) -> str:
     return str(value).lower() if isinstance(value, bool) or value in ("True", "False") else str(value)
 
 
-def _one_value(request, body: dict, name: str):
+def _one_value(request, body: dict, name: str, conflict: ErrorCode):
     """A field from the body or the query string; both given and different is an error."""
     in_body, in_query = body.get(name), request.query_params.get(name)
     if in_body is not None and in_query is not None and _as_text(in_body) != _as_text(in_query):
         raise InvalidInput(
-            f"{name} is given twice (body {in_body!r}, query {in_query!r}); send it once.", code=f"conflicting_{name}"
+            f"{name} is given twice (body {in_body!r}, query {in_query!r}); send it once.", code=conflict
         )
     return in_body if in_body is not None else in_query
 
@@ -70,12 +80,12 @@ class TradeApi(APIView):
     )
     def post(self, request, symbol: str, side: str):
         body = _body(request)
-        values = {name: _one_value(request, body, name) for name in TRADE_FIELDS}
+        values = {name: _one_value(request, body, name, conflict) for name, conflict in TRADE_FIELDS.items()}
         header_key = request.headers.get("Idempotency-Key")
         if header_key and values["client_order_id"] and header_key != str(values["client_order_id"]):
             raise InvalidInput(
                 "client_order_id and the Idempotency-Key header differ; send one key.",
-                code="conflicting_client_order_id",
+                code=ErrorCode.CONFLICTING_CLIENT_ORDER_ID,
             )
         order_request = order_request_parse(
             ticker=symbol,
@@ -91,7 +101,7 @@ class TradeApi(APIView):
         order_data = OrderOut(order).data
         if order.status == Order.Status.REJECTED:
             return Response(
-                error_body(order.reject_reason, order.reject_code, order=order_data),
+                error_body(order.reject_reason, ErrorCode(order.reject_code), order=order_data),
                 status=http.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         return Response(
@@ -118,11 +128,15 @@ class OrderListApi(APIView):
         orders = selectors.order_list(
             status=params.get("status"),
             ticker=params.get("symbol"),
-            after=time_param(params.get("after"), "after"),
-            until=time_param(params.get("until"), "until"),
+            after=time_param(params.get("after"), "after", code=ErrorCode.INVALID_AFTER),
+            until=time_param(params.get("until"), "until", code=ErrorCode.INVALID_UNTIL),
         )
-        limit = max(1, int_param(params.get("limit"), "limit", default=50, minimum=0, maximum=500))
-        offset = int_param(params.get("offset"), "offset", default=0, minimum=0, maximum=10**9)
+        limit = max(
+            1, int_param(params.get("limit"), "limit", code=ErrorCode.INVALID_LIMIT, default=50, minimum=0, maximum=500)
+        )
+        offset = int_param(
+            params.get("offset"), "offset", code=ErrorCode.INVALID_OFFSET, default=0, minimum=0, maximum=10**9
+        )
         page = list(orders[offset : offset + limit])
         body = {"orders": page, "total": orders.count(), "limit": limit, "offset": offset}
         return Response(OrderListOut(body).data)
@@ -155,8 +169,8 @@ class StopTradingApi(APIView):
         body = _body(request)
         stop = StopIn(
             data={
-                "reason": _one_value(request, body, "reason") or "",
-                "liquidate": _one_value(request, body, "liquidate") or False,
+                "reason": _one_value(request, body, "reason", ErrorCode.CONFLICTING_REASON) or "",
+                "liquidate": _one_value(request, body, "liquidate", ErrorCode.CONFLICTING_LIQUIDATE) or False,
             }
         )
         stop.is_valid(raise_exception=True)

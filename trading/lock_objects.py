@@ -4,6 +4,7 @@ import hashlib
 
 from django.db import connection
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict
 
 from .models import Order, TradingState
@@ -39,7 +40,7 @@ def idempotency_key_lock(key: str) -> None:
     if not acquired:
         raise Conflict(
             f"A request with idempotency key {key!r} is still being processed; retry in a moment.",
-            code="idempotency_key_in_progress",
+            code=ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
         )
 
 

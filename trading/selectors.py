@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.db.models import QuerySet
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput, NotFound
 
 from .models import Order
@@ -27,7 +28,7 @@ def order_list(
             orders = orders.filter(status=status)
         else:
             valid = ", ".join(["all", *STATUS_GROUPS, *Order.Status.values])
-            raise InvalidInput(f"Unknown status {status[:30]!r}; use one of {valid}.", code="invalid_status")
+            raise InvalidInput(f"Unknown status {status[:30]!r}; use one of {valid}.", code=ErrorCode.INVALID_STATUS)
     if ticker:
         orders = orders.filter(symbol__ticker=ticker.strip().upper())
     if after:
@@ -40,5 +41,5 @@ def order_list(
 def order_get(*, order_id: int) -> Order:
     order = Order.objects.select_related("symbol").prefetch_related("fills").filter(pk=order_id).first()
     if order is None:
-        raise NotFound(f"No order with id {order_id}.", code="order_not_found")
+        raise NotFound(f"No order with id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
     return order

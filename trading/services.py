@@ -16,6 +16,7 @@ from market.models import PriceSample
 from market.selectors import price_first_between, price_latest, symbol_get
 from portfolio.models import Account, Position
 from portfolio.services import account_lock, position_lock
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
 
 from . import broker, events
@@ -30,7 +31,7 @@ MONEY_PLACES = Decimal("0.00000001")
 class Rejection(Exception):
     """A rule refused the order; it is stored as `rejected` with this code and reason."""
 
-    def __init__(self, code: str, reason: str):
+    def __init__(self, code: ErrorCode, reason: str):
         super().__init__(reason)
         self.code = code
         self.reason = reason
@@ -59,13 +60,13 @@ def order_place(
                     raise Unprocessable(
                         f"client_order_id {request.client_order_id!r} was already used for a different order "
                         f"(#{existing.pk}); use a new key for a new order.",
-                        code="idempotency_key_reused",
+                        code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
                     )
                 return existing, False
 
         symbol = symbol_get(ticker=request.ticker)
         if not symbol.is_active:
-            raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code="symbol_inactive")
+            raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code=ErrorCode.SYMBOL_INACTIVE)
         state = trading_state_lock()
         if state.halted and not bypass_halt:
             raise TradingHalted(_halted_message(state))
@@ -107,7 +108,9 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
 
     latest = price_latest(symbol_id=order.symbol_id)
     if latest is None and order.type == Order.Type.MARKET:
-        raise Rejection("no_price", f"No price is stored for {order.symbol.ticker} yet; a market order needs one.")
+        raise Rejection(
+            ErrorCode.NO_PRICE, f"No price is stored for {order.symbol.ticker} yet; a market order needs one."
+        )
     estimate = order.limit_price if order.type == Order.Type.LIMIT else broker.slipped_price(latest.price, order.side)
     _check_limits(order, account, position, estimate)
 
@@ -117,7 +120,7 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
         fresh = age <= settings.MAX_PRICE_AGE_SECONDS
         if order.type == Order.Type.MARKET and not fresh:
             raise Rejection(
-                "stale_price",
+                ErrorCode.STALE_PRICE,
                 f"The latest {order.symbol.ticker} price is {int(age)} s old (more than "
                 f"{settings.MAX_PRICE_AGE_SECONDS} s allowed); wait for fresh data or use a limit order.",
             )
@@ -137,7 +140,7 @@ def _check_limits(order: Order, account: Account, position: Position, estimate: 
     notional = order.qty * estimate
     if notional > settings.MAX_ORDER_NOTIONAL:
         raise Rejection(
-            "risk_limit",
+            ErrorCode.RISK_LIMIT,
             f"Order value ~{notional:.2f} exceeds the limit of {settings.MAX_ORDER_NOTIONAL} per order; "
             "trade fewer shares.",
         )
@@ -146,7 +149,7 @@ def _check_limits(order: Order, account: Account, position: Position, estimate: 
         available = account.cash - _cash_reserved(account)
         if needed > available:
             raise Rejection(
-                "insufficient_cash",
+                ErrorCode.INSUFFICIENT_CASH,
                 f"Buying {order.qty} {order.symbol.ticker} at ~{estimate} needs {needed:.2f}, "
                 f"but only {max(available, 0):.2f} cash is available.",
             )
@@ -154,7 +157,7 @@ def _check_limits(order: Order, account: Account, position: Position, estimate: 
         available_qty = position.qty - _qty_reserved(account, order.symbol_id)
         if order.qty > available_qty:
             raise Rejection(
-                "insufficient_position",
+                ErrorCode.INSUFFICIENT_POSITION,
                 f"Cannot sell {order.qty} {order.symbol.ticker}: {max(available_qty, 0)} held and not already "
                 "being sold (short selling is not allowed).",
             )
@@ -204,7 +207,7 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
     if order.side == Order.Side.BUY:
         if notional + commission > account.cash:
             raise Rejection(
-                "insufficient_cash",
+                ErrorCode.INSUFFICIENT_CASH,
                 f"Buying {qty} {order.symbol.ticker} at {price} needs {notional + commission:.2f}, "
                 f"but only {account.cash:.2f} cash is left.",
             )
@@ -214,7 +217,9 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
         realized = -commission
     else:
         if qty > position.qty:
-            raise Rejection("insufficient_position", f"Cannot sell {qty} {order.symbol.ticker}: {position.qty} held.")
+            raise Rejection(
+                ErrorCode.INSUFFICIENT_POSITION, f"Cannot sell {qty} {order.symbol.ticker}: {position.qty} held."
+            )
         if qty == position.qty:
             cost_removed = position.cost_basis
         else:
@@ -224,7 +229,7 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
         realized = notional - cost_removed - commission
         account.cash += notional - commission
         if account.cash < 0:
-            raise Rejection("insufficient_cash", "The commission exceeds the cash left.")
+            raise Rejection(ErrorCode.INSUFFICIENT_CASH, "The commission exceeds the cash left.")
     position.realized_pl += realized
     account.save(update_fields=["cash", "updated_at"])
     position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
@@ -328,11 +333,11 @@ def order_cancel(*, order_id: int, canceled_by: str) -> Order:
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("symbol").filter(pk=order_id).first()
         if order is None:
-            raise NotFound(f"No order with id {order_id}.", code="order_not_found")
+            raise NotFound(f"No order with id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
         if not order.is_open:
             raise Conflict(
                 f"Order {order_id} is {order.status}; only new, accepted or partially filled orders can be canceled.",
-                code="order_not_cancelable",
+                code=ErrorCode.ORDER_NOT_CANCELABLE,
             )
         _close(order, Order.Status.CANCELED)
     return order

@@ -4,56 +4,61 @@ Every error body keeps the original backend's keys (`status`, `message`) and add
 """
 
 import logging
+from http import HTTPStatus
 
 from django.http import JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from .error_codes import ErrorCode
+
 logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    status_code = 400
-    code = "bad_request"
+    """A refusal with a catalogued code; the HTTP status is the code's."""
 
-    def __init__(self, message: str, *, code: str | None = None, status_code: int | None = None, **extra):
+    code: ErrorCode = ErrorCode.BAD_REQUEST
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None, **extra):
         super().__init__(message)
-        self.message = message
-        if code:
+        if code is not None:
+            if not isinstance(code, ErrorCode):
+                raise TypeError(f"code must be an ErrorCode member, got {code!r}")
             self.code = code
-        if status_code:
-            self.status_code = status_code
+        self.message = message
         self.extra = extra
+
+    @property
+    def status_code(self) -> HTTPStatus:
+        return self.code.status
 
 
 class InvalidInput(DomainError):
-    status_code = 400
-    code = "invalid_input"
+    code = ErrorCode.INVALID_INPUT
 
 
 class NotFound(DomainError):
-    status_code = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(DomainError):
-    status_code = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class Unprocessable(DomainError):
-    status_code = 422
-    code = "unprocessable"
+    code = ErrorCode.UNPROCESSABLE
 
 
 class TradingHalted(DomainError):
-    status_code = 423
-    code = "trading_halted"
+    code = ErrorCode.TRADING_HALTED
 
 
-def error_body(message: str, code: str, **extra) -> dict:
-    return {"status": "error", "code": code, "message": message, **extra}
+def error_body(message: str, code: ErrorCode, **extra) -> dict:
+    if not isinstance(code, ErrorCode):
+        raise TypeError(f"code must be an ErrorCode member, got {code!r}")
+    return {"status": "error", "code": code.value, "message": message, **extra}
 
 
 def _drf_message(exc: drf_exceptions.APIException) -> tuple[str, dict]:
@@ -69,6 +74,17 @@ def _drf_message(exc: drf_exceptions.APIException) -> tuple[str, dict]:
     return str(detail), {}
 
 
+def drf_error_code(exc: drf_exceptions.APIException) -> ErrorCode:
+    """The catalogue member for a DRF exception (its `default_code`; ParseError is `malformed_request`)."""
+    if isinstance(exc, drf_exceptions.ParseError):
+        return ErrorCode.MALFORMED_REQUEST
+    try:
+        return ErrorCode(exc.default_code)
+    except ValueError:
+        logger.error("DRF exception %s has the uncatalogued code %r", type(exc).__name__, exc.default_code)
+        return ErrorCode.ERROR
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(error_body(exc.message, exc.code, **exc.extra), status=exc.status_code)
@@ -80,12 +96,11 @@ def api_exception_handler(exc, context):
         allowed = ", ".join(m for m in getattr(view, "allowed_methods", []) if m != "OPTIONS")
         request = context["request"]
         message = f"Method {request.method} is not allowed on {request.path}; use {allowed}."
-        response.data = error_body(message, "method_not_allowed")
+        response.data = error_body(message, ErrorCode.METHOD_NOT_ALLOWED)
         return response
     message, extra = _drf_message(exc)
-    code = getattr(exc, "default_code", "error")
+    code = drf_error_code(exc)
     if isinstance(exc, drf_exceptions.ParseError):
-        code = "malformed_request"
         message = f"{message} Send valid JSON (or form data)."
     response.data = error_body(message, code, **extra)
     return response
@@ -93,18 +108,20 @@ def api_exception_handler(exc, context):
 
 def json_not_found(request, exception=None):
     return JsonResponse(
-        error_body(f"No route matches {request.method} {request.path}. See /api/docs/ for the API.", "not_found"),
+        error_body(
+            f"No route matches {request.method} {request.path}. See /api/docs/ for the API.", ErrorCode.NOT_FOUND
+        ),
         status=404,
     )
 
 
 def json_server_error(request):
-    return JsonResponse(error_body("Internal server error; it has been logged.", "server_error"), status=500)
+    return JsonResponse(error_body("Internal server error; it has been logged.", ErrorCode.SERVER_ERROR), status=500)
 
 
 def json_bad_request(request, exception=None):
-    return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
+    return JsonResponse(error_body("Bad request.", ErrorCode.BAD_REQUEST), status=400)
 
 
 def json_permission_denied(request, exception=None):
-    return JsonResponse(error_body("Permission denied.", "permission_denied"), status=403)
+    return JsonResponse(error_body("Permission denied.", ErrorCode.PERMISSION_DENIED), status=403)

@@ -6,14 +6,16 @@ import logging
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from tradingrobot.error_codes import ErrorCode, WsClose
+
 from . import frames
 from .fastwrite import direct_writer
 from .hub import Client, Hub, get_hub
 
 logger = logging.getLogger(__name__)
 
-CLOSE_TRY_AGAIN_LATER = 1013  # the client fell too far behind; reconnecting gives a fresh snapshot
-CLOSE_FORBIDDEN = 4403
+CLOSE_TRY_AGAIN_LATER = WsClose.TRY_AGAIN_LATER.value  # a plain int: daphne (autobahn) refuses int subclasses
+CLOSE_FORBIDDEN = WsClose.FORBIDDEN.value
 
 
 class UpdatesConsumer(AsyncWebsocketConsumer):
@@ -51,7 +53,7 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("could not compute the status snapshot for a new client")
             message = "The status could not be computed just now; it follows with the next tick."
-            self.client.offer(frames.reply_frame("error", code="status_unavailable", message=message))
+            self.client.offer(frames.reply_frame("error", code=ErrorCode.STATUS_UNAVAILABLE.value, message=message))
         self.hub.add(self.client)
 
     async def _send_text(self, text: str) -> None:
@@ -78,7 +80,7 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
             message = frames.parse_client_message(text_data)
             self._reply(*self._handle(message))
         except frames.BadMessage as bad:
-            self._reply("error", {"code": bad.code, "message": bad.message, "received": _excerpt(text_data)})
+            self._reply("error", {"code": bad.code.value, "message": bad.message, "received": _excerpt(text_data)})
 
     def _handle(self, message: frames.ClientMessage) -> tuple[str, dict]:
         ids = {} if message.id is None else {"id": message.id}

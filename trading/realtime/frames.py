@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from rest_framework.utils.encoders import JSONEncoder
 
+from tradingrobot.error_codes import ErrorCode
+
 STATUS, ORDERS, PRICES = "status", "orders", "prices"
 TOPICS = frozenset({STATUS, ORDERS, PRICES})
 
@@ -76,7 +78,7 @@ def event_symbols(event: dict) -> frozenset[str] | None:
 
 
 class BadMessage(ValueError):
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: ErrorCode, message: str):
         super().__init__(message)
         self.code = code
         self.message = message
@@ -93,28 +95,30 @@ class ClientMessage:
 def parse_client_message(text: str | None) -> ClientMessage:
     """Parse one text frame from a client; BadMessage says what is wrong."""
     if text is None:
-        raise BadMessage("binary_not_supported", "Send JSON text frames; binary frames are not understood.")
+        raise BadMessage(ErrorCode.BINARY_NOT_SUPPORTED, "Send JSON text frames; binary frames are not understood.")
     if len(text) > MAX_CLIENT_MESSAGE:
-        raise BadMessage("message_too_large", f"Messages are limited to {MAX_CLIENT_MESSAGE} characters.")
+        raise BadMessage(ErrorCode.MESSAGE_TOO_LARGE, f"Messages are limited to {MAX_CLIENT_MESSAGE} characters.")
     try:
         data = json.loads(text)
     except ValueError as error:
-        raise BadMessage("invalid_json", f"Not valid JSON: {error}.") from None
+        raise BadMessage(ErrorCode.INVALID_JSON, f"Not valid JSON: {error}.") from None
     if not isinstance(data, dict):
-        raise BadMessage("invalid_message", 'Send a JSON object such as {"action": "subscribe", "topics": ["status"]}.')
+        raise BadMessage(
+            ErrorCode.INVALID_MESSAGE, 'Send a JSON object such as {"action": "subscribe", "topics": ["status"]}.'
+        )
     action = data.get("action")
     actions = ("subscribe", "unsubscribe", "ping")
     if action not in actions:
-        raise BadMessage("unknown_action", f"Unknown action {action!r}; use one of: {', '.join(actions)}.")
+        raise BadMessage(ErrorCode.UNKNOWN_ACTION, f"Unknown action {action!r}; use one of: {', '.join(actions)}.")
     message_id = data.get("id")
     if message_id is not None and not isinstance(message_id, (str, int)):
-        raise BadMessage("invalid_id", "id must be a string or an integer when given.")
+        raise BadMessage(ErrorCode.INVALID_ID, "id must be a string or an integer when given.")
     if action == "ping":
         return ClientMessage(action, id=message_id)
     topics = _parse_topics(data.get("topics"))
     symbols = _parse_symbols(data.get("symbols"))
     if topics is None and symbols is None:
-        raise BadMessage("nothing_to_change", f"{action} needs `topics` and/or `symbols`.")
+        raise BadMessage(ErrorCode.NOTHING_TO_CHANGE, f"{action} needs `topics` and/or `symbols`.")
     return ClientMessage(action, topics, symbols, message_id)
 
 
@@ -122,10 +126,10 @@ def _parse_topics(value) -> frozenset[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-        raise BadMessage("invalid_topics", 'topics must be a list of strings, e.g. ["status", "orders"].')
+        raise BadMessage(ErrorCode.INVALID_TOPICS, 'topics must be a list of strings, e.g. ["status", "orders"].')
     unknown = sorted(set(value) - TOPICS)
     if unknown:
-        raise BadMessage("unknown_topic", f"Unknown topic(s) {unknown}; topics are {sorted(TOPICS)}.")
+        raise BadMessage(ErrorCode.UNKNOWN_TOPIC, f"Unknown topic(s) {unknown}; topics are {sorted(TOPICS)}.")
     return frozenset(value)
 
 
@@ -133,13 +137,13 @@ def _parse_symbols(value) -> frozenset[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-        raise BadMessage("invalid_symbols", 'symbols must be a list of tickers, e.g. ["TSLA"].')
+        raise BadMessage(ErrorCode.INVALID_SYMBOLS, 'symbols must be a list of tickers, e.g. ["TSLA"].')
     if len(value) > MAX_SYMBOLS:
-        raise BadMessage("invalid_symbols", f"At most {MAX_SYMBOLS} symbols per message.")
+        raise BadMessage(ErrorCode.INVALID_SYMBOLS, f"At most {MAX_SYMBOLS} symbols per message.")
     symbols = frozenset(s.strip().upper() for s in value)
     bad = sorted(s for s in symbols if not SYMBOL_RE.match(s))
     if bad:
-        raise BadMessage("invalid_symbols", f"Not a ticker: {bad[:5]}.")
+        raise BadMessage(ErrorCode.INVALID_SYMBOLS, f"Not a ticker: {bad[:5]}.")
     return symbols
 
 
@@ -172,7 +176,7 @@ class Subscription:
         if symbols is not None:
             if self.symbols is None:
                 raise BadMessage(
-                    "not_subscribed_to_symbols",
+                    ErrorCode.NOT_SUBSCRIBED_TO_SYMBOLS,
                     "You receive every symbol; subscribe to the symbols you want instead of leaving some.",
                 )
             new_symbols = self.symbols - symbols

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from market.clock import now
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import error_body
 from tradingrobot.security.client_ip import request_client_ip
 from tradingrobot.serializer_fields import iso_z
@@ -105,7 +106,7 @@ def metrics_view(request):
     if not metrics_allowed(request):
         body = error_body(
             "Metrics need 'Authorization: Bearer <METRICS_TOKEN>' or an address in METRICS_IP_ALLOWLIST.",
-            "metrics_forbidden",
+            ErrorCode.METRICS_FORBIDDEN,
         )
         response = JsonResponse(body, status=401 if settings.METRICS_TOKEN else 403)
         if settings.METRICS_TOKEN:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import connection
 
 from market.clock import now
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.serializer_fields import iso_z
 
 from . import selectors
@@ -169,7 +170,7 @@ class Readiness:
         summary = "; ".join(f"{c.name}: {c.message}" for c in self.failing)
         return {
             "status": "error",
-            "code": "not_ready",
+            "code": ErrorCode.NOT_READY.value,
             "message": f"Not ready: {summary}",
             "failing": [c.name for c in self.failing],
             **body,

@@ -5,32 +5,34 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
+from tradingrobot.error_codes import ErrorCode
+
 from .keys import KeyRejected, api_key_check
 
 KEYWORD = "api-key"
 
 
 class InvalidCredentials(exceptions.AuthenticationFailed):
-    default_code = "invalid_credentials"
+    default_code = ErrorCode.INVALID_CREDENTIALS
 
 
 class InvalidApiKey(InvalidCredentials):
-    default_code = "invalid_api_key"
+    default_code = ErrorCode.INVALID_API_KEY
 
 
 class RevokedApiKey(InvalidCredentials):
-    default_code = "revoked_api_key"
+    default_code = ErrorCode.REVOKED_API_KEY
 
 
 class ExpiredApiKey(InvalidCredentials):
-    default_code = "expired_api_key"
+    default_code = ErrorCode.EXPIRED_API_KEY
 
 
 REJECTIONS = {"invalid": InvalidApiKey, "revoked": RevokedApiKey, "expired": ExpiredApiKey}
 
 
 class CredentialsMissing(exceptions.NotAuthenticated):
-    default_code = "not_authenticated"
+    default_code = ErrorCode.NOT_AUTHENTICATED
     default_detail = (
         "Authentication required: send 'Authorization: Api-Key <key>' or 'X-API-Key: <key>' "
         "(or an OAuth 2.0 bearer token)."

@@ -5,6 +5,7 @@ import re
 from django.conf import settings
 from django.http import JsonResponse
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import error_body
 
 from .audit import audit_request
@@ -18,9 +19,9 @@ def guarded_path(path: str) -> bool:
     return path.startswith(tuple(settings.SECURITY_GUARDED_PREFIXES))
 
 
-def ip_refusal(ip: str | None) -> tuple[str, str] | None:
+def ip_refusal(ip: str | None) -> tuple[ErrorCode, str] | None:
     if not ip_allowed(ip):
-        return "ip_not_allowed", f"Requests from {ip} are not allowed (API_IP_ALLOWLIST)."
+        return ErrorCode.IP_NOT_ALLOWED, f"Requests from {ip} are not allowed (API_IP_ALLOWLIST)."
     return None
 
 
@@ -39,7 +40,7 @@ class ClientIpMiddleware:
             wait = rate_hit(bucket=f"ip:{ip}", rate=settings.THROTTLE_RATES["ip"])
             if wait is not None:
                 response = JsonResponse(
-                    error_body(f"Too many requests from {ip}; retry in {wait} s.", "throttled"), status=429
+                    error_body(f"Too many requests from {ip}; retry in {wait} s.", ErrorCode.THROTTLED), status=429
                 )
                 response["Retry-After"] = str(wait)
                 return response

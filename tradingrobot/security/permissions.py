@@ -1,13 +1,15 @@
 from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 
+from tradingrobot.error_codes import ErrorCode
+
 from .authentication import CredentialsMissing
 from .principals import principal_scopes
 from .scopes import required_scope
 
 
 class MissingScope(exceptions.PermissionDenied):
-    default_code = "missing_scope"
+    default_code = ErrorCode.MISSING_SCOPE
 
 
 class HasScope(BasePermission):

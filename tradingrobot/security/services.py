@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
 
 from .models import ApiKey, AuditEvent
@@ -43,9 +44,11 @@ def scopes_parse(text: str) -> list[str]:
     names = {part.strip().lower() for part in text.replace(",", " ").split() if part.strip()}
     unknown = sorted(names - set(ALL))
     if unknown:
-        raise InvalidInput(f"Unknown scope(s) {', '.join(unknown)}; use {', '.join(ALL)}.", code="invalid_scope")
+        raise InvalidInput(
+            f"Unknown scope(s) {', '.join(unknown)}; use {', '.join(ALL)}.", code=ErrorCode.INVALID_SCOPE
+        )
     if not names:
-        raise InvalidInput(f"Give at least one scope: {', '.join(ALL)}.", code="invalid_scope")
+        raise InvalidInput(f"Give at least one scope: {', '.join(ALL)}.", code=ErrorCode.INVALID_SCOPE)
     return [name for name in ALL if name in names]
 
 
@@ -60,10 +63,10 @@ def api_key_create(
     """Create a key; returns it with the plain key, which is not stored and cannot be shown again."""
     name = (name or "").strip()
     if not name or len(name) > 50:
-        raise InvalidInput("A key needs a name of 1 to 50 characters.", code="invalid_name")
+        raise InvalidInput("A key needs a name of 1 to 50 characters.", code=ErrorCode.INVALID_NAME)
     scope_list = scopes_parse(scopes if isinstance(scopes, str) else " ".join(scopes))
     if expires_at is not None and expires_at <= timezone.now():
-        raise InvalidInput("The expiry must be in the future.", code="invalid_expiry")
+        raise InvalidInput("The expiry must be in the future.", code=ErrorCode.INVALID_EXPIRY)
     with transaction.atomic():
         api_key, plain = ApiKey.objects.create_key(
             name=name, scopes=" ".join(scope_list), expiry_date=expires_at, created_by=created_by[:150]

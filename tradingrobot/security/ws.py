@@ -21,7 +21,9 @@ from django.http.request import validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from .authentication import InvalidCredentials, key_from_headers
+from tradingrobot.error_codes import ErrorCode, WsClose
+
+from .authentication import REJECTIONS, InvalidCredentials, key_from_headers
 from .client_ip import client_ip
 from .keys import KeyRejected, api_key_check
 from .middleware import ip_refusal
@@ -33,16 +35,16 @@ from .throttling import rate_hit
 
 logger = logging.getLogger(__name__)
 
-UNAUTHENTICATED = 4401
-FORBIDDEN = 4403
-THROTTLED = 4429
+UNAUTHENTICATED = WsClose.UNAUTHENTICATED.value  # plain ints: daphne (autobahn) refuses int subclasses
+FORBIDDEN = WsClose.FORBIDDEN.value
+THROTTLED = WsClose.THROTTLED.value
 RECHECK_SECONDS = 60  # an open connection's credential is checked again this often (revoked keys stop streaming)
 
 
 class Refused(Exception):
     """`close_code` None: refuse the handshake itself (HTTP 403), as for a foreign origin or address."""
 
-    def __init__(self, close_code: int | None, code: str, message: str):
+    def __init__(self, close_code: int | None, code: ErrorCode, message: str):
         super().__init__(message)
         self.close_code, self.code, self.message = close_code, code, message
 
@@ -62,22 +64,22 @@ def _token_auth(bearer: str):
     checksum = hashlib.sha256(bearer.encode()).hexdigest()
     token = get_access_token_model().objects.select_related("application").filter(token_checksum=checksum).first()
     if token is None or not token.is_valid():
-        raise Refused(UNAUTHENTICATED, "invalid_credentials", "Invalid or expired bearer token.")
+        raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_CREDENTIALS, "Invalid or expired bearer token.")
     return token
 
 
 def _ticket_auth(ticket: str):
     principal = ws_ticket_redeem(ticket)
     if principal is None:
-        raise Refused(UNAUTHENTICATED, "invalid_ticket", "Unknown, expired or already used ticket.")
+        raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_TICKET, "Unknown, expired or already used ticket.")
     if principal["kind"] == "key":
         api_key = ApiKey.objects.filter(pk=principal["id"]).first()
         if api_key is None or api_key.revoked or api_key.has_expired:
-            raise Refused(UNAUTHENTICATED, "invalid_ticket", "The key behind this ticket is no longer valid.")
+            raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_TICKET, "The key behind this ticket is no longer valid.")
         return api_key
     token = get_access_token_model().objects.select_related("application").filter(pk=principal["id"]).first()
     if token is None or not token.is_valid():
-        raise Refused(UNAUTHENTICATED, "invalid_ticket", "The token behind this ticket is no longer valid.")
+        raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_TICKET, "The token behind this ticket is no longer valid.")
     return token
 
 
@@ -86,12 +88,12 @@ def authenticate(headers: dict[str, str], query: dict[str, list[str]]):
     try:
         plain = key_from_headers(headers.get("authorization"), headers.get("x-api-key"))
     except InvalidCredentials as error:
-        raise Refused(UNAUTHENTICATED, "invalid_credentials", str(error.detail))
+        raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_CREDENTIALS, str(error.detail))
     if plain:
         try:
             return api_key_check(plain)
         except KeyRejected as rejected:
-            raise Refused(UNAUTHENTICATED, f"{rejected.reason}_api_key", rejected.message)
+            raise Refused(UNAUTHENTICATED, REJECTIONS[rejected.reason].default_code, rejected.message)
     keyword, _, bearer = headers.get("authorization", "").partition(" ")
     if keyword.lower() == "bearer" and bearer.strip():
         return _token_auth(bearer.strip())
@@ -100,14 +102,14 @@ def authenticate(headers: dict[str, str], query: dict[str, list[str]]):
         return _ticket_auth(ticket)
     raise Refused(
         UNAUTHENTICATED,
-        "not_authenticated",
+        ErrorCode.NOT_AUTHENTICATED,
         "Authentication required: send 'Authorization: Api-Key <key>', or use ?ticket= from POST /api/ws-ticket.",
     )
 
 
 def _check(scope: dict, headers: dict[str, str]):
     if not origin_allowed(headers.get("origin")):
-        raise Refused(None, "origin_not_allowed", f"Origin {headers['origin'][:100]} is not allowed.")
+        raise Refused(None, ErrorCode.ORIGIN_NOT_ALLOWED, f"Origin {headers['origin'][:100]} is not allowed.")
     peer = (scope.get("client") or [None])[0]
     ip = client_ip(peer, headers.get("x-forwarded-for"))
     refusal = ip_refusal(ip)
@@ -115,11 +117,13 @@ def _check(scope: dict, headers: dict[str, str]):
         raise Refused(None, *refusal)
     wait = rate_hit(bucket=f"ip:{ip}", rate=settings.THROTTLE_RATES["ip"])
     if wait is not None:
-        raise Refused(THROTTLED, "throttled", f"Too many requests from {ip}; retry in {wait} s.")
+        raise Refused(THROTTLED, ErrorCode.THROTTLED, f"Too many requests from {ip}; retry in {wait} s.")
     query = parse_qs(scope.get("query_string", b"").decode("latin1"))
     auth = authenticate(headers, query)
     if READ not in principal_scopes(auth):
-        raise Refused(FORBIDDEN, "missing_scope", f"This credential lacks the '{READ}' scope the updates stream needs.")
+        raise Refused(
+            FORBIDDEN, ErrorCode.MISSING_SCOPE, f"This credential lacks the '{READ}' scope the updates stream needs."
+        )
     return auth, ip
 
 
@@ -132,7 +136,7 @@ async def _refuse(receive, send, refused: Refused) -> None:
         await send({"type": "websocket.close"})
         return
     await send({"type": "websocket.accept"})
-    body = {"type": "error", "status": "error", "code": refused.code, "message": refused.message}
+    body = {"type": "error", "status": "error", "code": refused.code.value, "message": refused.message}
     await send({"type": "websocket.send", "text": json.dumps(body)})
     await send({"type": "websocket.close", "code": refused.close_code, "reason": refused.message[:120]})
 
@@ -166,7 +170,7 @@ async def _watch(auth, send) -> None:
         await asyncio.sleep(max(RECHECK_SECONDS, 0.05) * random.uniform(0.5, 1.5))  # spread connections out
         if not await database_sync_to_async(still_valid)(auth):
             text = "The credential of this connection was revoked or has expired."
-            body = {"type": "error", "status": "error", "code": "credentials_revoked", "message": text}
+            body = {"type": "error", "status": "error", "code": ErrorCode.CREDENTIALS_REVOKED.value, "message": text}
             await send({"type": "websocket.send", "text": json.dumps(body)})
             await send({"type": "websocket.close", "code": UNAUTHENTICATED, "reason": text})
             return
