@@ -4,13 +4,17 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from channels.testing import WebsocketCommunicator
 from django.db import connection
+from django.test.client import AsyncClient, Client
 
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
 from portfolio.services import account_get_or_create
 from trading.order_request import order_request_parse
 from trading.services import order_place
+
+from .error_catalogue import check_response, check_ws_message
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -22,6 +26,32 @@ MARKET_CLOSED_AT = dt.datetime(2025, 12, 20, 15, 30, tzinfo=dt.UTC)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs PostgreSQL")
+
+
+@pytest.fixture(autouse=True)
+def error_codes_catalogued(monkeypatch):
+    """Every test checks what it receives: a response (Django's test client, DRF's APIClient) or a WebSocket
+    message (channels' communicator) carrying an error code missing from tradingrobot/error_codes.py fails."""
+    sync_request, async_request, ws_receive = Client.request, AsyncClient.request, WebsocketCommunicator.receive_output
+
+    def request(self, **environ):
+        response = sync_request(self, **environ)
+        check_response(response, environ.get("PATH_INFO", ""))
+        return response
+
+    async def arequest(self, **scope):
+        response = await async_request(self, **scope)
+        check_response(response, scope.get("path", ""))
+        return response
+
+    async def receive_output(self, timeout=1):
+        message = await ws_receive(self, timeout)
+        check_ws_message(message)
+        return message
+
+    monkeypatch.setattr(Client, "request", request)
+    monkeypatch.setattr(AsyncClient, "request", arequest)
+    monkeypatch.setattr(WebsocketCommunicator, "receive_output", receive_output)
 
 
 @pytest.fixture

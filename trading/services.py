@@ -16,7 +16,7 @@ from market.models import PriceSample
 from market.selectors import price_first_between, price_latest, symbol_get
 from portfolio.models import Account, Position
 from portfolio.services import account_lock, position_lock
-from tradingrobot.error_codes import ErrorCode
+from tradingrobot.error_codes import ErrorCode, error_code
 from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
 
 from . import broker, events
@@ -33,7 +33,7 @@ class Rejection(Exception):
 
     def __init__(self, code: ErrorCode, reason: str):
         super().__init__(reason)
-        self.code = code
+        self.code = error_code(code)
         self.reason = reason
 
 

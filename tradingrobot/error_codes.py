@@ -155,6 +155,13 @@ class ErrorCode(enum.StrEnum):
     )
 
 
+def error_code(code: ErrorCode) -> ErrorCode:
+    """`code` itself; a TypeError for anything else (a plain string would be a new, unlisted public code)."""
+    if not isinstance(code, ErrorCode):
+        raise TypeError(f"an error code must be an ErrorCode member, got {code!r}")
+    return code
+
+
 class WsClose(enum.IntEnum):
     """Close codes of `ws /ws/updates` besides the normal ones (1000, 1001); refusals are 4000 + HTTP status."""
 
@@ -170,3 +177,28 @@ class WsClose(enum.IntEnum):
     UNAUTHENTICATED = 4401, "No, bad, revoked or expired credential (an error frame says which)."
     FORBIDDEN = 4403, "The credential lacks the read scope, or the consumer refused the connection."
     THROTTLED = 4429, "Too many connection attempts from this address."
+
+
+MARKDOWN_BEGIN = "<!-- error-codes: made by `python manage.py error_codes --write README.md` from error_codes.py -->"
+MARKDOWN_END = "<!-- /error-codes -->"
+
+
+def error_codes_markdown() -> str:
+    """The README's tables: every ErrorCode, then every WsClose, in catalogue order."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| code | HTTP | where | meaning |", "| --- | --- | --- | --- |"]
+    for code in ErrorCode:
+        where = ", ".join(code.surfaces)
+        lines.append(f"| `{code.value}` | {code.status.value} | {where} | {cell(code.meaning)} |")
+    lines += ["", "| WebSocket close code | meaning |", "| --- | --- |"]
+    lines += [f"| {close.value} | {cell(close.meaning)} |" for close in WsClose]
+    return "\n".join(lines) + "\n"
+
+
+def markdown_section_replace(text: str) -> str:
+    """`text` (the README) with the part between the markers replaced by the current tables."""
+    begin, end = text.index(MARKDOWN_BEGIN) + len(MARKDOWN_BEGIN), text.index(MARKDOWN_END)
+    return text[:begin] + "\n" + error_codes_markdown() + text[end:]

@@ -11,7 +11,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .error_codes import ErrorCode
+from .error_codes import ErrorCode, error_code
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +24,7 @@ class DomainError(Exception):
     def __init__(self, message: str, *, code: ErrorCode | None = None, **extra):
         super().__init__(message)
         if code is not None:
-            if not isinstance(code, ErrorCode):
-                raise TypeError(f"code must be an ErrorCode member, got {code!r}")
-            self.code = code
+            self.code = error_code(code)
         self.message = message
         self.extra = extra
 
@@ -56,9 +54,7 @@ class TradingHalted(DomainError):
 
 
 def error_body(message: str, code: ErrorCode, **extra) -> dict:
-    if not isinstance(code, ErrorCode):
-        raise TypeError(f"code must be an ErrorCode member, got {code!r}")
-    return {"status": "error", "code": code.value, "message": message, **extra}
+    return {"status": "error", "code": error_code(code).value, "message": message, **extra}
 
 
 def _drf_message(exc: drf_exceptions.APIException) -> tuple[str, dict]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rest_framework.utils.encoders import JSONEncoder
 
-from tradingrobot.error_codes import ErrorCode
+from tradingrobot.error_codes import ErrorCode, error_code
 
 STATUS, ORDERS, PRICES = "status", "orders", "prices"
 TOPICS = frozenset({STATUS, ORDERS, PRICES})
@@ -80,7 +80,7 @@ def event_symbols(event: dict) -> frozenset[str] | None:
 class BadMessage(ValueError):
     def __init__(self, code: ErrorCode, message: str):
         super().__init__(message)
-        self.code = code
+        self.code = error_code(code)
         self.message = message
 
 

@@ -21,7 +21,7 @@ from django.http.request import validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from tradingrobot.error_codes import ErrorCode, WsClose
+from tradingrobot.error_codes import ErrorCode, WsClose, error_code
 
 from .authentication import REJECTIONS, InvalidCredentials, key_from_headers
 from .client_ip import client_ip
@@ -46,7 +46,7 @@ class Refused(Exception):
 
     def __init__(self, close_code: int | None, code: ErrorCode, message: str):
         super().__init__(message)
-        self.close_code, self.code, self.message = close_code, code, message
+        self.close_code, self.code, self.message = close_code, error_code(code), message
 
 
 def origin_allowed(origin: str | None) -> bool:
