@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tradingrobot.actors import actor_of
-from tradingrobot.error_codes import ErrorCode
+from tradingrobot.error_codes import ErrorCode, error_code_of
 from tradingrobot.errors import InvalidInput, error_body
 from tradingrobot.query_params import int_param, time_param
 from tradingrobot.serializer_fields import ErrorOut
@@ -101,7 +101,7 @@ class TradeApi(APIView):
         order_data = OrderOut(order).data
         if order.status == Order.Status.REJECTED:
             return Response(
-                error_body(order.reject_reason, ErrorCode(order.reject_code), order=order_data),
+                error_body(order.reject_reason, error_code_of(order.reject_code), order=order_data),
                 status=http.HTTP_422_UNPROCESSABLE_ENTITY,
             )
         return Response(

@@ -155,6 +155,14 @@ class ErrorCode(enum.StrEnum):
     )
 
 
+_BY_VALUE: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}
+
+
+def error_code_of(value: str) -> ErrorCode:
+    """The member for a wire value read back (a stored `reject_code`, DRF's `default_code`); KeyError if none."""
+    return _BY_VALUE[value]
+
+
 def error_code(code: ErrorCode) -> ErrorCode:
     """`code` itself; a TypeError for anything else (a plain string would be a new, unlisted public code)."""
     if not isinstance(code, ErrorCode):

@@ -11,7 +11,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .error_codes import ErrorCode, error_code
+from .error_codes import ErrorCode, error_code, error_code_of
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +75,8 @@ def drf_error_code(exc: drf_exceptions.APIException) -> ErrorCode:
     if isinstance(exc, drf_exceptions.ParseError):
         return ErrorCode.MALFORMED_REQUEST
     try:
-        return ErrorCode(exc.default_code)
-    except ValueError:
+        return error_code_of(exc.default_code)
+    except KeyError:
         logger.error("DRF exception %s has the uncatalogued code %r", type(exc).__name__, exc.default_code)
         return ErrorCode.ERROR
 
