@@ -21,7 +21,7 @@ from django.http.request import validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
-from tradingrobot.error_codes import ErrorCode, WsClose, error_code
+from tradingrobot.error_codes import ErrorCode, WsClose, error_code, error_code_of
 
 from .authentication import REJECTIONS, InvalidCredentials, key_from_headers
 from .client_ip import client_ip
@@ -93,7 +93,7 @@ def authenticate(headers: dict[str, str], query: dict[str, list[str]]):
         try:
             return api_key_check(plain)
         except KeyRejected as rejected:
-            raise Refused(UNAUTHENTICATED, REJECTIONS[rejected.reason].default_code, rejected.message)
+            raise Refused(UNAUTHENTICATED, error_code_of(REJECTIONS[rejected.reason].default_code), rejected.message)
     keyword, _, bearer = headers.get("authorization", "").partition(" ")
     if keyword.lower() == "bearer" and bearer.strip():
         return _token_auth(bearer.strip())
