@@ -251,3 +251,10 @@ def test_a_drf_exception_with_an_uncatalogued_code_is_answered_as_error_and_logg
     assert error_code_of("no_price") is ErrorCode.NO_PRICE
     with pytest.raises(KeyError):
         error_code_of("made_up")
+
+
+def test_a_domain_error_class_with_a_plain_string_code_is_refused_when_defined():
+    with pytest.raises(TypeError, match="ErrorCode"):
+
+        class Stray(InvalidInput):
+            code = "made_up"

@@ -132,6 +132,10 @@ class ErrorCode(enum.StrEnum):
     CONFLICTING_REASON = "conflicting_reason", 400, "reason differs between the body and the query string."
     CONFLICTING_LIQUIDATE = "conflicting_liquidate", 400, "liquidate differs between the body and the query string."
 
+    # --- strategies (trading/strategies) ---
+    UNKNOWN_STRATEGY_KIND = "unknown_strategy_kind", 400, "A strategy kind not in STRATEGY_KINDS."
+    INVALID_STRATEGY_PARAMS = "invalid_strategy_params", 400, "Strategy parameters out of bounds; `errors` names each."
+
     # --- operations ---
     NOT_READY = "not_ready", 503, "/api/health/ready: a check fails; `failing` names it."
 

@@ -21,6 +21,10 @@ class DomainError(Exception):
 
     code: ErrorCode = ErrorCode.BAD_REQUEST
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        error_code(cls.code)  # a subclass's own `code = "..."` would be an unlisted public code
+
     def __init__(self, message: str, *, code: ErrorCode | None = None, **extra):
         super().__init__(message)
         if code is not None:

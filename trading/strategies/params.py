@@ -17,13 +17,14 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
 
 SUPPORTED = (int, float)
 
 
 class StrategyParamsInvalid(InvalidInput):
-    code = "invalid_strategy_params"
+    code = ErrorCode.INVALID_STRATEGY_PARAMS
 
     def __init__(self, errors: dict[str, str]):
         text = "; ".join(f"{name}: {message}" for name, message in errors.items())

@@ -8,6 +8,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
 
 from .base import Strategy
@@ -18,7 +19,7 @@ KIND_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 class StrategyKindUnknown(InvalidInput):
-    code = "unknown_strategy_kind"
+    code = ErrorCode.UNKNOWN_STRATEGY_KIND
 
 
 def _import(path: str) -> object:
