@@ -7,6 +7,9 @@ import time_machine
 from channels.testing import WebsocketCommunicator
 from django.db import connection
 from django.test.client import AsyncClient, Client
+from websockets.asyncio.connection import Connection as AsyncWsConnection
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.connection import Connection as SyncWsConnection
 
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
@@ -14,7 +17,7 @@ from portfolio.services import account_get_or_create
 from trading.order_request import order_request_parse
 from trading.services import order_place
 
-from .error_catalogue import check_response, check_ws_message
+from .error_catalogue import check_response, check_ws_closed, check_ws_message, check_ws_received
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 
@@ -31,8 +34,10 @@ def pytest_configure(config):
 @pytest.fixture(autouse=True)
 def error_codes_catalogued(monkeypatch):
     """Every test checks what it receives: a response (Django's test client, DRF's APIClient) or a WebSocket
-    message (channels' communicator) carrying an error code missing from tradingrobot/error_codes.py fails."""
+    message (channels' communicator, or the `websockets` client against daphne) carrying an error code or a close
+    code missing from tradingrobot/error_codes.py fails."""
     sync_request, async_request, ws_receive = Client.request, AsyncClient.request, WebsocketCommunicator.receive_output
+    sync_recv, async_recv = SyncWsConnection.recv, AsyncWsConnection.recv
 
     def request(self, **environ):
         response = sync_request(self, **environ)
@@ -49,9 +54,29 @@ def error_codes_catalogued(monkeypatch):
         check_ws_message(message)
         return message
 
+    def recv(self, *args, **kwargs):
+        try:
+            data = sync_recv(self, *args, **kwargs)
+        except ConnectionClosed as closed:
+            check_ws_closed(closed)
+            raise
+        check_ws_received(data)
+        return data
+
+    async def arecv(self, *args, **kwargs):
+        try:
+            data = await async_recv(self, *args, **kwargs)
+        except ConnectionClosed as closed:
+            check_ws_closed(closed)
+            raise
+        check_ws_received(data)
+        return data
+
     monkeypatch.setattr(Client, "request", request)
     monkeypatch.setattr(AsyncClient, "request", arequest)
     monkeypatch.setattr(WebsocketCommunicator, "receive_output", receive_output)
+    monkeypatch.setattr(SyncWsConnection, "recv", recv)
+    monkeypatch.setattr(AsyncWsConnection, "recv", arecv)
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ client receives must be an `ErrorCode` value, each close code a `WsClose` (or a 
 import json
 from collections.abc import Iterator
 
+from websockets.exceptions import ConnectionClosed
+
 from tradingrobot.error_codes import ErrorCode, WsClose
 
 CODES = frozenset(ErrorCode)
@@ -76,3 +78,15 @@ def check_ws_message(message: dict) -> None:
         except ValueError:
             return
         check_body(frame, "a WebSocket frame")
+
+
+def check_ws_received(data: object) -> None:
+    """A message a real WebSocket client (the `websockets` library, against daphne) received."""
+    if isinstance(data, str):
+        check_ws_message({"type": "websocket.send", "text": data})
+
+
+def check_ws_closed(closed: ConnectionClosed) -> None:
+    """The close frame the server sent, when it sent one (none: the connection just dropped)."""
+    if closed.rcvd is not None:
+        check_ws_message({"type": "websocket.close", "code": closed.rcvd.code})

@@ -258,3 +258,17 @@ def test_a_domain_error_class_with_a_plain_string_code_is_refused_when_defined()
 
         class Stray(InvalidInput):
             code = "made_up"
+
+
+def test_the_check_reads_what_a_real_websocket_client_receives():
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.frames import Close
+
+    from .error_catalogue import check_ws_closed, check_ws_received
+
+    with pytest.raises(AssertionError, match="4999"):
+        check_ws_closed(ConnectionClosedError(Close(4999, ""), None))
+    with pytest.raises(AssertionError, match="made_up"):
+        check_ws_received(json.dumps({"type": "error", "code": "made_up"}))
+    check_ws_closed(ConnectionClosedError(Close(4401, ""), None))
+    check_ws_closed(ConnectionClosedError(None, None))  # dropped without a close frame
