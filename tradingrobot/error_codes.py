@@ -112,7 +112,7 @@ class ErrorCode(enum.StrEnum):
     CONFLICTING_CLIENT_ORDER_ID = (
         "conflicting_client_order_id",
         400,
-        "client_order_id differs between body, query string or the Idempotency-Key header.",
+        "client_order_id differs between body, query and Idempotency-Key.",
     )
     CONFLICTING_STRATEGY_ID = "conflicting_strategy_id", 400, "strategy_id differs between body and query string."
     IDEMPOTENCY_KEY_IN_PROGRESS = "idempotency_key_in_progress", 409, "The same key's first request still runs."
@@ -154,7 +154,7 @@ class ErrorCode(enum.StrEnum):
     NOT_SUBSCRIBED_TO_SYMBOLS = (
         "not_subscribed_to_symbols",
         400,
-        "unsubscribe from symbols while receiving every symbol; subscribe to the wanted ones instead.",
+        "unsubscribe from symbols while getting all (subscribe instead).",
         WS,
     )
 
