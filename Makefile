@@ -7,7 +7,7 @@ PORT ?= 8000
 # Prometheus counters of every process (web, worker) in one folder, emptied at each start (README "Operations").
 PROMETHEUS_MULTIPROC_DIR ?= $(abspath var/prometheus)
 
-.PHONY: venv run demo test lint bench migrate clean api-contract
+.PHONY: venv run demo test lint bench migrate clean api-contract staging staging-down
 
 venv: $(VENV)/.installed
 
@@ -37,6 +37,15 @@ demo: migrate
 	DEBUG=1 HOST=$(HOST) PROMETHEUS_MULTIPROC_DIR=$(PROMETHEUS_MULTIPROC_DIR) DEVFEED_PORT=$(DEVFEED_PORT) WP_BASE_URL=http://127.0.0.1:$(DEVFEED_PORT) WP_TIMEZONE= \
 		WP_POLL_SECONDS=$${WP_POLL_SECONDS:-60} WP_FAST_POLL_SECONDS=$${WP_FAST_POLL_SECONDS:-2} \
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.demo -p $(PORT)
+
+# The production arrangement on this machine (deploy/README.md): nginx over TLS, 2 gunicorn, 2 daphne, 2 Celery
+# workers, 2 beats, PostgreSQL (STAGING_DATABASE_URL, db tr_staging) and Redis (STAGING_REDIS_URL, db 6), the
+# development feed as WordPress, under a private supervisord; everything under var/staging (STAGING_DIR).
+staging: venv
+	$(BIN)/python -m deploy.staging up
+
+staging-down:
+	$(BIN)/python -m deploy.staging down
 
 lint: venv
 	$(BIN)/ruff check .
