@@ -245,7 +245,8 @@ class Staging:
         for i in INSTANCES:
             programs[f"gunicorn-{i}"] = (
                 100,
-                f"{gunicorn} --bind 127.0.0.1:{self.ports[f'gunicorn-{i}']} --graceful-timeout 20 tradingrobot.wsgi",
+                f"{gunicorn} --bind 127.0.0.1:{self.ports[f'gunicorn-{i}']} --graceful-timeout 20"
+                f" --control-socket {self.dir}/gunicorn-{i}.ctl tradingrobot.wsgi",
             )
             programs[f"daphne-{i}"] = (
                 100,
@@ -253,7 +254,7 @@ class Staging:
             )
             programs[f"worker-{i}"] = (200, f"{celery} worker --pool solo -n worker-{i}@%%h -Q {queue}")
             programs[f"beat-{i}"] = (300, f"{celery} beat -s {self.dir}/beat-{i}.schedule")
-        programs["nginx"] = (400, " ".join(self._nginx("-g", "daemon off;")))
+        programs["nginx"] = (400, " ".join(self._nginx()))
         return programs
 
     def _supervisor_config(self) -> None:
