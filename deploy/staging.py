@@ -252,8 +252,8 @@ class Staging:
                 100,
                 f"{py} -m daphne -b 127.0.0.1 -p {self.ports[f'daphne-{i}']} tradingrobot.asgi:application",
             )
-            programs[f"worker-{i}"] = (200, f"{celery} worker --pool solo -n worker-{i}@%%h -Q {queue}")
-            programs[f"beat-{i}"] = (300, f"{celery} beat -s {self.dir}/beat-{i}.schedule")
+            programs[f"worker-{i}"] = (200, f"{celery} worker --pool solo --loglevel INFO -n worker-{i}@%%h -Q {queue}")
+            programs[f"beat-{i}"] = (300, f"{celery} beat --loglevel INFO -s {self.dir}/beat-{i}.schedule")
         programs["nginx"] = (400, " ".join(self._nginx()))
         return programs
 
@@ -336,8 +336,11 @@ class Staging:
     def wait_ready(self, timeout: float) -> bool:
         give_up = time.monotonic() + timeout
         while time.monotonic() < give_up:
-            if self.ready()[0] == 200:
+            status, body = self.ready()
+            if status == 200:
                 return True
+            if os.environ.get("STAGING_VERBOSE"):
+                print(f"{time.strftime('%H:%M:%S')} ready: {status} {body.get('failing', body)}", flush=True)
             time.sleep(0.5)
         return False
 
