@@ -220,7 +220,7 @@ def test_rolling_restart_under_steady_reads_fails_no_request(staging):
     time.sleep(1)
     for name in ("gunicorn-a", "gunicorn-b", "daphne-a", "daphne-b"):
         before = staging.pid(name)
-        staging.ctl("restart", name)
+        staging.restart(name)
         assert staging.pid(name) not in (0, before), name
         assert wait_for(lambda name=name: _answers_directly(staging.ports[name]), timeout=30), name
     time.sleep(1)
@@ -233,7 +233,7 @@ def test_rolling_restart_under_steady_reads_fails_no_request(staging):
 
 
 def test_backup_restored_into_a_fresh_database_is_served(staging, site, trader, tmp_path):
-    staging.ctl("stop", "worker-a", "worker-b")  # push-back waits: the dump holds pending outbox rows
+    staging.stop("worker-a", "worker-b")  # push-back waits: the dump holds pending outbox rows
     try:
         for ticker, side, qty in (("NVDA", "buy", 3), ("SPY", "buy", 1), ("NVDA", "sell", 1)):
             trader.place(ticker, side, qty)
@@ -279,7 +279,7 @@ def test_backup_restored_into_a_fresh_database_is_served(staging, site, trader, 
             robot.send_signal(signal.SIGTERM)
             robot.wait(30)
     finally:
-        staging.ctl("start", "worker-a", "worker-b")
+        staging.start("worker-a", "worker-b")
     check_ledger(site, trader)
 
 
