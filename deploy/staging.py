@@ -165,7 +165,7 @@ class Staging:
             "WP_BASE_URL": f"http://127.0.0.1:{self.ports['feed']}",
             "WP_TIMEZONE": "",
             "WP_APP_USER": "staging",
-            "WP_APP_PASSWORD": " ".join(secrets.token_hex(2) for _ in range(6)),
+            "WP_APP_PASSWORD": secrets.token_hex(12),  # WordPress shows it in groups of 4; either form works
             "WP_POLL_SECONDS": "60",
             # The development feed writes a row every 5 minutes at any hour; a paper staging trades around the clock.
             "TRADING_CALENDAR": "24/7",
