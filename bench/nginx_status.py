@@ -67,6 +67,7 @@ def main() -> None:
     )
     try:
         staging.up(timeout=300)
+        loads = os.getloadavg()
         key = {"X-API-Key": staging.api_key}
         through = [f"{staging.url}/api/status"]
         direct = [f"http://127.0.0.1:{staging.ports[f'gunicorn-{i}']}/api/status" for i in ("a", "b")]
@@ -83,7 +84,8 @@ def main() -> None:
 
     figures = {name: statistics.median(r["rps"] for r in runs) for name, runs in rounds.items()}
     ratio = figures["nginx"] / figures["direct"]
-    print(f"GET /api/status, {args.connections} connections, {args.rounds} x {args.duration} s each, 2 gunicorn x 2 workers")
+    setup = f"{args.connections} connections, {args.rounds} x {args.duration} s each, 2 gunicorn x 2 workers"
+    print(f"GET /api/status, {setup}; load average {loads[0]:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"{'path':<34}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}   rounds (req/s)")
     for name, label in (("nginx", "through nginx (TLS, 2 upstreams)"), ("direct", "direct to both gunicorns")):
         runs = rounds[name]
