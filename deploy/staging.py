@@ -35,6 +35,9 @@ DEPLOY = ROOT / "deploy"
 PORTS = range(18400, 18500)
 PYTHON = str(ROOT / ".venv" / "bin" / "python") if (ROOT / ".venv").exists() else sys.executable
 INSTANCES = ("a", "b")
+# nginx sets an instance aside this long after one failed connection; a rolling restart waits it out after each
+# instance is back, or the next restart would leave nginx no live upstream.
+FAIL_TIMEOUT = 3
 
 
 def free_ports(count: int, ports: range = PORTS) -> list[int]:
@@ -204,7 +207,8 @@ class Staging:
     def _nginx_config(self) -> None:
         def servers(kind: str) -> str:
             return " ".join(
-                f"server 127.0.0.1:{self.ports[f'{kind}-{i}']} max_fails=1 fail_timeout=5s;" for i in INSTANCES
+                f"server 127.0.0.1:{self.ports[f'{kind}-{i}']} max_fails=1 fail_timeout={FAIL_TIMEOUT}s;"
+                for i in INSTANCES
             )
 
         site = render(

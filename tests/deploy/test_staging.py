@@ -17,7 +17,7 @@ import requests
 from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect
 
-from deploy.staging import PYTHON, ROOT, free_ports
+from deploy.staging import FAIL_TIMEOUT, PYTHON, ROOT, free_ports
 from tests.faults.ledger import check_ledger
 from tests.ops.test_processes import wait_for
 
@@ -244,6 +244,7 @@ def test_rolling_restart_under_steady_reads_fails_no_request(staging):
         staging.restart(name)
         assert staging.pid(name) not in (0, before), name
         assert wait_for(lambda name=name: _answers_directly(staging.ports[name]), timeout=30), name
+        time.sleep(FAIL_TIMEOUT + 0.5)  # until nginx takes the instance back (deploy/README.md, rolling out)
     time.sleep(1)
     for reader in readers:
         reader.stop()
