@@ -315,3 +315,19 @@ def _ledger_rows(site) -> dict:
             "SELECT key, kind, status, payload::text FROM trading_outboxmessage WHERE status <> 'delivered' ORDER BY id"
         ),
     }
+
+
+def test_staging_down_stops_exactly_what_it_started(staging):
+    import psutil
+
+    ours = staging.processes()
+    assert len(ours) >= 1 + 10, ours  # supervisord, 10 programs, and their children (gunicorn and nginx workers)
+    bystander = subprocess.Popen(["sleep", "60"])  # started outside the staging: must survive
+    try:
+        stopped = staging.down()
+        assert set(stopped) == set(ours)
+        assert [pid for pid in ours if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"] == []
+        assert bystander.poll() is None and not staging.running()
+    finally:
+        bystander.kill()
+        bystander.wait()
