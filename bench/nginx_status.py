@@ -6,7 +6,8 @@ Brings up its own staging (deploy/staging.py: nginx, 2 gunicorn instances of 2 s
 development feed) on PostgreSQL `<STAGING_DATABASE_URL>_bench` and Redis STAGING_REDIS_URL (default db 7), with the
 rate limits lifted (one address, one key). Then, in alternating rounds: wrk on https://localhost:PORT/api/status
 (nginx spreads over both instances), and wrk on each instance's own port at once (half the connections each, the
-requests/s added up; `X-Forwarded-Proto: https` as nginx would send). Target: nginx >= 0.8 x direct. Needs wrk.
+requests/s added up; `X-Forwarded-Proto: https` as nginx would send), which of the two goes first alternating
+between rounds. Target: nginx >= 0.8 x direct. Needs wrk.
 """
 
 import argparse
@@ -75,9 +76,11 @@ def main() -> None:
         measure(through, args.connections, 2, key)  # warm-up: TLS sessions, worker caches
         measure(direct, args.connections, 2, direct_headers)
         rounds: dict[str, list[dict]] = {"nginx": [], "direct": []}
-        for _ in range(args.rounds):
-            rounds["nginx"].append(measure(through, args.connections, args.duration, key))
-            rounds["direct"].append(measure(direct, args.connections, args.duration, direct_headers))
+        runs = {"nginx": (through, key), "direct": (direct, direct_headers)}
+        for turn in range(args.rounds):  # which goes first alternates, so a drift of the machine favours neither
+            for name in ("nginx", "direct") if turn % 2 == 0 else ("direct", "nginx"):
+                urls, headers = runs[name]
+                rounds[name].append(measure(urls, args.connections, args.duration, headers))
     finally:
         staging.down()
         shutil.rmtree(directory, ignore_errors=True)
