@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from trading.models import OutboxMessage
 from tradingrobot.locks import CacheLock, cache_lock
+from tradingrobot.ops import metrics
 
 from .client import NAMESPACE, WordPressClient
 from .services import site_zone_get
@@ -113,6 +114,7 @@ def _settle(message: OutboxMessage, *, delivered: bool = False, error: FetchFail
     if error is not None:
         message.last_error = f"{error.code}: {error.message}"[:500]
     message.save(update_fields=["attempts", "claimed_until", "status", "delivered_at", "last_error", "next_attempt_at"])
+    metrics.pushback_attempt(message.kind, outcome)
     return outcome
 
 

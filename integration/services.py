@@ -1,7 +1,8 @@
 """Bring WordPress prices into the price store: one poll of `/stock-data`, or a backfill of history.
 
-Writes go through `market.services.sample_upsert_many` (bulk, idempotent on (symbol, timestamp)); afterwards
-the paper broker fills what the new prices allow and `prices_stored` is announced for the WebSocket.
+Writes go through `market.services.sample_upsert_many` (bulk, idempotent on (symbol, timestamp); it announces
+the bars they close, as not live for a backfill); afterwards `trading.prices.prices_arrived` lets the paper broker
+fill what the new prices allow and announces `prices_stored`.
 """
 
 import contextlib
@@ -22,9 +23,9 @@ from django.db import connection, transaction
 from market.clock import now
 from market.models import PriceSample, Symbol
 from market.services import UpsertResult, sample_upsert_many
-from trading import events
-from trading.services import orders_execute_resting
+from trading.prices import prices_arrived
 from tradingrobot.locks import cache_lock
+from tradingrobot.ops import metrics
 
 from .client import WordPressClient, WPResponse
 from .models import BackfillWindow, FeedStatus
@@ -136,21 +137,17 @@ def _symbol_ids() -> dict[str, int]:
 
 
 def _store(result: TransformResult, report: IngestReport, rows: int) -> UpsertResult:
-    with transaction.atomic():
-        upsert = sample_upsert_many(samples=result.samples, source=PriceSample.Source.WORDPRESS)
+    upsert = sample_upsert_many(samples=result.samples, source=PriceSample.Source.WORDPRESS, live=True)
     report.add(upsert, result, rows)
     return upsert
 
 
 def _after_store(report: IngestReport, symbol_ids: set[int]) -> None:
     """Let the paper broker and the WebSocket see the new prices."""
-    if not symbol_ids:
-        return
-    report.fills += orders_execute_resting(symbol_ids=sorted(symbol_ids))
-    tickers = sorted(Symbol.objects.filter(pk__in=symbol_ids).values_list("ticker", flat=True))
-    report.symbols = tickers
-    with transaction.atomic():
-        events.announce("prices_stored", symbols=tickers)
+    arrived = prices_arrived(symbol_ids=symbol_ids)
+    report.fills += arrived.fills
+    if arrived.tickers:
+        report.symbols = arrived.tickers
 
 
 def _status_record(kind: str, report: IngestReport) -> None:
@@ -167,6 +164,7 @@ def _status_record(kind: str, report: IngestReport) -> None:
         status.last_error_code = report.error.code
         status.last_error_message = report.error.message
     status.save()
+    metrics.ingest_recorded(kind=kind, counts=status.last_counts)
 
 
 def _fail(report: IngestReport, response: WPResponse) -> None:
@@ -370,7 +368,7 @@ def _backfill(
                 # windows, and their BackfillWindow rows with them, so a rerun fetches them again.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            upsert = sample_upsert_many(samples=result.samples, source=PriceSample.Source.WORDPRESS)
+            upsert = sample_upsert_many(samples=result.samples, source=PriceSample.Source.WORDPRESS, live=False)
             if span.end <= end:  # the window holding "now" is never complete: fetch it again next time
                 BackfillWindow.objects.update_or_create(
                     symbol=span.symbol,

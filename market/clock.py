@@ -86,6 +86,15 @@ class MarketClock:
     def local_date(self, at: dt.datetime) -> dt.date:
         return at.astimezone(self.tz).date()
 
+    def session_close_on(self, day: dt.date) -> dt.datetime | None:
+        """The close of the session on the exchange-local date `day` (None: no session that day, or 24/7)."""
+        if self.always_open:
+            return None
+        i = bisect.bisect_left(self.closes, dt.datetime.combine(day, dt.time(), tzinfo=self.tz))
+        if i < len(self.closes) and self.local_date(self.closes[i]) == day:
+            return self.closes[i]
+        return None
+
 
 def _build_exchange_clock(name: str) -> MarketClock:
     import exchange_calendars as xcals

@@ -84,3 +84,24 @@ class Bar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol_id} {self.timeframe} {self.start:%Y-%m-%d %H:%M}"
+
+
+class BarCloseMark(models.Model):
+    """Per symbol and timeframe, the end of the newest bar announced as closed (`bar_closed`).
+
+    Written only by `market.bar_close`, under a row lock in the transaction that stores the closing sample,
+    so a bar is announced once however many writers store samples at the same time. A bar starting before
+    `closed_until` is never announced (again).
+    """
+
+    symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="+", db_index=False)
+    timeframe = models.CharField(max_length=8, choices=Timeframe.choices)
+    closed_until = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["symbol", "timeframe"], name="barclosemark_symbol_timeframe_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.symbol_id} {self.timeframe} closed until {self.closed_until:%Y-%m-%d %H:%M}"

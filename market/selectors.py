@@ -67,12 +67,12 @@ class BarOut:
     volume: int | None
 
 
-_BAR_COLUMNS = ("start", "day", "open", "high", "low", "close", "close_volume", "close_at")
+BAR_COLUMNS = ("start", "day", "open", "high", "low", "close", "close_volume", "close_at")
 
 
-def _volume(current: tuple, previous: tuple | None, timeframe: str) -> int | None:
+def bar_volume(current: tuple, previous: tuple | None, timeframe: str) -> int | None:
     """Rise of the cumulative day volume inside `current`, measured from the previous bar's close sample.
-    Rows are tuples in _BAR_COLUMNS order: [1] is the day, [6] the close volume."""
+    Rows are tuples in BAR_COLUMNS order: [1] is the day, [6] the close volume."""
     if current[6] is None:
         return None
     if previous is None:
@@ -100,16 +100,16 @@ def bar_list(
         bars = bars.filter(start__lt=end)
     newest_sample_at = None
     if start is None:
-        rows = list(bars.order_by("-start").values_list(*_BAR_COLUMNS)[: limit + 1])[::-1]
+        rows = list(bars.order_by("-start").values_list(*BAR_COLUMNS)[: limit + 1])[::-1]
         previous = rows.pop(0) if len(rows) > limit else None
         if end is None and rows:
             newest_sample_at = rows[-1][7]
     else:
-        rows = list(bars.filter(start__gte=start).order_by("start").values_list(*_BAR_COLUMNS)[:limit])
-        previous = bars.filter(start__lt=start).order_by("-start").values_list(*_BAR_COLUMNS).first() if rows else None
+        rows = list(bars.filter(start__gte=start).order_by("start").values_list(*BAR_COLUMNS)[:limit])
+        previous = bars.filter(start__lt=start).order_by("-start").values_list(*BAR_COLUMNS).first() if rows else None
     out = []
     for row in rows:
-        out.append(BarOut(row[0], row[2], row[3], row[4], row[5], _volume(row, previous, timeframe)))
+        out.append(BarOut(row[0], row[2], row[3], row[4], row[5], bar_volume(row, previous, timeframe)))
         previous = row
     return BarPage(out, newest_sample_at)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from tradingrobot.snapshot_cache import ledger_version_bump
 
+from .bar_close import bars_close
 from .models import PriceSample
 from .rollup import SampleRow, bars_merge, bars_merge_from_sql, bars_rebuild, execute_binary
 
@@ -29,12 +30,14 @@ class UpsertResult:
     updated: int = 0
     unchanged: int = 0
     symbol_ids: set[int] = field(default_factory=set)
+    bars_closed: int = 0
 
     def __iadd__(self, other: "UpsertResult") -> "UpsertResult":
         self.stored += other.stored
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.symbol_ids |= other.symbol_ids
+        self.bars_closed += other.bars_closed
         return self
 
 
@@ -44,14 +47,17 @@ def _dedupe(samples: Sequence[SampleIn]) -> list[SampleIn]:
     return list(latest.values())
 
 
-def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertResult:
+def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool = True) -> UpsertResult:
     """Store samples keyed on (symbol, timestamp): new ones are inserted, changed ones updated in place,
-    identical ones left alone; the bars they touch are kept consistent in the same transaction."""
+    identical ones left alone; the bars they touch are kept consistent in the same transaction, and the bars
+    the new samples close are announced (`bar_closed`, once each; `live=False` for a backfill or history).
+    Then call the "prices arrived" follow-up (`trading.prices.prices_arrived`) with `result.symbol_ids`."""
     result = UpsertResult()
     by_symbol: dict[int, list[SampleIn]] = defaultdict(list)
     for sample in _dedupe(samples):
         by_symbol[sample.symbol_id].append(sample)
 
+    newest: dict[int, dt.datetime] = {}
     with transaction.atomic():
         new_rows: list[SampleIn] = []
         for symbol_id, items in by_symbol.items():
@@ -84,6 +90,7 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertRes
                 result.updated += len(changed)
             if len(new_rows) > new_before or changed:
                 result.symbol_ids.add(symbol_id)
+                newest[symbol_id] = max([s.timestamp for s in new_rows[new_before:]] + changed_at)
 
         if connection.vendor == "postgresql":
             _insert_new_and_merge(new_rows, source)
@@ -100,6 +107,7 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str) -> UpsertRes
             )
             bars_merge(SampleRow(s.symbol_id, s.timestamp, s.price, s.volume) for s in new_rows)
         result.stored += len(new_rows)
+        result.bars_closed = bars_close(newest=newest, live=live)
         if result.symbol_ids:
             transaction.on_commit(ledger_version_bump)
     return result

@@ -1,33 +1,63 @@
-"""Trading events, announced only after the transaction that caused them commits.
+"""Trading's event catalogue: the facts `trading/services.py` announces after commit (bus: tradingrobot/events.py).
 
-Listeners (the WebSocket broadcaster, the WordPress outbox worker...) register with `listen`;
-services call `announce`. A failing listener is logged and never undoes the trade.
+Their payloads are also the /ws/updates event frames (`trading/realtime/frames.py` adds `server_time`), so a
+key renamed here is a wire change.
 """
 
-import logging
-from collections.abc import Callable
+from typing import Literal, TypedDict
 
-from django.db import transaction
+from tradingrobot.events import catalogue
 
-logger = logging.getLogger(__name__)
-
-Listener = Callable[[dict], None]
-_listeners: list[Listener] = []
+from .models import Order
 
 
-def listen(listener: Listener) -> None:
-    if listener not in _listeners:
-        _listeners.append(listener)
+class OrderAccepted(TypedDict):
+    type: Literal["order_accepted"]
+    order_id: int
+    symbol: str
 
 
-def _deliver(event: dict) -> None:
-    for listener in list(_listeners):
-        try:
-            listener(event)
-        except Exception:
-            logger.exception("event listener %r failed for %s", listener, event.get("type"))
+class OrderRejected(TypedDict):
+    type: Literal["order_rejected"]
+    order_id: int
+    symbol: str
+    reason: str
 
 
-def announce(event_type: str, **payload) -> None:
-    event = {"type": event_type, **payload}
-    transaction.on_commit(lambda: _deliver(event))
+class OrderFilled(TypedDict):
+    type: Literal["order_filled"]
+    order_id: int
+    fill_id: int
+    symbol: str
+    side: str
+    qty: str
+    price: str
+
+
+OrderClosedType = Literal["order_canceled", "order_expired"]
+
+
+class OrderClosed(TypedDict):
+    type: OrderClosedType
+    order_id: int
+    symbol: str
+
+
+class TradingHalted(TypedDict):
+    type: Literal["trading_halted"]
+    reason: str
+    by: str
+
+
+class TradingResumed(TypedDict):
+    type: Literal["trading_resumed"]
+    by: str
+
+
+TRADING_EVENTS = catalogue(OrderAccepted, OrderRejected, OrderFilled, OrderClosed, TradingHalted, TradingResumed)
+
+# The event that says an order was closed with this status.
+ORDER_CLOSED_EVENTS: dict[str, OrderClosedType] = {
+    Order.Status.CANCELED: "order_canceled",
+    Order.Status.EXPIRED: "order_expired",
+}

@@ -18,6 +18,8 @@ from portfolio.models import Account, Position
 from portfolio.services import account_lock, position_lock
 from tradingrobot.error_codes import ErrorCode, error_code
 from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
+from tradingrobot.events import announce
+from tradingrobot.ops import metrics
 
 from . import broker, events
 from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
@@ -95,7 +97,11 @@ def order_place(
         except Rejection as rejection:
             _mark_rejected(order, rejection)
             order.save()
-            events.announce("order_rejected", order_id=order.pk, symbol=symbol.ticker, reason=rejection.reason)
+            announce(
+                events.OrderRejected(
+                    type="order_rejected", order_id=order.pk, symbol=symbol.ticker, reason=rejection.reason
+                )
+            )
         return order, True
 
 
@@ -133,7 +139,7 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
     if order.side == Order.Side.BUY:
         order.reserve_price = estimate
     order.save()
-    events.announce("order_accepted", order_id=order.pk, symbol=order.symbol.ticker)
+    announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
 def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
@@ -256,14 +262,18 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
         executed_at=at,
     )
     outbox_trade_add(fill=fill, order=order)
-    events.announce(
-        "order_filled",
-        order_id=order.pk,
-        fill_id=fill.pk,
-        symbol=order.symbol.ticker,
-        side=order.side,
-        qty=str(qty),
-        price=str(price),
+    placed = order.created_at
+    transaction.on_commit(lambda: metrics.fill_latency_observe((now() - placed).total_seconds()), robust=True)
+    announce(
+        events.OrderFilled(
+            type="order_filled",
+            order_id=order.pk,
+            fill_id=fill.pk,
+            symbol=order.symbol.ticker,
+            side=order.side,
+            qty=str(qty),
+            price=str(price),
+        )
     )
     return fill
 
@@ -302,8 +312,10 @@ def orders_execute_resting(*, symbol_ids: list[int] | None = None, expire: bool 
                 position.refresh_from_db()
                 _mark_rejected(order, rejection)
                 order.save()
-                events.announce(
-                    "order_rejected", order_id=order.pk, symbol=order.symbol.ticker, reason=rejection.reason
+                announce(
+                    events.OrderRejected(
+                        type="order_rejected", order_id=order.pk, symbol=order.symbol.ticker, reason=rejection.reason
+                    )
                 )
     return filled
 
@@ -352,7 +364,7 @@ def _close(order: Order, status: str) -> None:
     else:
         order.expired_at = at
     order.save(update_fields=["status", "reserve_price", "canceled_at", "expired_at", "updated_at"])
-    events.announce(f"order_{status}", order_id=order.pk, symbol=order.symbol.ticker)
+    announce(events.OrderClosed(type=events.ORDER_CLOSED_EVENTS[status], order_id=order.pk, symbol=order.symbol.ticker))
 
 
 def orders_expire() -> int:
@@ -389,7 +401,7 @@ def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tup
                     request=request, placed_by=halted_by, source=Order.Source.LIQUIDATION, bypass_halt=True
                 )
                 liquidations.append(order)
-        events.announce("trading_halted", reason=state.reason, by=state.changed_by)
+        announce(events.TradingHalted(type="trading_halted", reason=state.reason, by=state.changed_by))
     return state, len(open_orders), liquidations
 
 
@@ -401,7 +413,7 @@ def trading_resume(*, resumed_by: str) -> TradingState:
         state.changed_by = resumed_by[:150]
         state.changed_at = now()
         state.save()
-        events.announce("trading_resumed", by=state.changed_by)
+        announce(events.TradingResumed(type="trading_resumed", by=state.changed_by))
     return state
 
 

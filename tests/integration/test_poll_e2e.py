@@ -17,10 +17,10 @@ from integration.models import FeedStatus
 from integration.services import stock_data_poll
 from market.models import PriceSample
 from tests.conftest import MARKET_OPEN_AT, REQUIRE_SERVICES
-from trading import events
 from trading.models import Order
 from trading.order_request import OrderRequest
 from trading.services import order_place
+from tradingrobot import events
 
 pytestmark = pytest.mark.django_db
 TICKERS = ["NVDA", "QQQ", "SPY", "TSLA"]
@@ -227,13 +227,13 @@ def test_after_a_poll_resting_orders_fill_and_prices_stored_is_announced(
     )
     assert order.status == Order.Status.ACCEPTED  # no price yet: it rests
     seen: list[dict] = []
-    events.listen(seen.append)
+    events.listen(seen.append, types=events.event_types())
     try:
         market_open.move_to(MARKET_OPEN_AT)
         with django_capture_on_commit_callbacks(execute=True):
             report = stock_data_poll()
     finally:
-        events._listeners.remove(seen.append)
+        events.unlisten(seen.append)
 
     order.refresh_from_db()
     assert report.fills == 1

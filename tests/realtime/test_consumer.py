@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from portfolio.selectors import status_data
-from trading import events
 from trading.services import trading_halt, trading_resume
+from tradingrobot import events
 
 from .conftest import TICK, place, receive, receive_until, store_price
 
@@ -111,7 +111,7 @@ def _announce_in_transaction(event_type, **payload):
     from django.db import transaction
 
     with transaction.atomic():
-        events.announce(event_type, **payload)
+        events.announce({"type": event_type, **payload})
 
 
 async def test_data_gone_stale_is_announced(connect, settings):

@@ -20,6 +20,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 
+from tradingrobot.ops import metrics
+
 from . import frames
 from .broker import get_broker
 
@@ -138,9 +140,11 @@ class Hub:
 
     def add(self, client: Client) -> None:
         self.clients.add(client)
+        metrics.websocket_clients_set(len(self.clients))
 
     def remove(self, client: Client) -> None:
         self.clients.discard(client)
+        metrics.websocket_clients_set(len(self.clients))
 
     async def fan_out(self, body: str, topic: str, symbols: frozenset[str] | None) -> int:
         """Hand one serialised frame to every interested client; drop the ones that lag. Fan-outs run one
@@ -308,6 +312,12 @@ async def get_hub() -> Hub:
         _hub = Hub(loop)
     await _hub.wait_ready()
     return _hub
+
+
+def hub_client_count() -> int | None:
+    """This process's WebSocket client count (None when no hub runs in this process)."""
+    hub = _hub
+    return None if hub is None else len(hub.clients)
 
 
 async def hub_stop() -> None:

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from market.clock import now
+from trading.realtime.hub import hub_client_count
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import error_body
 from tradingrobot.security.client_ip import request_client_ip
@@ -25,8 +26,7 @@ from tradingrobot.serializer_fields import iso_z
 
 from .collectors import StateCollector
 from .health import readiness_get
-from .instrumentation import websocket_clients_now
-from .metrics import WEBSOCKET_CLIENTS
+from .metrics import websocket_clients_set
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +112,8 @@ def metrics_view(request):
         if settings.METRICS_TOKEN:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    clients = websocket_clients_now()
+    clients = hub_client_count()
     if clients is not None:
-        WEBSOCKET_CLIENTS.set(clients)
+        websocket_clients_set(clients)
     output = prometheus_client.generate_latest(_registry())
     return HttpResponse(output, content_type=prometheus_client.CONTENT_TYPE_LATEST)

@@ -3,12 +3,14 @@
 With PROMETHEUS_MULTIPROC_DIR set (a folder every process of the robot shares, emptied before they start), each
 process writes its values there and `/metrics` adds them up; without it, `/metrics` shows the serving process's
 own counters only. Values read from the database (orders, outbox, data age...) are collected at scrape time in
-`collectors.py` and are right in both modes. This module imports nothing from the project: anyone may import it.
+`collectors.py` and are right in both modes. This module imports nothing from the project: anyone may import it,
+and the code where a thing happens calls the function below that counts it.
 """
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -60,3 +62,35 @@ def wordpress_call(method: str) -> Iterator[None]:
         WORDPRESS_ERRORS.labels(getattr(error, "code", None) or type(error).__name__).inc()
         raise
     WORDPRESS_REQUEST_SECONDS.labels(method, "ok").observe(time.perf_counter() - started)
+
+
+INGEST_OUTCOMES = ("stored", "updated", "unchanged", "skipped")
+
+
+def ingest_recorded(*, kind: str, counts: Mapping[str, Any]) -> None:
+    """One poll or backfill finished (`counts`: its report, as stored in FeedStatus.last_counts)."""
+    for outcome in INGEST_OUTCOMES:
+        value = counts.get(outcome) or 0
+        if value:
+            INGEST_ROWS.labels(kind, outcome).inc(value)
+    INGEST_RUNS.labels(kind, "ok" if counts.get("ok", True) else "failed").inc()
+
+
+def order_event_count(event: Mapping[str, Any]) -> None:
+    """An event listener (tradingrobot/listeners.py): one committed order or trading event."""
+    ORDER_EVENTS.labels(event.get("type", "unknown")).inc()
+
+
+def fill_latency_observe(seconds: float) -> None:
+    """A fill committed `seconds` after its order was placed."""
+    FILL_LATENCY_SECONDS.observe(max(seconds, 0.0))
+
+
+def pushback_attempt(kind: str, outcome: str) -> None:
+    """One delivery attempt of an outbox record: delivered, deferred (will retry) or failed (refused)."""
+    OUTBOX_DELIVERIES.labels(kind, outcome).inc()
+
+
+def websocket_clients_set(count: int) -> None:
+    """The realtime hub's client count changed (or was read at scrape time)."""
+    WEBSOCKET_CLIENTS.set(count)

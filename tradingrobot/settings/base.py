@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "trading.realtime",
     "integration",
     "tradingrobot.ops",  # health, metrics, alerts, logs (settings: ops.py)
+    "tradingrobot",  # tradingrobot/apps.py: installs the event listeners (tradingrobot/listeners.py)
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,41 @@
+"""Market's event catalogue: the price-store facts `market` announces itself (bus: tradingrobot/events.py).
+
+- `prices_stored`: new or changed samples of `symbols` are stored (after the "prices arrived" follow-up,
+  `trading.prices.prices_arrived`, filled what they allow). Also a /ws/updates frame (one per symbol).
+- `bar_closed`: the first sample at or after a bar's end was stored, so the bar will not change any more
+  from live data; announced once per (symbol, timeframe, bar) by `market.bar_close` in the storing
+  transaction. `live` is False when the sample came from a backfill or history load: a listener that
+  trades must ignore those. Not sent to WebSocket clients.
+"""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal, TypedDict
+
+from tradingrobot.events import announce, catalogue
+
+
+class PricesStored(TypedDict):
+    type: Literal["prices_stored"]
+    symbols: list[str]
+
+
+class BarClosed(TypedDict):
+    type: Literal["bar_closed"]
+    symbol: str
+    timeframe: str  # 1Min, 5Min, 15Min, 1Hour, 1Day
+    start: dt.datetime
+    end: dt.datetime  # intraday: start + size; 1Day: the session's close (local midnight on a day without one)
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal | None  # the rise of the day's cumulative volume inside the bar (None when unknown)
+    live: bool
+
+
+MARKET_EVENTS = catalogue(PricesStored, BarClosed)
+
+
+def prices_stored_announce(*, tickers: list[str]) -> None:
+    announce(PricesStored(type="prices_stored", symbols=tickers))

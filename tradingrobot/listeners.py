@@ -1,0 +1,27 @@
+"""Who hears which event: the one table of event listeners, installed once by `tradingrobot.apps`.
+
+Every process that can change state (web, Celery worker, command) installs it, so each forwards its own
+committed events. `bar_closed` has no listener yet: the strategy engine will subscribe to it here.
+"""
+
+from market.events import MARKET_EVENTS
+from trading.events import TRADING_EVENTS
+from trading.realtime.bridge import forward_event
+from tradingrobot import events
+from tradingrobot.ops.metrics import order_event_count
+from tradingrobot.snapshot_cache import ledger_version_bump
+
+# The events /ws/updates clients receive (frames in trading/realtime/frames.py); bar_closed is not one.
+WIRE_EVENTS = TRADING_EVENTS | {"prices_stored"}
+assert WIRE_EVENTS <= TRADING_EVENTS | MARKET_EVENTS
+
+LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
+    (forward_event, WIRE_EVENTS),  # to the realtime broker, which reaches every web process
+    (ledger_version_bump, WIRE_EVENTS),  # the status memo is out of date
+    (order_event_count, WIRE_EVENTS),  # tradingrobot_order_events{event}
+]
+
+
+def listeners_install() -> None:
+    for listener, types in LISTENERS:
+        events.listen(listener, types=types)
