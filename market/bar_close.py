@@ -93,7 +93,7 @@ def bars_close(*, newest: Mapping[int, dt.datetime], live: bool) -> int:
                     BarClosed(
                         type="bar_closed",
                         symbol=tickers[symbol_id],
-                        timeframe=timeframe,
+                        timeframe=str(timeframe),
                         start=row[0],
                         end=end,
                         open=row[2],

@@ -118,6 +118,17 @@ def add_price(symbols):
 
 
 @pytest.fixture
+def heard():
+    """Every committed event, in order (listening to the whole catalogue for the test's duration)."""
+    from tradingrobot import events
+
+    seen: list[dict] = []
+    events.listen(seen.append, types=events.event_types())
+    yield seen
+    events.unlisten(seen.append)
+
+
+@pytest.fixture
 def api_key(db):
     """(ApiKey, plain key) with every scope, made by the security service."""
     from tradingrobot.security.services import api_key_create

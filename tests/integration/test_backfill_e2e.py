@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integration.models import BackfillWindow
-from integration.services import backfill_lock_name, backfill_run
+from integration.services import backfill_lock_name, backfill_run, stock_data_poll
 from integration.tasks import poll_lock_name
 from market.models import Bar, PriceSample
 from tests.conftest import MARKET_OPEN_AT
@@ -146,3 +146,23 @@ def test_backfill_with_two_pipelines_stores_the_same(devfeed, market_open):
     assert (report.stored, report.windows) == (2 * expected, 6)
     assert len(timestamps("TSLA")) == len(timestamps("SPY")) == expected
     assert BackfillWindow.objects.count() == 4
+
+
+def test_a_backfill_announces_its_bars_as_not_live_and_the_next_poll_only_new_ones(
+    devfeed, market_open, heard, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        report = backfill_run(days=1, tickers=["TSLA"], window_days=1)
+    assert report.ok, report.summary()
+    bars = [e for e in heard if e["type"] == "bar_closed"]
+    assert bars and {e["live"] for e in bars} == {False}  # history never reaches a strategy as live
+    # Every bar but the newest of each timeframe (holding the last sample, 15:30) has its closing sample.
+    assert len(bars) == Bar.objects.filter(symbol__ticker="TSLA").count() - 5
+    assert len({(e["timeframe"], e["start"]) for e in bars}) == len(bars)
+    heard.clear()
+
+    market_open.shift(FIVE_MINUTES)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert stock_data_poll().ok
+    closed = [(e["symbol"], e["timeframe"], e["start"], e["live"]) for e in heard if e["type"] == "bar_closed"]
+    assert closed == [("TSLA", "1Min", MARKET_OPEN_AT, True), ("TSLA", "5Min", MARKET_OPEN_AT, True)]
