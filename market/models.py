@@ -97,6 +97,9 @@ class BarCloseMark(models.Model):
     symbol = models.ForeignKey(Symbol, on_delete=models.CASCADE, related_name="+", db_index=False)
     timeframe = models.CharField(max_length=8, choices=Timeframe.choices)
     closed_until = models.DateTimeField()
+    # The last bar announced, for the volume of the next one (its rise since this bar's close sample).
+    closed_day = models.DateField(null=True, blank=True)
+    closed_volume = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

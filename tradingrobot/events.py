@@ -94,7 +94,25 @@ def _deliver(event: Mapping[str, Any]) -> None:
             logger.exception("event listener %r failed for %s", listener, event["type"])
 
 
+def listened(event_type: str) -> bool:
+    """Whether any listener hears `event_type`: a writer may skip building events nobody hears."""
+    return any(event_type in types for types, _ in _listeners)
+
+
 def announce(event: Mapping[str, Any]) -> None:
     """Publish `event` once the current transaction commits (at once outside a transaction)."""
     _check(event)
     transaction.on_commit(lambda: _deliver(event))
+
+
+def announce_all(batch: list[Mapping[str, Any]]) -> None:
+    """Publish many events, in order, with one commit hook (a backfill closes thousands of bars at once)."""
+    for event in batch:
+        _check(event)
+    if batch:
+        transaction.on_commit(lambda: _deliver_all(batch))
+
+
+def _deliver_all(batch: list[Mapping[str, Any]]) -> None:
+    for event in batch:
+        _deliver(event)

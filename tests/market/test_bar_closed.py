@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from market.models import BarCloseMark, PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
+from tradingrobot import events
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2025, 12, 16, 15, 0, tzinfo=dt.UTC)  # 10:00 New York, a Tuesday
@@ -226,3 +227,19 @@ def test_writers_of_different_days_share_no_bar_row_and_still_announce_each_bar_
     assert len(keys) == len(set(keys)), sorted(k for k in set(keys) if keys.count(k) > 1)[:5]
     one_minute = sorted(start for timeframe, start in keys if timeframe == "1Min")
     assert one_minute[0] == first_day and len(one_minute) == len(set(one_minute))
+
+
+def test_with_nobody_listening_the_marks_still_move_and_no_history_is_announced_later(symbols, store):
+    assert not events.listened("bar_closed")
+    store(T0, "100", 1000)
+    assert store(T0 + MINUTE, "101", 1500).bars_closed == 1
+    mark = BarCloseMark.objects.get(symbol=symbols["TSLA"], timeframe="1Min")
+    assert (mark.closed_until, mark.closed_day, mark.closed_volume) == (T0 + MINUTE, T0.date(), 1000)
+
+    seen: list[dict] = []
+    events.listen(seen.append, types={"bar_closed"})
+    try:
+        assert store(T0 + 2 * MINUTE, "102", 1800).bars_closed == 1
+    finally:
+        events.unlisten(seen.append)
+    assert [(e["start"], e["volume"]) for e in seen] == [(T0 + MINUTE, Decimal("500"))]  # 1500 - 1000
