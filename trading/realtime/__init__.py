@@ -4,6 +4,6 @@
   fans it out to the process's clients through bounded per-client queues.
 - `broker`: how an event reaches every hub. Embedded: in memory, same process. Redis: one pub/sub message per
   event, received once by each web process and fanned out there.
-- `bridge.forward_event`: the `trading.events` listener that hands committed events to the broker.
+- `bridge.forward_event`: the listener (tradingrobot/listeners.py) that hands committed events to the broker.
 - `consumer.UpdatesConsumer`: one WebSocket client (snapshot, subscriptions, errors, ping).
 """

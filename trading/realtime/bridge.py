@@ -1,4 +1,4 @@
-"""The `trading.events` listener: committed events go to the broker, which reaches every web process."""
+"""An event listener (tradingrobot/listeners.py): committed events go to the broker, which reaches every web process."""
 
 from .broker import get_broker
 
