@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Q, QuerySet
 
-from tradingrobot.events import announce_all, listened
+from tradingrobot.events import announce, listened
 
 from .clock import MarketClock, market_clock
 from .events import BarClosed
@@ -129,7 +129,7 @@ def _announce_closed(
         previous = row
     order = {tf: i for i, tf in enumerate(TIMEFRAMES)}  # per symbol: 1Min first, 1Day last; each oldest first
     batch.sort(key=lambda e: (e["symbol"], order[e["timeframe"]]))
-    announce_all(batch)
+    announce(*batch)
     return last, len(batch)
 
 

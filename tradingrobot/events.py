@@ -2,10 +2,10 @@
 
 Each app declares the events it owns in its own catalogue module (`market/events.py`, `trading/events.py`):
 one `TypedDict` per payload whose `type` key is a `Literal` of the event's name(s), registered here with
-`catalogue(...)`. `announce(event)` is the one way to publish: an event whose type is not in a catalogue, or
-whose keys are not its payload's, is refused at once (ValueError), so a typo cannot invent a new event.
-Listeners are registered in one place, `tradingrobot/listeners.py`; a failing listener is logged and never
-undoes what was committed. This module imports no app.
+`catalogue(...)`. `announce(event, ...)` is the one way to publish: an event whose type is not in a catalogue,
+or whose keys are not its payload's, is refused at once (UnknownEvent, a ValueError), so a typo cannot invent a
+new event. Listeners are registered in one place, `tradingrobot/listeners.py`; a failing listener is logged and
+never undoes what was committed. This module imports no app.
 """
 
 import logging
@@ -99,20 +99,15 @@ def listened(event_type: str) -> bool:
     return any(event_type in types for types, _ in _listeners)
 
 
-def announce(event: Mapping[str, Any]) -> None:
-    """Publish `event` once the current transaction commits (at once outside a transaction)."""
-    _check(event)
-    transaction.on_commit(lambda: _deliver(event))
-
-
-def announce_all(batch: list[Mapping[str, Any]]) -> None:
-    """Publish many events, in order, with one commit hook (a backfill closes thousands of bars at once)."""
+def announce(*batch: Mapping[str, Any]) -> None:
+    """Publish the events, in order, once the current transaction commits (at once outside a transaction).
+    Several at once share one commit hook (a backfill closes thousands of bars in one transaction)."""
     for event in batch:
         _check(event)
     if batch:
         transaction.on_commit(lambda: _deliver_all(batch))
 
 
-def _deliver_all(batch: list[Mapping[str, Any]]) -> None:
+def _deliver_all(batch: tuple[Mapping[str, Any], ...]) -> None:
     for event in batch:
         _deliver(event)
