@@ -186,3 +186,13 @@ def test_load_synthetic_bad_input_stores_nothing(db, args, message):
         run(*args)
     assert message in str(caught.value)
     assert PriceSample.objects.count() == 0
+
+
+def test_synthetic_history_closes_bars_as_not_live(db, heard, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run("--symbols", "TSLA", "--start", "2025-11-26", "--end", "2025-11-28", "--seed", "3")
+    closed = [e for e in heard if e["type"] == "bar_closed"]
+    assert closed and {e["live"] for e in closed} == {False}
+    days = [(e["start"], e["end"]) for e in closed if e["timeframe"] == "1Day"]
+    # Thanksgiving (11-27) has no session; the 28th (early close) has no sample at or after its end yet.
+    assert days == [(dt.datetime(2025, 11, 26, 5, 0, tzinfo=dt.UTC), dt.datetime(2025, 11, 26, 21, 0, tzinfo=dt.UTC))]

@@ -24,7 +24,7 @@ class Command(BaseCommand):
     help = (
         "Store synthetic samples for the given symbols and dates (source 'manual'), through the same ingestion "
         "service as every other writer; bars follow. Same seed, same data. Resting orders are not executed: "
-        "this is history, not a live feed."
+        "this is history, not a live feed (the bars it closes are announced with live=False)."
     )
 
     def add_arguments(self, parser):
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                     )
                     for j in range(i, min(i + BATCH, len(stamps)))
                 ]
-                total += sample_upsert_many(samples=batch, source=PriceSample.Source.MANUAL)
+                total += sample_upsert_many(samples=batch, source=PriceSample.Source.MANUAL, live=False)
         sessions = len(set(next(iter(generated.values())).day.tolist())) if generated else 0
         self.stdout.write(
             f"{', '.join(tickers)}: {sessions} sessions from {first} to {last}, seed {seed}, every {interval} min; "
