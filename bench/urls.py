@@ -5,8 +5,8 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portfolio.ledger import account_get_or_create
 from portfolio.models import Account
-from portfolio.services import account_get_or_create
 from tradingrobot.urls import urlpatterns as product_urlpatterns
 
 

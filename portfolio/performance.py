@@ -18,9 +18,9 @@ from market.clock import market_clock, now
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
 
+from .ledger import account_get_or_create
 from .models import Account, EquitySnapshot
 from .selectors import portfolio_get
-from .services import account_get_or_create
 
 ZERO = Decimal("0")
 ALL = "ALL"  # the strategy id of the whole account

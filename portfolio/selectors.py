@@ -9,8 +9,8 @@ from market.selectors import LatestPrice, price_latest_list
 from tradingrobot.serializer_fields import iso_z
 from tradingrobot.snapshot_cache import memoized
 
+from .ledger import account_get_or_create
 from .models import Account, Position
-from .services import account_get_or_create
 
 CENT = Decimal("0.01")
 

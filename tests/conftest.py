@@ -13,7 +13,7 @@ from websockets.sync.connection import Connection as SyncWsConnection
 
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
-from portfolio.services import account_get_or_create
+from portfolio.ledger import account_get_or_create
 from trading.order_request import order_request_parse
 from trading.services import order_place
 

@@ -1,4 +1,5 @@
-"""Row locks, always taken in this order: trading state -> account -> orders -> positions."""
+"""Row locks, always taken in this order: trading state -> account -> orders -> positions
+(the account and position locks are the ledger's: portfolio/lock_objects.py)."""
 
 import hashlib
 

@@ -14,8 +14,9 @@ from django.db.models import F, Sum
 from market.clock import market_clock, now
 from market.models import PriceSample
 from market.selectors import price_first_between, price_latest, symbol_get
+from portfolio.ledger import Booking, LedgerRefusal, trade_book
+from portfolio.lock_objects import account_lock, position_lock
 from portfolio.models import Account, Position
-from portfolio.services import account_lock, position_lock
 from tradingrobot.error_codes import ErrorCode, error_code
 from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
@@ -26,8 +27,6 @@ from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
 from .outbox import outbox_trade_add, strategy_id_default
-
-MONEY_PLACES = Decimal("0.00000001")
 
 
 class Rejection(Exception):
@@ -208,37 +207,13 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
     """Execute the whole remaining quantity at `price`: cash, position, fill and order change together.
     The caller holds the locks on account and position."""
     qty = order.qty - order.filled_qty
-    notional = qty * price
-    commission = broker.commission_for(qty)
-    if order.side == Order.Side.BUY:
-        if notional + commission > account.cash:
-            raise Rejection(
-                ErrorCode.INSUFFICIENT_CASH,
-                f"Buying {qty} {order.symbol.ticker} at {price} needs {notional + commission:.2f}, "
-                f"but only {account.cash:.2f} cash is left.",
-            )
-        account.cash -= notional + commission
-        position.qty += qty
-        position.cost_basis += notional
-        realized = -commission
-    else:
-        if qty > position.qty:
-            raise Rejection(
-                ErrorCode.INSUFFICIENT_POSITION, f"Cannot sell {qty} {order.symbol.ticker}: {position.qty} held."
-            )
-        if qty == position.qty:
-            cost_removed = position.cost_basis
-        else:
-            cost_removed = (position.cost_basis * qty / position.qty).quantize(MONEY_PLACES)
-        position.qty -= qty
-        position.cost_basis -= cost_removed
-        realized = notional - cost_removed - commission
-        account.cash += notional - commission
-        if account.cash < 0:
-            raise Rejection(ErrorCode.INSUFFICIENT_CASH, "The commission exceeds the cash left.")
-    position.realized_pl += realized
-    account.save(update_fields=["cash", "updated_at"])
-    position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
+    booking = Booking(
+        side=order.side, ticker=order.symbol.ticker, qty=qty, price=price, commission=broker.commission_for(qty)
+    )
+    try:
+        realized = trade_book(account=account, position=position, booking=booking)
+    except LedgerRefusal as refusal:
+        raise Rejection(refusal.code, refusal.reason) from refusal
     order.filled_qty += qty
     order.filled_avg_price = price
     order.status = Order.Status.FILLED
@@ -257,7 +232,7 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
         side=order.side,
         qty=qty,
         price=price,
-        commission=commission,
+        commission=booking.commission,
         realized_pl=realized,
         executed_at=at,
     )

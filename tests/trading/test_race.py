@@ -10,8 +10,8 @@ from django.db.models import Sum
 
 from market.models import Symbol
 from market.services import SampleIn, sample_upsert_many
+from portfolio.ledger import account_get_or_create
 from portfolio.models import Account, Position
-from portfolio.services import account_get_or_create
 from trading.models import Fill, Order
 from trading.order_request import order_request_parse
 from trading.services import order_place

@@ -3,8 +3,8 @@ from decimal import Decimal
 
 import pytest
 
+from portfolio.ledger import account_get_or_create
 from portfolio.models import Account
-from portfolio.services import account_get_or_create
 from trading.models import Order
 
 

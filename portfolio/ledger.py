@@ -1,0 +1,90 @@
+"""The ledger: the one module that writes accounts and positions (cash and share arithmetic).
+
+Trading decides what executes and at what price; this module books it. Every function here expects the
+caller's transaction to hold the account and position row locks (portfolio/lock_objects.py).
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from tradingrobot.error_codes import ErrorCode
+
+from .models import Account, Position
+
+DEFAULT_ACCOUNT = "paper"
+MONEY_PLACES = Decimal("0.00000001")
+
+
+class LedgerRefusal(Exception):
+    """The booking would overdraw the account or sell shares not held. Nothing was saved; the account and
+    position objects in memory may have changed, so a caller that goes on reloads them."""
+
+    def __init__(self, code: ErrorCode, reason: str):
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Booking:
+    side: str  # "buy" or "sell"
+    ticker: str  # for messages only
+    qty: Decimal
+    price: Decimal
+    commission: Decimal
+
+
+def account_get_or_create(*, name: str = DEFAULT_ACCOUNT) -> Account:
+    account = Account.objects.filter(name=name).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(name=name, cash=settings.STARTING_CASH, starting_cash=settings.STARTING_CASH)
+    except IntegrityError:  # created by a concurrent first request
+        return Account.objects.get(name=name)
+
+
+def position_create(*, account: Account, symbol_id: int) -> Position:
+    """An empty position. The caller holds the account lock, so no other transaction creates it meanwhile."""
+    return Position.objects.create(account=account, symbol_id=symbol_id)
+
+
+def trade_book(*, account: Account, position: Position, booking: Booking) -> Decimal:
+    """Move cash and shares for an execution; returns the P&L it realizes (after commission).
+    A buy costs qty x price + commission; a sell removes the shares' average cost and credits the proceeds."""
+    notional = booking.qty * booking.price
+    commission = booking.commission
+    if booking.side == "buy":
+        if notional + commission > account.cash:
+            raise LedgerRefusal(
+                ErrorCode.INSUFFICIENT_CASH,
+                f"Buying {booking.qty} {booking.ticker} at {booking.price} needs {notional + commission:.2f}, "
+                f"but only {account.cash:.2f} cash is left.",
+            )
+        account.cash -= notional + commission
+        position.qty += booking.qty
+        position.cost_basis += notional
+        realized = -commission
+    else:
+        if booking.qty > position.qty:
+            raise LedgerRefusal(
+                ErrorCode.INSUFFICIENT_POSITION, f"Cannot sell {booking.qty} {booking.ticker}: {position.qty} held."
+            )
+        if booking.qty == position.qty:
+            cost_removed = position.cost_basis
+        else:
+            cost_removed = (position.cost_basis * booking.qty / position.qty).quantize(MONEY_PLACES)
+        position.qty -= booking.qty
+        position.cost_basis -= cost_removed
+        realized = notional - cost_removed - commission
+        account.cash += notional - commission
+        if account.cash < 0:
+            raise LedgerRefusal(ErrorCode.INSUFFICIENT_CASH, "The commission exceeds the cash left.")
+    position.realized_pl += realized
+    account.save(update_fields=["cash", "updated_at"])
+    position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
+    return realized
