@@ -6,6 +6,8 @@ with a lease (a worker killed mid-delivery leaves a claim that expires, and the 
 WordPress is idempotent on `trade_id`). When the site is down the batch stops at the first failure, so order holds, and
 the record waits with exponential backoff and jitter. A refusal that resending cannot fix (400, 422) marks the
 record failed with the site's message; the admin shows it and can queue it again.
+
+This module only delivers: claiming, settling and queueing again are the outbox owner's (`trading.outbox`).
 """
 
 import datetime as dt
@@ -17,12 +19,11 @@ import threading
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from trading.models import OutboxMessage
+from trading.outbox import Outcome, outbox_claim, outbox_release, outbox_settle
 from tradingrobot.locks import CacheLock, cache_lock
-from tradingrobot.ops import metrics
 
 from .client import NAMESPACE, WordPressClient
 from .services import site_zone_get
@@ -63,21 +64,6 @@ def _lease() -> dt.timedelta:
     return dt.timedelta(seconds=settings.PUSHBACK_LEASE_SECONDS)
 
 
-def _claim(limit: int) -> list[OutboxMessage]:
-    """The due prefix of the pending records in id order: one still waiting for its backoff (or claimed by a
-    deliverer that may still be running) holds back every record after it, so none overtakes it."""
-    now = timezone.now()
-    with transaction.atomic():
-        pending = OutboxMessage.objects.select_for_update().filter(status=OutboxMessage.Status.PENDING)
-        due = []
-        for message in pending.order_by("id")[:limit]:
-            if message.next_attempt_at > now or (message.claimed_until and message.claimed_until > now):
-                break
-            due.append(message)
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(claimed_until=now + _lease())
-    return due
-
-
 def _site_local(value: object, zone: dt.tzinfo, *, times: bool = False) -> object:
     """Values under a `<name>_utc` key (a time, or an object of times) are ISO times in UTC: they go out as
     `<name>` in the site's local MySQL format, as the site writes its own times."""
@@ -96,26 +82,18 @@ def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> dict:
     return _site_local(message.payload, zone)
 
 
-def _settle(message: OutboxMessage, *, delivered: bool = False, error: FetchFailed | None = None) -> str:
-    now = timezone.now()
-    message.attempts += 1
-    message.claimed_until = None
-    if delivered:
-        message.status = OutboxMessage.Status.DELIVERED
-        message.delivered_at = now
-        message.last_error = ""
-        outcome = "delivered"
-    elif error.site_down or (error.status in WAIT_STATUSES):
-        message.next_attempt_at = now + dt.timedelta(seconds=backoff_seconds(message.attempts))
-        outcome = "deferred"
-    else:
-        message.status = OutboxMessage.Status.FAILED
-        outcome = "failed"
-    if error is not None:
-        message.last_error = f"{error.code}: {error.message}"[:500]
-    message.save(update_fields=["attempts", "claimed_until", "status", "delivered_at", "last_error", "next_attempt_at"])
-    metrics.pushback_attempt(message.kind, outcome)
-    return outcome
+def _settle(message: OutboxMessage, *, error: FetchFailed | None = None) -> Outcome:
+    """Delivered without an error; deferred with backoff when the site is down or may be fixed; else failed."""
+    if error is None:
+        outbox_settle(message=message, outcome="delivered")
+        return "delivered"
+    text = f"{error.code}: {error.message}"
+    if error.site_down or (error.status in WAIT_STATUSES):
+        retry_at = timezone.now() + dt.timedelta(seconds=backoff_seconds(message.attempts + 1))
+        outbox_settle(message=message, outcome="deferred", error=text, retry_at=retry_at)
+        return "deferred"
+    outbox_settle(message=message, outcome="failed", error=text)
+    return "failed"
 
 
 def outbox_deliver(*, limit: int = 200, client: WordPressClient | None = None) -> DeliveryReport:
@@ -135,7 +113,7 @@ def _owner() -> str:
 
 
 def _deliver(lock: CacheLock, report: DeliveryReport, *, limit: int, client: WordPressClient) -> None:
-    claimed = _claim(limit)
+    claimed = outbox_claim(limit=limit, lease=_lease())
     if not claimed:
         return
     try:
@@ -159,16 +137,7 @@ def _deliver(lock: CacheLock, report: DeliveryReport, *, limit: int, client: Wor
                 continue
             report.deferred += 1
             # Keep the order: the rest waits for the next run.
-            OutboxMessage.objects.filter(pk__in=[m.pk for m in claimed[index + 1 :]]).update(claimed_until=None)
+            outbox_release(messages=claimed[index + 1 :])
             return
-        _settle(message, delivered=True)
+        _settle(message)
         report.delivered += 1
-
-
-def outbox_retry(*, ids: list[int]) -> int:
-    """Queue failed (or waiting) records again now: the admin's retry action."""
-    return (
-        OutboxMessage.objects.filter(pk__in=ids)
-        .exclude(status=OutboxMessage.Status.DELIVERED)
-        .update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None)
-    )

@@ -1,16 +1,10 @@
-"""Celery tasks of the portfolio: thin adapters over portfolio.performance."""
+"""Celery tasks of the portfolio: thin adapters over its services."""
 
 from celery import shared_task
 
-from . import performance
+from .equity import equity_snapshot_take
 
 
 @shared_task(name="portfolio.tasks.equity_snapshot", ignore_result=True)
 def equity_snapshot() -> str:
-    return str(performance.equity_snapshot_take().equity)
-
-
-@shared_task(name="portfolio.tasks.performance_push", ignore_result=True)
-def performance_push() -> int:
-    """Queue the metrics for WordPress; the push-back task delivers them."""
-    return performance.performance_push_enqueue()
+    return str(equity_snapshot_take().equity)

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from tradingrobot.admin_base import ReadOnlyAdmin
 from tradingrobot.errors import DomainError
 
-from . import services
+from . import outbox, services
 from .models import Fill, Order, OutboxMessage, TradingState
 
 
@@ -96,7 +96,5 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Send selected records again now")
     def retry_now(self, request, queryset):
-        from integration.pushback import outbox_retry
-
-        count = outbox_retry(ids=list(queryset.values_list("pk", flat=True)))
+        count = outbox.outbox_retry(ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} record(s) queued for delivery.")

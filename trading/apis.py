@@ -11,14 +11,17 @@ from tradingrobot.errors import InvalidInput, error_body
 from tradingrobot.query_params import int_param, time_param
 from tradingrobot.serializer_fields import ErrorOut
 
-from . import selectors, services
+from . import documents, performance, selectors, services
 from .models import Order
 from .order_request import order_request_parse
 from .serializers import (
     OrderDetailOut,
     OrderListOut,
     OrderOut,
+    PerformanceOut,
+    PortfolioOut,
     ResumeOut,
+    StatusOut,
     StopIn,
     StopOut,
     TradeIn,
@@ -197,3 +200,31 @@ class ResumeTradingApi(APIView):
     def post(self, request):
         state = services.trading_resume(resumed_by=actor_of(request))
         return Response({"status": "success", "message": "Trading resumed", "trading_halted": state.halted})
+
+
+class StatusApi(APIView):
+    required_scope = "read"
+
+    @extend_schema(responses={200: StatusOut})
+    def get(self, request):
+        return Response(documents.status_document())
+
+
+class PortfolioApi(APIView):
+    required_scope = "read"
+
+    @extend_schema(responses={200: PortfolioOut})
+    def get(self, request):
+        return Response(PortfolioOut(documents.portfolio_summary_get()).data)
+
+
+class PerformanceApi(APIView):
+    required_scope = "read"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("strategy_id", str, description="one strategy; the whole account when absent")],
+        responses={200: PerformanceOut, 404: ErrorOut},
+    )
+    def get(self, request):
+        strategy_id = (request.query_params.get("strategy_id") or "").strip()
+        return Response(PerformanceOut(performance.performance_report(strategy_id=strategy_id)).data)

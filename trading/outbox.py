@@ -1,10 +1,22 @@
-"""Writing records for WordPress into the outbox, inside the caller's transaction."""
+"""The outbox of records for WordPress: the one module that writes `OutboxMessage`.
 
+Records are added inside the transaction of what they report (a fill, a performance run); the deliverer
+(`integration.pushback`) claims them, posts them and settles each through the functions below; the admin's
+"send again" queues them again. Nothing else writes the table.
+"""
+
+import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
 
+from django.db import transaction
 from django.utils import timezone
 
+from tradingrobot.ops import metrics
+
 from .models import Fill, Order, OutboxMessage
+
+Outcome = Literal["delivered", "deferred", "failed"]
 
 
 def strategy_id_default(ticker: str) -> str:
@@ -19,6 +31,9 @@ def _fixed(value: Decimal) -> str:
 
 def trade_id_of(fill: Fill) -> str:
     return f"TRP-{fill.pk}"
+
+
+# --- adding ---------------------------------------------------------------------------------------------
 
 
 def outbox_trade_add(*, fill: Fill, order: Order) -> OutboxMessage:
@@ -36,4 +51,77 @@ def outbox_trade_add(*, fill: Fill, order: Order) -> OutboxMessage:
     }
     return OutboxMessage.objects.create(
         kind=OutboxMessage.Kind.TRADE, key=payload["trade_id"], payload=payload, next_attempt_at=now, created_at=now
+    )
+
+
+def outbox_performance_add(*, documents: list[dict], at: dt.datetime) -> int:
+    """Metrics documents (`strategy_id` in each), keyed by strategy and instant: adding the same run twice
+    adds nothing. Returns the number of documents."""
+    with transaction.atomic():
+        for document in documents:
+            OutboxMessage.objects.get_or_create(
+                key=f"performance:{document['strategy_id']}:{at.isoformat()}",
+                defaults={
+                    "kind": OutboxMessage.Kind.PERFORMANCE,
+                    "payload": document,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                },
+            )
+    return len(documents)
+
+
+# --- delivering -----------------------------------------------------------------------------------------
+
+
+def outbox_claim(*, limit: int, lease: dt.timedelta) -> list[OutboxMessage]:
+    """The due prefix of the pending records in id order, leased to the caller: one still waiting for its
+    backoff (or claimed by a deliverer that may still be running) holds back every record after it, so none
+    overtakes it. A deliverer that dies leaves a lease that expires, and the record goes out again."""
+    now = timezone.now()
+    with transaction.atomic():
+        pending = OutboxMessage.objects.select_for_update().filter(status=OutboxMessage.Status.PENDING)
+        due = []
+        for message in pending.order_by("id")[:limit]:
+            if message.next_attempt_at > now or (message.claimed_until and message.claimed_until > now):
+                break
+            due.append(message)
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in due]).update(claimed_until=now + lease)
+    return due
+
+
+def outbox_release(*, messages: list[OutboxMessage]) -> None:
+    """Give claimed records back untried: they keep their turn for the next run."""
+    OutboxMessage.objects.filter(pk__in=[m.pk for m in messages]).update(claimed_until=None)
+
+
+def outbox_settle(
+    *, message: OutboxMessage, outcome: Outcome, error: str = "", retry_at: dt.datetime | None = None
+) -> None:
+    """Record one delivery attempt: delivered, deferred until `retry_at`, or failed (refused for good).
+    Counted in `tradingrobot_outbox_deliveries_total{kind, outcome}`."""
+    message.attempts += 1
+    message.claimed_until = None
+    if outcome == "delivered":
+        message.status = OutboxMessage.Status.DELIVERED
+        message.delivered_at = timezone.now()
+        message.last_error = ""
+    elif outcome == "deferred":
+        if retry_at is None:
+            raise ValueError("a deferred record needs retry_at")
+        message.next_attempt_at = retry_at
+    else:
+        message.status = OutboxMessage.Status.FAILED
+    if error:
+        message.last_error = error[:500]
+    message.save(update_fields=["attempts", "claimed_until", "status", "delivered_at", "last_error", "next_attempt_at"])
+    metrics.pushback_attempt(message.kind, outcome)
+
+
+def outbox_retry(*, ids: list[int]) -> int:
+    """Queue failed (or waiting) records again now: the admin's "send again". Returns how many."""
+    return (
+        OutboxMessage.objects.filter(pk__in=ids)
+        .exclude(status=OutboxMessage.Status.DELIVERED)
+        .update(status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now(), claimed_until=None)
     )

@@ -1,8 +1,8 @@
-"""Celery tasks of the trading core: thin adapters over trading.services."""
+"""Celery tasks of trading: thin adapters over its services."""
 
 from celery import shared_task
 
-from . import services
+from . import performance, services
 
 
 @shared_task(name="trading.tasks.orders_housekeeping", ignore_result=True)
@@ -12,3 +12,10 @@ def orders_housekeeping() -> dict:
     expired = services.orders_expire()
     filled = services.orders_execute_resting(expire=False)
     return {"expired": expired, "filled": filled}
+
+
+# The registered name predates the move from portfolio: kept so the beat schedule and queued messages still resolve.
+@shared_task(name="portfolio.tasks.performance_push", ignore_result=True)
+def performance_push() -> int:
+    """Queue the metrics for WordPress; the push-back task delivers them."""
+    return performance.performance_push_enqueue()

@@ -6,11 +6,13 @@ from oauth2_provider.views import RevokeTokenView, TokenView
 from rest_framework.permissions import AllowAny
 
 from market.apis import MarketDataApi
-from portfolio.apis import PerformanceApi, PortfolioApi, StatusApi
 from trading.apis import (
     OrderDetailApi,
     OrderListApi,
+    PerformanceApi,
+    PortfolioApi,
     ResumeTradingApi,
+    StatusApi,
     StopTradingApi,
     TradeApi,
 )

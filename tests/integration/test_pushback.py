@@ -7,8 +7,10 @@ import pytest
 import time_machine
 
 from integration.client import WordPressClient
-from integration.pushback import PUSHBACK_LOCK, outbox_deliver, outbox_retry
+from integration.pushback import PUSHBACK_LOCK, outbox_deliver
 from trading.models import Fill, OutboxMessage
+from trading.outbox import outbox_retry
+from trading.performance import performance_push_enqueue
 from tradingrobot.locks import CacheLock, cache_lock
 
 from ..conftest import MARKET_OPEN_AT
@@ -174,8 +176,6 @@ def test_a_deliverer_whose_lock_was_taken_over_stops_before_the_next_record(pric
 
 
 def test_performance_reaches_wordpress_with_site_local_period(priced, place, receiver):
-    from portfolio.performance import performance_push_enqueue
-
     place(qty="1")
     performance_push_enqueue()
     assert outbox_deliver().delivered == 3  # the trade, then the account's and the strategy's metrics

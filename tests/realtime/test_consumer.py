@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from portfolio.selectors import status_data
+from trading.documents import status_document
 from trading.services import trading_halt, trading_resume
 from tradingrobot import events
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True, seria
 async def test_snapshot_at_once_on_connect_is_the_status_document(connect):
     ws = await connect()
     frame = await receive(ws, timeout=2)
-    expected = await database_sync_to_async(status_data)()
+    expected = await database_sync_to_async(status_document)()
     assert frame["type"] == "status"
     assert frame["snapshot"] is True
     assert frame["tick"] is None

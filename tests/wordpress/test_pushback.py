@@ -47,7 +47,7 @@ def test_performance_reaches_wordpress(wordpress, robot_up):
         pytest.xfail("waits for the robot's `manage.py pushback_deliver` (issue 6)")
     assert execute_trade(wordpress, "QQQ", "buy", "1")["status"] == "executed"
     robot_up.manage(
-        "shell", "-c", "from portfolio.performance import performance_push_enqueue; performance_push_enqueue()"
+        "shell", "-c", "from trading.performance import performance_push_enqueue; performance_push_enqueue()"
     )
     report = robot_up.manage("pushback_deliver")
     assert "failed 0" in report, report

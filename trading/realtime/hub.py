@@ -20,6 +20,10 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 
+from market.clock import now
+from market.selectors import price_is_stale, price_latest_list
+from portfolio.serializers import SymbolPriceOut
+from trading.documents import status_document
 from tradingrobot.ops import metrics
 
 from . import frames
@@ -172,9 +176,7 @@ class Hub:
     # --- status -----------------------------------------------------------------------------------------
 
     async def _status(self) -> dict:
-        from portfolio.selectors import status_data
-
-        return await database_sync_to_async(status_data, thread_sensitive=False, executor=self._db)()
+        return await database_sync_to_async(status_document, thread_sensitive=False, executor=self._db)()
 
     async def snapshot(self) -> str:
         """The status frame for a client that just connected: shared by all who connect within
@@ -281,10 +283,6 @@ class Hub:
 
 
 def _latest_prices(symbols: list[str]) -> list[dict]:
-    from market.clock import now
-    from market.selectors import price_is_stale, price_latest_list
-    from portfolio.serializers import SymbolPriceOut
-
     at = now()
     wanted = set(symbols)
     rows = [

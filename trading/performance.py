@@ -1,4 +1,5 @@
-"""Performance from the ledger: P&L, win rate, profit factor, drawdown, Sharpe, ROI — overall and per strategy.
+"""Performance from the fills and the ledger: P&L, win rate, profit factor, drawdown, Sharpe, ROI, overall and
+per strategy.
 
 Overall figures value the account (cash + positions at the latest prices) along its equity snapshots.
 Per strategy, positions are not split between strategies, so a strategy's curve is its realized P&L over
@@ -12,15 +13,15 @@ import statistics
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from django.db import transaction
-
 from market.clock import market_clock, now
+from portfolio.ledger import account_get_or_create
+from portfolio.models import Account, EquitySnapshot
+from portfolio.selectors import portfolio_get
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
 
-from .ledger import account_get_or_create
-from .models import Account, EquitySnapshot
-from .selectors import portfolio_get
+from .models import Fill, Order
+from .outbox import outbox_performance_add
 
 ZERO = Decimal("0")
 ALL = "ALL"  # the strategy id of the whole account
@@ -48,20 +49,7 @@ class Metrics:
         return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in asdict(self).items()}
 
 
-def equity_snapshot_take(*, account: Account | None = None) -> EquitySnapshot:
-    view = portfolio_get(account=account)
-    with transaction.atomic():
-        snapshot, _ = EquitySnapshot.objects.update_or_create(
-            account=view.account,
-            at=now().replace(microsecond=0),
-            defaults={"equity": view.portfolio_value, "cash": view.account.cash},
-        )
-    return snapshot
-
-
 def _fills(account: Account, strategy_id: str | None):
-    from trading.models import Fill
-
     fills = Fill.objects.filter(account=account).order_by("executed_at", "id")
     if strategy_id:
         fills = fills.filter(order__strategy_id=strategy_id)
@@ -155,8 +143,6 @@ def performance_compute(*, strategy_id: str | None = None, account: Account | No
 
 
 def strategy_ids(*, account: Account | None = None) -> list[str]:
-    from trading.models import Order
-
     account = account or account_get_or_create()
     ids = Order.objects.filter(account=account, fills__isnull=False).values_list("strategy_id", flat=True)
     return sorted(set(ids) - {""})
@@ -200,19 +186,6 @@ def performance_document(*, strategy_id: str | None = None) -> dict:
 
 def performance_push_enqueue() -> int:
     """Queue the overall and per-strategy metrics for WordPress (delivered by the outbox, in order)."""
-    from trading.models import OutboxMessage
-
     stamp = now().replace(microsecond=0)
     documents = [performance_document()] + [performance_document(strategy_id=s) for s in strategy_ids()]
-    with transaction.atomic():
-        for document in documents:
-            OutboxMessage.objects.get_or_create(
-                key=f"performance:{document['strategy_id']}:{stamp.isoformat()}",
-                defaults={
-                    "kind": OutboxMessage.Kind.PERFORMANCE,
-                    "payload": document,
-                    "next_attempt_at": stamp,
-                    "created_at": stamp,
-                },
-            )
-    return len(documents)
+    return outbox_performance_add(documents=documents, at=stamp)

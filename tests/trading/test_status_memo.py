@@ -1,6 +1,6 @@
 import datetime as dt
 
-from portfolio.selectors import status_data
+from trading.documents import status_document
 from tradingrobot.snapshot_cache import memo_clear
 
 from ..conftest import MARKET_OPEN_AT
@@ -11,18 +11,18 @@ def test_status_memo_is_reused_and_invalidated_by_a_trade(
 ):
     settings.STATUS_CACHE_SECONDS = 60
     memo_clear()
-    first = status_data()
+    first = status_document()
     with django_assert_num_queries(0):
-        again = status_data()
+        again = status_document()
     assert again["cash_balance"] == first["cash_balance"]
 
     time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(seconds=30), tick=False)
-    tsla_age = next(p for p in status_data()["prices"] if p["symbol"] == "TSLA")["age_seconds"]
+    tsla_age = next(p for p in status_document()["prices"] if p["symbol"] == "TSLA")["age_seconds"]
     assert tsla_age == 90.0  # computed for this instant, not memoized
 
     with django_capture_on_commit_callbacks(execute=True):
         place(qty="10")
-    after = status_data()
+    after = status_document()
     assert after["total_positions"] == 1
     assert float(after["cash_balance"]) == 97500.0
     memo_clear()
@@ -30,6 +30,6 @@ def test_status_memo_is_reused_and_invalidated_by_a_trade(
 
 def test_memo_off_builds_every_time(priced, settings, django_assert_num_queries):
     settings.STATUS_CACHE_SECONDS = 0
-    status_data()
+    status_document()
     with django_assert_num_queries(4):
-        status_data()
+        status_document()

@@ -3,8 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from portfolio.performance import _sharpe, equity_snapshot_take, performance_compute, performance_push_enqueue
+from portfolio.equity import equity_snapshot_take
 from trading.models import OutboxMessage
+from trading.performance import _sharpe, performance_compute, performance_push_enqueue
 
 from ..conftest import MARKET_OPEN_AT
 
