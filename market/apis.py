@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -12,7 +14,7 @@ from tradingrobot.snapshot_cache import memoized
 
 from .clock import now
 from .models import Timeframe
-from .selectors import market_data_document, price_is_stale
+from .selectors import MarketData, market_data_get, price_is_stale
 
 
 class BarOut(serializers.Serializer):
@@ -67,6 +69,14 @@ class MarketDataApi(APIView):
             raise InvalidInput("start must be before end.", code=ErrorCode.INVALID_RANGE)
         body, as_of = memoized(
             ("market_data", symbol.upper(), timeframe, limit, start, end),
-            lambda: market_data_document(ticker=symbol, timeframe=timeframe, limit=limit, start=start, end=end),
+            lambda: _rendered(
+                market_data_get(ticker=symbol, timeframe=timeframe, limit=limit, start=start, end=end, at=now())
+            ),
         )
         return Response({**body, "stale": price_is_stale(timestamp=as_of, at=now())})
+
+
+def _rendered(market_data: MarketData) -> tuple[dict, dt.datetime | None]:
+    """The body rendered once per memo entry (100 nested serializers cost more than the query); only `stale`
+    depends on the instant, so each answer refreshes it."""
+    return MarketDataOut(market_data).data, market_data.as_of

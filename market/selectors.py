@@ -9,7 +9,6 @@ from django.db.models import OuterRef, Subquery
 
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
-from tradingrobot.serializer_fields import iso_z
 
 from .clock import market_clock
 from .models import Bar, PriceSample, Symbol, Timeframe
@@ -58,7 +57,7 @@ def price_first_between(*, symbol_id: int, start: dt.datetime, end: dt.datetime)
 
 
 @dataclass(frozen=True)
-class BarOut:
+class BarView:
     timestamp: dt.datetime
     open: Decimal
     high: Decimal
@@ -86,7 +85,7 @@ def bar_volume(current: tuple, previous: tuple | None, timeframe: str) -> int | 
 
 @dataclass(frozen=True)
 class BarPage:
-    bars: list[BarOut]
+    bars: list[BarView]
     newest_sample_at: dt.datetime | None  # known when the page ends at the newest bar
 
 
@@ -109,7 +108,7 @@ def bar_list(
         previous = bars.filter(start__lt=start).order_by("-start").values_list(*BAR_COLUMNS).first() if rows else None
     out = []
     for row in rows:
-        out.append(BarOut(row[0], row[2], row[3], row[4], row[5], bar_volume(row, previous, timeframe)))
+        out.append(BarView(row[0], row[2], row[3], row[4], row[5], bar_volume(row, previous, timeframe)))
         previous = row
     return BarPage(out, newest_sample_at)
 
@@ -127,28 +126,29 @@ def price_is_stale(*, timestamp: dt.datetime | None, at: dt.datetime) -> bool:
     return last_close is not None and timestamp < last_close - max_age
 
 
-def market_data_document(
-    *, ticker: str, timeframe: str, limit: int, start: dt.datetime | None, end: dt.datetime | None
-) -> tuple[dict, dt.datetime | None]:
-    """The /api/market_data body (without `stale`, which depends on the instant) and `as_of`.
-    Built by hand rather than through MarketDataOut, which documents it: 100 nested serializers cost more
-    than the query. Prices become floats here, exactly as the JSON renderer would turn them."""
+@dataclass(frozen=True)
+class MarketData:
+    """A symbol's bars, the time of its newest stored sample, and whether that is stale at `at`."""
+
+    symbol: str
+    timeframe: str
+    data: list[BarView]
+    as_of: dt.datetime | None
+    stale: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.data)
+
+
+def market_data_get(
+    *, ticker: str, timeframe: str, limit: int, start: dt.datetime | None, end: dt.datetime | None, at: dt.datetime
+) -> MarketData:
+    """The bars `bar_list` pages (see there), with the newest sample's time."""
     symbol = symbol_get(ticker=ticker)
     page = bar_list(symbol=symbol, timeframe=timeframe, limit=limit, start=start, end=end)
     as_of = page.newest_sample_at
     if as_of is None:
         newest = price_latest(symbol_id=symbol.pk)
         as_of = newest.timestamp if newest else None
-    data = [
-        {
-            "timestamp": iso_z(bar.timestamp),
-            "open": float(bar.open),
-            "high": float(bar.high),
-            "low": float(bar.low),
-            "close": float(bar.close),
-            "volume": bar.volume,
-        }
-        for bar in page.bars
-    ]
-    body = {"symbol": symbol.ticker, "timeframe": timeframe, "data": data, "count": len(data), "as_of": iso_z(as_of)}
-    return body, as_of
+    return MarketData(symbol.ticker, timeframe, page.bars, as_of, price_is_stale(timestamp=as_of, at=at))
