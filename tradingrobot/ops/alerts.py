@@ -16,6 +16,7 @@ import requests
 from django.conf import settings
 
 from market.clock import now
+from trading.services import trading_state_get
 from tradingrobot.locks import cache_lock
 from tradingrobot.serializer_fields import iso_z
 
@@ -75,8 +76,6 @@ def _outbox_backlog(at: dt.datetime) -> str | None:
 
 
 def _trading_halted(at: dt.datetime) -> str | None:
-    from trading.services import trading_state_get
-
     state = trading_state_get()
     if not state.halted:
         return None

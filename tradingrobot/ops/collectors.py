@@ -6,6 +6,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from market.clock import now
+from trading.services import trading_state_get
 
 from . import selectors
 
@@ -92,8 +93,6 @@ class StateCollector(Collector):
             )
 
     def _trading(self, at):
-        from trading.services import trading_state_get
-
         yield _gauge("tradingrobot_trading_halted", "1 while trading is halted.", int(trading_state_get().halted))
 
     def _heartbeats(self, at):

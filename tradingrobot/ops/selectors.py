@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Count, Min, Sum
 
+from integration.client import WordPressClient
+from integration.models import FeedStatus
 from market.clock import market_clock, now
 from market.models import Symbol
 from market.selectors import price_is_stale, price_latest_list
+from trading.models import Order, OutboxMessage
 
 from .models import ErrorTally, Heartbeat
 
@@ -41,8 +44,6 @@ class OutboxBacklog:
 
 
 def outbox_backlog_get(*, at: dt.datetime) -> OutboxBacklog:
-    from trading.models import OutboxMessage
-
     rows = OutboxMessage.objects.filter(status__in=[OutboxMessage.Status.PENDING, OutboxMessage.Status.FAILED])
     counts = dict(rows.values_list("status").annotate(n=Count("id")))
     oldest = rows.filter(status=OutboxMessage.Status.PENDING).aggregate(at=Min("created_at"))["at"]
@@ -76,9 +77,6 @@ class WordPressFeed:
 
 
 def wordpress_feed_get() -> WordPressFeed:
-    from integration.client import WordPressClient
-    from integration.models import FeedStatus
-
     state = WordPressClient().breaker.state()
     poll = FeedStatus.objects.filter(kind=FeedStatus.Kind.POLL).first()
     if poll is None:
@@ -107,8 +105,6 @@ def errors_recent(*, at: dt.datetime, seconds: float) -> int:
 
 
 def order_counts_by_status() -> dict[str, int]:
-    from trading.models import Order
-
     counts = dict(Order.objects.order_by().values_list("status").annotate(n=Count("id")))
     return {status: counts.get(status, 0) for status in Order.Status.values}
 
