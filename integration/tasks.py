@@ -14,6 +14,7 @@ from trading.services import trading_state_get
 from tradingrobot.locks import cache_lock
 from tradingrobot.ops.models import Heartbeat
 
+from .pushback import outbox_deliver
 from .services import IngestReport, stock_data_poll
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,4 @@ def wordpress_fast_poll() -> dict:
 @shared_task(name="integration.tasks.pushback_deliver", ignore_result=True)
 def pushback_deliver() -> dict:
     """Deliver the outbox to WordPress (trades, performance). Idempotent; one deliverer at a time."""
-    from .pushback import outbox_deliver
-
     return outbox_deliver().as_dict()
