@@ -8,7 +8,7 @@ QTY = {"max_digits": 18, "decimal_places": 4}
 
 
 class Account(models.Model):
-    """The paper trading account. Cash changes only through trading services, under a row lock."""
+    """The paper trading account. Cash changes only through portfolio/ledger.py, under a row lock."""
 
     name = models.CharField(max_length=50, unique=True)
     cash = models.DecimalField(**MONEY)
