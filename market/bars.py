@@ -52,7 +52,7 @@ class Bars:
 
     @classmethod
     def from_rows(cls, rows: Sequence[Any]) -> "Bars":
-        """From objects with timestamp, open, high, low, close, volume (e.g. `market.selectors.BarOut`)."""
+        """From objects with timestamp, open, high, low, close, volume (e.g. `market.selectors.BarView`)."""
 
         def stamp(at: dt.datetime) -> np.datetime64:
             return np.datetime64(at.astimezone(dt.UTC).replace(tzinfo=None), "s")

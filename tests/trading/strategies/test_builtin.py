@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from market import indicators as ind
-from market.selectors import BarOut
+from market.selectors import BarView
 from trading.strategies import Bars, Context, StrategyParamsInvalid, Target, decisions_over, kind_get
 
 from .series import random_bars
@@ -148,8 +148,8 @@ def test_bars_are_read_only_and_checked():
 def test_bars_from_selector_rows():
     at = dt.datetime(2025, 12, 16, 15, 30, tzinfo=dt.UTC)
     rows = [
-        BarOut(at, Decimal("1.5"), Decimal("2"), Decimal("1"), Decimal("1.75"), 100),
-        BarOut(at + dt.timedelta(minutes=5), Decimal("1.75"), Decimal("2"), Decimal("1.5"), Decimal("1.9"), None),
+        BarView(at, Decimal("1.5"), Decimal("2"), Decimal("1"), Decimal("1.75"), 100),
+        BarView(at + dt.timedelta(minutes=5), Decimal("1.75"), Decimal("2"), Decimal("1.5"), Decimal("1.9"), None),
     ]
     bars = Bars.from_rows(rows)
     assert bars.timestamps.tolist() == [dt.datetime(2025, 12, 16, 15, 30), dt.datetime(2025, 12, 16, 15, 35)]
