@@ -50,7 +50,7 @@ def test_the_copy_keeps_every_contract_before_a_wrong_import(tree):
         ("tradingrobot/errors.py", "from market import models", "Shared code imports no app"),
         ("tradingrobot/security/probe.py", "from trading import models", "Security sits below the apps"),
         ("trading/probe.py", "from tradingrobot.ops import health", "Apps use only the ops instruments"),
-        ("integration/probe.py", "from trading.realtime import hub", "Only the ASGI wiring and ops reach"),
+        ("integration/probe.py", "from trading.realtime import hub", "Only the wiring and ops reach"),
     ],
 )
 def test_a_wrong_import_breaks_the_contract(tree, module, line, contract):
@@ -76,8 +76,6 @@ def test_a_wrong_import_breaks_the_contract(tree, module, line, contract):
 # Django's app loading (`AppConfig.ready`) is the reason for every apps.py, so those are not listed.
 LATE_IMPORTS_ALLOWED = {
     "tradingrobot/ops/logs.py": "LOGGING loads this module while settings load, before the apps are ready",
-    # Rewritten by issue 10 part A2 (metrics by explicit calls); then this entry goes.
-    "tradingrobot/ops/instrumentation.py": "wiring through the other apps' hooks at start-up",
 }
 
 
