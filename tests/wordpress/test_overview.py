@@ -53,7 +53,7 @@ def test_overview_shows_exactly_what_the_robot_pushed(wordpress, robot_up, only_
         robot_up.load_fresh_prices(PRICES)
     assert "failed 0" in robot_up.manage("pushback_deliver")
     robot_up.manage(
-        "shell", "-c", "from portfolio.performance import performance_push_enqueue; performance_push_enqueue()"
+        "shell", "-c", "from trading.performance import performance_push_enqueue; performance_push_enqueue()"
     )
     assert "failed 0" in robot_up.manage("pushback_deliver")
     expected = robot_up.api("GET", "/api/performance").json()["metrics"]
