@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 from oauth2_provider.views import RevokeTokenView, TokenView
 from rest_framework.permissions import AllowAny
 
@@ -18,6 +18,7 @@ from trading.apis import (
 )
 from tradingrobot.ops.apis import LivenessApi, ReadinessApi, metrics_view
 from tradingrobot.security.apis import WsTicketApi
+from tradingrobot.security.schema import CachedSchemaView
 
 from .errors import json_not_found
 
@@ -33,7 +34,7 @@ PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(**PUBLIC), name="schema"),
+    path("api/schema/", CachedSchemaView.as_view(**PUBLIC), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),
     api("status", StatusApi, "status"),
     api("portfolio", PortfolioApi, "portfolio"),

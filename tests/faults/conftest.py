@@ -32,6 +32,8 @@ from tests.ops.test_processes import Robot, wait_for
 from tests.scratch import ScratchDatabase
 
 PORTS = range(8600, 8700)  # this suite's own port range (redis-server, daphne, the feed)
+FAULTS_METRICS_TOKEN = "faults-metrics-token-0123456789"
+READY_DETAILS = {"Authorization": f"Bearer {FAULTS_METRICS_TOKEN}"}
 SUMMARY: list[dict] = []  # one row per scenario, printed at the end of the run
 
 
@@ -230,7 +232,7 @@ class Stack(Robot):
 
     def ready(self) -> tuple[int, dict]:
         try:
-            response = requests.get(f"{self.url}/api/health/ready", timeout=5)
+            response = requests.get(f"{self.url}/api/health/ready", headers=READY_DETAILS, timeout=5)
         except requests.RequestException:
             return 0, {}
         try:
@@ -307,6 +309,7 @@ def stack(tmp_path_factory):
         **{k: v for k, v in os.environ.items() if not k.startswith(("CELERY_", "PROMETHEUS_"))},
         "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
         "SECRET_KEY": "faults-test-only",
+        "METRICS_TOKEN": FAULTS_METRICS_TOKEN,  # readiness details (failing checks) need the metrics credential
         "DATABASE_URL": database.url,
         "REDIS_URL": redis_server.url,
         "CONN_MAX_AGE": "0",

@@ -19,7 +19,7 @@ from trading.models import OutboxMessage
 from tradingrobot.ops.heartbeats import heartbeat_stop
 from tradingrobot.ops.models import Heartbeat
 
-from .conftest import feed_ok, heartbeats_ok
+from .conftest import METRICS_TOKEN, feed_ok, heartbeats_ok
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,8 @@ def expected_checks() -> list[str]:
 
 
 def ready(client):
-    response = client.get("/api/health/ready")
+    """The detailed answer: with the metrics credential (tests/ops/conftest.py sets it)."""
+    response = client.get("/api/health/ready", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
     assert response["Content-Type"] == "application/json"
     return response.status_code, response.json()
 
@@ -180,7 +181,8 @@ def test_database_unreachable_in_a_real_process(tmp_path):
     """A process whose DATABASE_URL points at a closed port: readiness answers 503 and names the database."""
     script = (
         "import django, json; django.setup(); from django.test import Client; "
-        "r = Client().get('/api/health/ready'); live = Client().get('/api/health'); "
+        f"r = Client().get('/api/health/ready', HTTP_AUTHORIZATION='Bearer {METRICS_TOKEN}'); "
+        "live = Client().get('/api/health'); "
         "print(json.dumps({'status': r.status_code, 'body': r.json(), 'live': live.status_code}))"
     )
     env = {
@@ -188,6 +190,7 @@ def test_database_unreachable_in_a_real_process(tmp_path):
         "DJANGO_SETTINGS_MODULE": "tradingrobot.test_settings",
         "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none",
         "CELERY_BROKER_DIR": str(tmp_path / "broker"),
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
     env.pop("REDIS_URL", None)
     env.pop("CELERY_BROKER_URL", None)
@@ -214,3 +217,18 @@ def test_a_symbol_without_a_feed_is_not_held_against_readiness(client, healthy):
     status, body = ready(client)
     assert status == 200, body.get("message")
     assert "AAPL" not in body["checks"]["data_freshness"]["symbols"]
+
+
+def test_public_readiness_says_only_ready_or_not(client, ops_settings, market_open):
+    """Without the metrics credential: no check names, hosts, ports or exception text (issue 13, item 18)."""
+    with _redis_down():
+        response = client.get("/api/health/ready")
+        detailed = client.get("/api/health/ready", HTTP_AUTHORIZATION=f"Bearer {METRICS_TOKEN}")
+    assert response.status_code == detailed.status_code == 503
+    body = response.json()
+    assert set(body) == {"status", "ready", "timestamp", "code", "message"}, body
+    assert (body["status"], body["ready"], body["code"]) == ("error", False, "not_ready")
+    assert "127.0.0.1" not in response.content.decode() and "redis" not in response.content.decode().lower()
+    assert detailed.json()["checks"]["redis"]["ok"] is False  # the operator still sees why
+    wrong = client.get("/api/health/ready", HTTP_AUTHORIZATION="Bearer wrong")
+    assert "checks" not in wrong.json()

@@ -110,7 +110,9 @@ class Robot:
 
     def ready(self) -> tuple[int, dict]:
         try:
-            response = requests.get(f"{self.url}/api/health/ready", timeout=5)
+            response = requests.get(
+                f"{self.url}/api/health/ready", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=5
+            )
         except requests.ConnectionError:
             return 0, {}
         return response.status_code, response.json()

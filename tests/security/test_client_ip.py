@@ -46,11 +46,17 @@ def test_a_forged_forwarded_for_does_not_pass_the_allowlist(settings, make_key, 
     assert via_proxy.get("/api/status", HTTP_X_FORWARDED_FOR="198.51.100.7, 192.0.2.44").status_code == 200
 
 
-def test_allowlist_also_guards_the_token_endpoint_but_not_the_admin(settings, client_from):
+def test_allowlist_also_guards_the_token_endpoint_the_admin_and_metrics(settings, client_from):
     settings.API_IP_ALLOWLIST = ["192.0.2.0/24"]
+    settings.METRICS_IP_ALLOWLIST = ["0.0.0.0/0"]  # metrics' own allowlist would let it in: the API's comes first
     outsider = client_from(remote_addr="198.51.100.7")
     assert_error(outsider.post("/o/token/", {"grant_type": "client_credentials"}), 403, "ip_not_allowed")
-    assert outsider.get("/admin/login/").status_code == 200
+    assert_error(outsider.get("/admin/login/"), 403, "ip_not_allowed")
+    assert_error(outsider.post("/admin/login/", {"username": "a", "password": "b"}), 403, "ip_not_allowed")
+    assert_error(outsider.get("/metrics"), 403, "ip_not_allowed")
+    insider = client_from(remote_addr="192.0.2.9")
+    assert insider.get("/admin/login/").status_code == 200
+    assert insider.get("/metrics").status_code == 200
 
 
 def test_health_answers_without_a_key_even_outside_the_allowlist(settings, client_from):

@@ -31,7 +31,7 @@ def token_request(client, app: Application, scope: str | None = None):
     data = {"grant_type": "client_credentials", "client_id": app.client_id, "client_secret": SECRET}
     if scope:
         data["scope"] = scope
-    return client.post("/o/token/", data)
+    return client.post("/o/token/", data, format="multipart")  # a form, as RFC 6749 asks
 
 
 def test_a_client_gets_a_token_with_its_scopes_and_calls_the_api(anon_api, oauth_client, client_from):
@@ -71,5 +71,6 @@ def test_a_bad_or_wrong_secret_bearer_token_is_401(anon_api, oauth_client):
     bad = anon_api.post(
         "/o/token/",
         {"grant_type": "client_credentials", "client_id": oauth_client("read").client_id, "client_secret": "wrong"},
+        format="multipart",
     )
     assert bad.status_code == 401

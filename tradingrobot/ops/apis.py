@@ -22,6 +22,7 @@ from trading.realtime.hub import hub_client_count
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import error_body
 from tradingrobot.security.client_ip import request_client_ip
+from tradingrobot.security.codes import NOT_READY
 from tradingrobot.serializer_fields import iso_z
 
 from .collectors import StateCollector
@@ -54,17 +55,27 @@ class LivenessApi(PublicApi):
 
 
 class ReadinessApi(PublicApi):
-    """Everything the robot needs: 200 when ready, 503 naming each failing check with its message."""
+    """Everything the robot needs: 200 when ready, 503 when not. Only the metrics credential (METRICS_TOKEN or
+    METRICS_IP_ALLOWLIST) sees each check with its message: the details name hosts, ports and exception text."""
 
     @extend_schema(responses={200: dict, 503: dict})
     def get(self, request):
         readiness = readiness_get()
         body = readiness.as_dict()
-        response = Response(body, status=200 if readiness.ready else 503)
+        response = Response(
+            body if metrics_allowed(request) else readiness_public(body), status=200 if readiness.ready else 503
+        )
         if not readiness.ready:  # one WARNING naming the failures instead of Django's bare ERROR line per probe
             logger.warning("%s", body["message"])
             response._has_been_logged = True
         return response
+
+
+def readiness_public(body: dict) -> dict:
+    public = {"status": body["status"], "ready": body["ready"], "timestamp": body["timestamp"]}
+    if not body["ready"]:
+        public.update(code=NOT_READY, message="Not ready. Details: send the metrics credential.")
+    return public
 
 
 class _Proxy(Collector):

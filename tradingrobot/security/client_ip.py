@@ -60,3 +60,8 @@ def ip_allowed(ip: str | None) -> bool:
     if address.version == 6 and address.ipv4_mapped:
         address = address.ipv4_mapped
     return any(address in network for network in networks)
+
+
+def axes_client_ip(request) -> str:
+    """django-axes (admin login lockouts) counts by the same client address as the rest of the security layer."""
+    return request_client_ip(request) or ""

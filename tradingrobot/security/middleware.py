@@ -1,4 +1,5 @@
-"""Django middleware for the API paths: client IP, IP allowlist, per-IP rate limit, and the audit trail."""
+"""Django middleware for the API, OAuth, admin and metrics paths: client IP, IP allowlist, per-IP rate limits (and
+one for token requests), and the audit trail."""
 
 import re
 
@@ -25,6 +26,17 @@ def ip_refusal(ip: str | None) -> tuple[ErrorCode, str] | None:
     return None
 
 
+TOKEN_PATH = "/o/token/"  # noqa: S105 - a path
+
+
+def request_buckets(path: str, ip: str | None) -> list[tuple[str, str]]:
+    """Every guarded request counts per address; a token request (a client secret to check) also in its own bucket."""
+    buckets = [(f"ip:{ip}", settings.THROTTLE_RATES["ip"])]
+    if path == TOKEN_PATH:
+        buckets.append((f"token-ip:{ip}", settings.THROTTLE_RATE_TOKEN))
+    return buckets
+
+
 class ClientIpMiddleware:
     """Runs before authentication, so floods and key guessing from one address are limited too."""
 
@@ -37,13 +49,14 @@ class ClientIpMiddleware:
             refusal = ip_refusal(ip)
             if refusal:
                 return JsonResponse(error_body(refusal[1], refusal[0]), status=403)
-            wait = rate_hit(bucket=f"ip:{ip}", rate=settings.THROTTLE_RATES["ip"])
-            if wait is not None:
-                response = JsonResponse(
-                    error_body(f"Too many requests from {ip}; retry in {wait} s.", ErrorCode.THROTTLED), status=429
-                )
-                response["Retry-After"] = str(wait)
-                return response
+            for bucket, rate in request_buckets(request.path_info, ip):
+                wait = rate_hit(bucket=bucket, rate=rate)
+                if wait is not None:
+                    response = JsonResponse(
+                        error_body(f"Too many requests from {ip}; retry in {wait} s.", ErrorCode.THROTTLED), status=429
+                    )
+                    response["Retry-After"] = str(wait)
+                    return response
         return self.get_response(request)
 
 

@@ -1,6 +1,11 @@
-"""OpenAPI: the API key security scheme, and the 401/403/429 answers every protected operation can give."""
+"""OpenAPI: the API key security scheme, the 401/403/429 answers every protected operation can give, and the
+schema view that builds the document once."""
+
+from typing import ClassVar
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.response import Response
 
 ERROR_REF = {"$ref": "#/components/schemas/SecurityError"}
 SECURITY_ERROR = {
@@ -60,3 +65,18 @@ def add_security_answers(result, generator, request, public):
                     status, {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
                 )
     return result
+
+
+class CachedSchemaView(SpectacularAPIView):
+    """The schema is built once per process and version (it changes only with the code), not on every call: building
+    it costs tens of milliseconds of CPU that anyone could ask for without a credential."""
+
+    _built: ClassVar[dict[str | None, dict]] = {}
+
+    def _get_schema_response(self, request):
+        version = self.api_version or request.version or self._get_version_parameter(request)
+        if version not in self._built:
+            generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
+            self._built[version] = generator.get_schema(request=request, public=self.serve_public)
+        filename = self._get_filename(request, version)
+        return Response(data=self._built[version], headers={"Content-Disposition": f'inline; filename="{filename}"'})

@@ -1,5 +1,11 @@
 """The REST framework and the OpenAPI schema."""
 
+from .base import env
+
+# Request bodies: JSON only (no route takes files), at most API_MAX_BODY_BYTES and API_MAX_JSON_DEPTH levels deep.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=65536)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "tradingrobot.security.authentication.ApiKeyAuthentication",
@@ -13,10 +19,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "tradingrobot.security.parsers.BoundedJSONParser",
+        "tradingrobot.security.parsers.BoundedFormParser",
     ],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # DRF's test client sent multipart by default
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tradingrobot.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -30,4 +36,8 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tradingrobot.security.schema.add_security_answers",
     ],
+    # Swagger UI and ReDoc from this server (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }

@@ -32,7 +32,8 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env("SECRET_KEY", default="") or _local_secret_key()
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+# No "testserver": that is the test client's host (Django's test setup and tradingrobot/test_settings.py add it).
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 
 INSTALLED_APPS = [
     "daphne",
@@ -45,9 +46,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc from this server, no CDN (settings: api.py)
     "corsheaders",
     "oauth2_provider",
     "rest_framework_api_key",
+    "axes",  # admin login lockouts (settings: security.py)
     "tradingrobot.security",
     "channels",
     "market",
@@ -74,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "axes.middleware.AxesMiddleware",  # axes wants to be last
 ]
 
 ROOT_URLCONF = "tradingrobot.urls"
