@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
-from tradingrobot.query_params import int_param, time_param
+from tradingrobot.query_params import int_param, ticker_param, time_param
 from tradingrobot.serializer_fields import ErrorOut, price_field
 from tradingrobot.snapshot_cache import memoized
 
@@ -48,6 +48,7 @@ class MarketDataApi(APIView):
         responses={200: MarketDataOut, 400: ErrorOut, 404: ErrorOut},
     )
     def get(self, request, symbol: str):
+        symbol = ticker_param(symbol)
         timeframe = request.query_params.get("timeframe") or Timeframe.MIN1
         if timeframe not in Timeframe.values:
             raise InvalidInput(

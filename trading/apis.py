@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 from tradingrobot.actors import actor_of
 from tradingrobot.error_codes import ErrorCode, error_code_of
 from tradingrobot.errors import InvalidInput, error_body
-from tradingrobot.query_params import int_param, time_param
+from tradingrobot.query_params import int_param, ticker_param, time_param
 from tradingrobot.serializer_fields import ErrorOut
 
 from . import documents, performance, selectors, services
@@ -63,6 +63,15 @@ def _one_value(request, body: dict, name: str, conflict: ErrorCode):
     return in_body if in_body is not None else in_query
 
 
+def _quantity(quantity, qty):
+    """`quantity` (the contract) or its alias `qty`; both given and different is an error."""
+    if quantity is not None and qty is not None and _as_text(quantity) != _as_text(qty):
+        raise InvalidInput(
+            f"quantity ({quantity!r}) and qty ({qty!r}) differ; send one of them.", code=ErrorCode.CONFLICTING_QUANTITY
+        )
+    return quantity if quantity is not None else qty
+
+
 class TradeApi(APIView):
     required_scope = "trade"
     audit_action = "order_place"
@@ -84,6 +93,7 @@ class TradeApi(APIView):
     def post(self, request, symbol: str, side: str):
         body = _body(request)
         values = {name: _one_value(request, body, name, conflict) for name, conflict in TRADE_FIELDS.items()}
+        quantity = _quantity(values["quantity"], _one_value(request, body, "qty", ErrorCode.CONFLICTING_QUANTITY))
         header_key = request.headers.get("Idempotency-Key")
         if header_key and values["client_order_id"] and header_key != str(values["client_order_id"]):
             raise InvalidInput(
@@ -93,7 +103,7 @@ class TradeApi(APIView):
         order_request = order_request_parse(
             ticker=symbol,
             side=side,
-            qty=values["quantity"] if values["quantity"] is not None else body.get("qty"),
+            qty=quantity,
             type=values["type"],
             limit_price=values["limit_price"],
             time_in_force=values["time_in_force"],
@@ -130,7 +140,7 @@ class OrderListApi(APIView):
         params = request.query_params
         orders = selectors.order_list(
             status=params.get("status"),
-            ticker=params.get("symbol"),
+            ticker=ticker_param(params["symbol"]) if params.get("symbol") else None,
             after=time_param(params.get("after"), "after", code=ErrorCode.INVALID_AFTER),
             until=time_param(params.get("until"), "until", code=ErrorCode.INVALID_UNTIL),
         )

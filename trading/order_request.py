@@ -2,17 +2,25 @@
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 from django.conf import settings
 
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
+from tradingrobot.query_params import ticker_param
 
 from .models import Order
 
 MAX_CLIENT_ORDER_ID = 128
+# A number as text: ASCII digits, one optional point, an optional exponent. Decimal() alone also takes "1_0" (10)
+# and Unicode digits (Arabic-Indic, full-width...); it is only called on text that matched this.
+NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+MAX_NUMBER_TEXT = 40
+NOT_FINITE = {"nan", "snan", "inf", "infinity"}
+EXACT = Context(prec=200)  # wide enough for every number NUMBER lets through below the maxima: checks never round
 
 
 @dataclass(frozen=True)
@@ -48,18 +56,23 @@ def parse_decimal(
         raise InvalidInput(f'{name} is required: send a positive number, e.g. {{"{name}": 10}}.', code=missing)
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise InvalidInput(f"{name} must be a number, got {type(value).__name__}.", code=invalid)
+    text = str(value).strip()
+    if text.lstrip("+-").lower() in NOT_FINITE:
+        raise InvalidInput(f"{name} must be a finite number, got {text!r}.", code=invalid)
+    if len(text) > MAX_NUMBER_TEXT or not NUMBER.fullmatch(text):
+        shown = text[:40].encode("unicode_escape").decode("ascii")
+        raise InvalidInput(f"{name} must be a number in ASCII digits, like 10 or 2.5; got {shown!r}.", code=invalid)
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
-        raise InvalidInput(f"{name} must be a number, got {str(value)[:40]!r}.", code=invalid) from None
-    if not number.is_finite():
-        raise InvalidInput(f"{name} must be a finite number, got {str(value)[:40]!r}.", code=invalid)
+        raise InvalidInput(f"{name} must be a number, got {text!r}.", code=invalid) from None
     if number <= 0:
-        raise InvalidInput(f"{name} must be greater than zero, got {number}.", code=invalid)
+        raise InvalidInput(f"{name} must be greater than zero, got {text}.", code=invalid)
     if number > maximum:
-        raise InvalidInput(f"{name} must be at most {maximum}{unit}, got {number}.", code=invalid)
-    if -number.normalize().as_tuple().exponent > places:
-        raise InvalidInput(f"{name} allows at most {places} decimal places, got {number}.", code=invalid)
+        raise InvalidInput(f"{name} must be at most {maximum}{unit}, got {text}.", code=invalid)
+    step = Decimal(1).scaleb(-places)
+    if number.quantize(step, context=EXACT) != number:
+        raise InvalidInput(f"{name} allows at most {places} decimal places, got {text}.", code=invalid)
     return number
 
 
@@ -113,13 +126,15 @@ def order_request_parse(
         client_order_id, name="client_order_id", code=ErrorCode.INVALID_CLIENT_ORDER_ID, limit=MAX_CLIENT_ORDER_ID
     )
     strategy = _short_text(strategy_id, name="strategy_id", code=ErrorCode.INVALID_STRATEGY_ID, limit=64)
-    return OrderRequest(str(ticker).strip().upper(), side_text, quantity, order_type, price, tif, coid, strategy)
+    return OrderRequest(ticker_param(ticker), side_text, quantity, order_type, price, tif, coid, strategy)
 
 
 def _short_text(value, *, name: str, code: ErrorCode, limit: int) -> str | None:
     if value in (None, ""):
         return None
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string, got {type(value).__name__}.", code=code)
+    text = value.strip()
     if len(text) > limit or not text.isprintable():
         raise InvalidInput(f"{name} must be printable and at most {limit} characters.", code=code)
     return text

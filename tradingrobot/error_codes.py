@@ -45,12 +45,15 @@ class ErrorCode(enum.StrEnum):
     INVALID_INPUT = "invalid_input", 400, "A value is not acceptable; the message names it."
     INVALID = "invalid", 400, "A field has the wrong type; `errors` names the field."
     MAX_LENGTH = "max_length", 400, "A field is too long; `errors` names the field."
+    JSON_TOO_DEEP = "json_too_deep", 400, "The JSON body nests deeper than API_MAX_JSON_DEPTH."
+    NUL_CHARACTER = "nul_character", 400, "A NUL byte (%00) in the path or a query value."
     NULL_CHARACTERS_NOT_ALLOWED = "null_characters_not_allowed", 400, "A field contains a NUL character."
     SURROGATE_CHARACTERS_NOT_ALLOWED = "surrogate_characters_not_allowed", 400, "A field contains a lone surrogate."
     NOT_FOUND = "not_found", 404, "No route (or object) matches the method and path."
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "The route exists but not for this method; the message names it."
     NOT_ACCEPTABLE = "not_acceptable", 406, "The Accept header asks for something other than JSON."
     CONFLICT = "conflict", 409, "The request conflicts with the current state."
+    BODY_TOO_LARGE = "body_too_large", 413, "The request body is over API_MAX_BODY_BYTES."
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type", 415, "The Content-Type is not JSON or form data."
     UNPROCESSABLE = "unprocessable", 422, "Well-formed, but a rule refuses it."
     THROTTLED = "throttled", 429, "Too many requests; retry after Retry-After seconds.", API_WS
@@ -88,6 +91,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_LIMIT = "invalid_limit", 400, "`limit` is not a whole number in the allowed range."
     INVALID_OFFSET = "invalid_offset", 400, "`offset` is not a whole number in the allowed range."
     INVALID_TIMEFRAME = "invalid_timeframe", 400, "`timeframe` is not one of 1Min, 5Min, 15Min, 1Hour, 1Day."
+    INVALID_SYMBOL = "invalid_symbol", 400, "A ticker (in the path or `symbol`) that is not 1 to 10 letters."
     INVALID_STATUS = "invalid_status", 400, "`status` is not open, closed, all or an order status."
 
     # --- market data and performance ---
@@ -105,7 +109,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_TIME_IN_FORCE = "invalid_time_in_force", 400, "time_in_force is not day or gtc."
     INVALID_CLIENT_ORDER_ID = "invalid_client_order_id", 400, "client_order_id is not printable or too long."
     INVALID_STRATEGY_ID = "invalid_strategy_id", 400, "strategy_id is not printable or too long."
-    CONFLICTING_QUANTITY = "conflicting_quantity", 400, "quantity differs between the body and the query string."
+    CONFLICTING_QUANTITY = "conflicting_quantity", 400, "quantity differs between body and query, or from qty."
     CONFLICTING_TYPE = "conflicting_type", 400, "type differs between the body and the query string."
     CONFLICTING_LIMIT_PRICE = "conflicting_limit_price", 400, "limit_price differs between body and query string."
     CONFLICTING_TIME_IN_FORCE = "conflicting_time_in_force", 400, "time_in_force differs between body and query."

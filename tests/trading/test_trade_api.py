@@ -45,7 +45,8 @@ def test_quantity_in_query_string_as_the_original_backend_took_it(api, priced):
 
 
 def test_form_encoded_body(api, priced):
-    response = api.post("/api/trade/TSLA/buy", {"quantity": "2"})
+    form = "application/x-www-form-urlencoded"
+    response = api.post("/api/trade/TSLA/buy", "quantity=2", content_type=form)
     assert response.status_code == 201, response.content
 
 

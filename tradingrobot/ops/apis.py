@@ -22,7 +22,6 @@ from trading.realtime.hub import hub_client_count
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import error_body
 from tradingrobot.security.client_ip import request_client_ip
-from tradingrobot.security.codes import NOT_READY
 from tradingrobot.serializer_fields import iso_z
 
 from .collectors import StateCollector
@@ -74,7 +73,7 @@ class ReadinessApi(PublicApi):
 def readiness_public(body: dict) -> dict:
     public = {"status": body["status"], "ready": body["ready"], "timestamp": body["timestamp"]}
     if not body["ready"]:
-        public.update(code=NOT_READY, message="Not ready. Details: send the metrics credential.")
+        public.update(code=ErrorCode.NOT_READY, message="Not ready. Details: send the metrics credential.")
     return public
 
 

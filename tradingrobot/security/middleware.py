@@ -20,6 +20,20 @@ def guarded_path(path: str) -> bool:
     return path.startswith(tuple(settings.SECURITY_GUARDED_PREFIXES))
 
 
+def nul_refusal(request) -> tuple[ErrorCode, str] | None:
+    """A NUL byte in the path or a query value: no text column can hold it (PostgreSQL refuses it with an error),
+    so it is refused before any view, whatever the parameter."""
+    if "\x00" in request.path_info or any("\x00" in name + value for name, value in _query_items(request)):
+        return ErrorCode.NUL_CHARACTER, "The path or query string contains a NUL character (%00); remove it."
+    return None
+
+
+def _query_items(request):
+    for name, values in request.GET.lists():
+        for value in values:
+            yield name, value
+
+
 def ip_refusal(ip: str | None) -> tuple[ErrorCode, str] | None:
     if not ip_allowed(ip):
         return ErrorCode.IP_NOT_ALLOWED, f"Requests from {ip} are not allowed (API_IP_ALLOWLIST)."
@@ -49,6 +63,9 @@ class ClientIpMiddleware:
             refusal = ip_refusal(ip)
             if refusal:
                 return JsonResponse(error_body(refusal[1], refusal[0]), status=403)
+            malformed = nul_refusal(request)
+            if malformed:
+                return JsonResponse(error_body(malformed[1], malformed[0]), status=400)
             for bucket, rate in request_buckets(request.path_info, ip):
                 wait = rate_hit(bucket=bucket, rate=rate)
                 if wait is not None:

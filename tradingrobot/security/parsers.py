@@ -9,17 +9,17 @@ from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import FormParser, JSONParser
 from rest_framework.utils import json
 
-from . import codes
+from tradingrobot.error_codes import ErrorCode
 
 
 class BodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = codes.BODY_TOO_LARGE
+    default_code = ErrorCode.BODY_TOO_LARGE
 
 
 class JsonTooDeep(APIException):
     status_code = status.HTTP_400_BAD_REQUEST
-    default_code = codes.JSON_TOO_DEEP
+    default_code = ErrorCode.JSON_TOO_DEEP
 
 
 def body_read(stream, parser_context: dict | None) -> bytes:
