@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Schemathesis against a real server (gunicorn on loopback) with a key that has every scope: every operation of
-# /api/schema/, no 5xx, every response matching the schema. Uses DATABASE_URL / REDIS_URL from the caller (CI's
+# /api/schema/, valid and invalid data (--mode all: negative cases break the schema on purpose; NUL bytes allowed),
+# no 5xx, every response matching the schema. Uses DATABASE_URL / REDIS_URL from the caller (CI's
 # PostgreSQL and Redis); runs on an always-open market (TRADING_CALENDAR=24/7) with fresh prices.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,6 +56,7 @@ status=0
 $BIN/schemathesis run "http://127.0.0.1:$PORT/api/schema/" \
   -H "Authorization: Api-Key $KEY" \
   --checks not_a_server_error,response_schema_conformance,content_type_conformance,status_code_conformance \
+  --mode all --generation-allow-x00 true \
   --max-examples "${API_CONTRACT_MAX_EXAMPLES:-40}" --seed "${API_CONTRACT_SEED:-1}" --workers 2 \
   --no-color 2>&1 | tee "$WORK/out.txt" || status=$?
 cases=$(grep -Eo '[0-9]+ generated' "$WORK/out.txt" | tail -n 1 | tr -dc 0-9 || true)

@@ -6,7 +6,8 @@ Every error body keeps the original backend's keys (`status`, `message`) and add
 import logging
 from http import HTTPStatus
 
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -88,6 +89,11 @@ def drf_error_code(exc: drf_exceptions.APIException) -> ErrorCode:
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(error_body(exc.message, exc.code, **exc.extra), status=exc.status_code)
+    # Django's own (a bad ?format= raises Http404): as DRF's, so they carry a detail like the others.
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # unexpected: Django answers 500 through handler500
