@@ -84,3 +84,24 @@ def test_an_error_page_does_not_show_the_password(wp_credentials):
 
     shown = SafeExceptionReporterFilter().get_safe_settings()
     assert shown["WP_APP_PASSWORD"] != PASSWORD
+
+
+def test_key_shapes_secret_fields_and_encoded_passwords_are_masked(wp_credentials, console_output, make_key):
+    """Issue 13, item 19: what the header rules alone let through."""
+    from urllib.parse import quote, quote_plus
+
+    _, key = make_key("read")
+    log = logging.getLogger("tradingrobot.tests")
+    log.warning("a client sent %s in the body", key)  # the bare key, no header name before it
+    log.warning("request body %s", '{"api_key": "k-123456", "client_secret": "cs-7890", "symbol": "TSLA"}')
+    log.warning("kwargs %s", {"password": "hunter2", "user": "bob", "access_token": "tok-abc"})
+    log.warning("form grant_type=client_credentials&client_secret=s%2Fx%3D&client_id=app1")
+    log.warning("encoded %s and %s", quote(PASSWORD, safe=""), quote_plus(PASSWORD))
+    log.warning("fetching https://robot:%s@wp.example/wp-json/", quote(PASSWORD, safe=""))
+    output = console_output.getvalue()
+    secrets_seen = [key, key.split(".")[1], "k-123456", "cs-7890", "hunter2", "tok-abc", "s%2Fx%3D"]
+    secrets_seen += [quote(PASSWORD, safe=""), quote_plus(PASSWORD), "abcd%20EFGH"]
+    for secret in secrets_seen:
+        assert secret not in output, (secret, output)
+    for kept in ('"symbol": "TSLA"', "'user': 'bob'", "client_id=app1", "grant_type=client_credentials", "robot:"):
+        assert kept in output, (kept, output)
