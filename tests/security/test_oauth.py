@@ -74,3 +74,24 @@ def test_a_bad_or_wrong_secret_bearer_token_is_401(anon_api, oauth_client):
         format="multipart",
     )
     assert bad.status_code == 401
+
+
+def test_client_scopes_are_validated_against_the_known_scopes(admin_client, oauth_client):
+    """Issue 13, item 21: the admin refuses unknown scopes; a row written past it grants only known ones."""
+    app = oauth_client(None, name="typo-client")
+    response = admin_client.post(
+        "/admin/security/oauthclientscopes/add/", {"application": app.pk, "scopes": "read superuser"}
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "Unknown scope(s) superuser" in response.content.decode()
+    assert not OAuthClientScopes.objects.filter(application=app).exists()
+    admin_client.post("/admin/security/oauthclientscopes/add/", {"application": app.pk, "scopes": "TRADE,read"})
+    assert OAuthClientScopes.objects.get(application=app).scopes == "read trade"
+
+
+def test_a_stored_unknown_scope_is_never_granted(anon_api, oauth_client):
+    app = oauth_client("read superuser")  # written without validation (a data migration, a shell)
+    assert token_request(anon_api, app, scope="superuser").status_code == 400
+    granted = token_request(anon_api, app)
+    assert granted.status_code == 200, granted.content
+    assert granted.json()["scope"] == "read"

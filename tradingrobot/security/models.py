@@ -1,6 +1,9 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
+
+from .scopes import ALL
 
 
 class ApiKey(AbstractAPIKey):
@@ -67,3 +70,12 @@ class OAuthClientScopes(models.Model):
 
     def __str__(self) -> str:
         return f"{self.application} -> {self.scopes}"
+
+    def clean(self) -> None:
+        """Only the known scopes, at least one, written canonically (the admin's form calls this)."""
+        names = set(self.scopes.replace(",", " ").lower().split())
+        unknown = sorted(names - set(ALL))
+        if unknown or not names:
+            shown = f"Unknown scope(s) {', '.join(unknown)}; " if unknown else ""
+            raise ValidationError({"scopes": f"{shown}use one or more of {', '.join(ALL)}."})
+        self.scopes = " ".join(scope for scope in ALL if scope in names)
