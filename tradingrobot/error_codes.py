@@ -143,6 +143,15 @@ class ErrorCode(enum.StrEnum):
     # --- operations ---
     NOT_READY = "not_ready", 503, "/api/health/ready: a check fails; `failing` names it."
 
+    # --- WebSocket closes (an error frame, then close 4429) ---
+    WS_RATE_LIMITED = "ws_rate_limited", 429, "More than WS_MAX_MESSAGES_PER_SECOND messages a second.", WS
+    WS_TOO_MANY_CONNECTIONS = (
+        "ws_too_many_connections",
+        429,
+        "The credential already has WS_MAX_CONNECTIONS_PER_KEY open connections (per web process).",
+        WS,
+    )
+
     # --- WebSocket frames (the connection stays open) ---
     STATUS_UNAVAILABLE = "status_unavailable", 503, "The snapshot could not be computed; the next tick brings it.", WS
     BINARY_NOT_SUPPORTED = "binary_not_supported", 400, "A binary frame; send JSON text.", WS
@@ -155,6 +164,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_TOPICS = "invalid_topics", 400, "topics is not a list of strings.", WS
     UNKNOWN_TOPIC = "unknown_topic", 400, "A topic other than status, orders, prices.", WS
     INVALID_SYMBOLS = "invalid_symbols", 400, "symbols is not a list of at most 100 tickers.", WS
+    TOO_MANY_SYMBOLS = "too_many_symbols", 400, "The subscription would follow more than 100 symbols.", WS
     NOT_SUBSCRIBED_TO_SYMBOLS = (
         "not_subscribed_to_symbols",
         400,
@@ -192,7 +202,10 @@ class WsClose(enum.IntEnum):
     TRY_AGAIN_LATER = 1013, "The client fell too far behind; reconnect for a fresh snapshot."
     UNAUTHENTICATED = 4401, "No, bad, revoked or expired credential (an error frame says which)."
     FORBIDDEN = 4403, "The credential lacks the read scope, or the consumer refused the connection."
-    THROTTLED = 4429, "Too many connection attempts from this address."
+    THROTTLED = (
+        4429,
+        "Too many connection attempts from this address, open connections of one credential, or messages a second.",
+    )
 
 
 MARKDOWN_BEGIN = "<!-- error-codes: made by `python manage.py error_codes --write README.md` from error_codes.py -->"

@@ -21,6 +21,7 @@ from ..conftest import REQUIRE_SERVICES
 
 TICK = 0.5
 ORIGIN = (b"origin", b"http://testserver")
+HOST = (b"host", b"testserver")  # a page of the API itself: the origin matches the handshake's own host
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ async def connect(hub_cleanup):
     opened = []
     _, key = await database_sync_to_async(api_key_create)(name="ws-tests", scopes="read", created_by="tests")
 
-    async def connect(path="/ws/updates", headers=(ORIGIN,)) -> WebsocketCommunicator:
+    async def connect(path="/ws/updates", headers=(ORIGIN, HOST)) -> WebsocketCommunicator:
         headers = [*headers, (b"x-api-key", key.encode())]  # the updates stream needs a read key
         communicator = WebsocketCommunicator(application, path, headers=headers)
         connected, _ = await communicator.connect(timeout=10)

@@ -226,3 +226,22 @@ async def test_a_foreign_origin_is_refused(hub_cleanup):
         ws = WebsocketCommunicator(application, "/ws/updates", headers=headers)
         connected, _ = await ws.connect(timeout=5)
         assert connected is False
+
+
+async def test_total_symbols_per_connection_are_capped(connect):
+    """Issue 13, item 15: 100 per message was the only limit; many messages added up without bound."""
+    from trading.realtime.frames import MAX_SYMBOLS
+
+    ws = await connect()
+    await receive_until(ws, "status")
+    for batch in range(MAX_SYMBOLS // 50):
+        symbols = [f"S{batch}{chr(65 + n // 26)}{chr(65 + n % 26)}" for n in range(50)]
+        await ws.send_to(text_data=json.dumps({"action": "subscribe", "symbols": symbols}))
+        ack, _ = await receive_until(ws, "subscribed")
+    assert len(ack["symbols"]) == MAX_SYMBOLS
+    await ws.send_to(text_data=json.dumps({"action": "subscribe", "symbols": ["ONEMORE"]}))
+    error, _ = await receive_until(ws, "error")
+    assert error["code"] == "too_many_symbols"
+    await ws.send_to(text_data=json.dumps({"action": "subscribe", "symbols": ["S0AA"]}))
+    ack, _ = await receive_until(ws, "subscribed")  # one already followed: no growth, accepted
+    assert len(ack["symbols"]) == MAX_SYMBOLS

@@ -160,3 +160,90 @@ async def test_an_open_connection_stops_when_its_key_is_revoked(monkeypatch):
     closed = await ws.receive_output(timeout=5)
     assert (closed["type"], closed["code"]) == ("websocket.close", 4401)
     await ws.disconnect()
+
+
+# --- issue 13, item 15: whole origins, connection and message caps -------------------------------------------
+
+
+async def handshake(app, headers, scheme="ws") -> bool:
+    ws = WebsocketCommunicator(app, "/ws/updates", headers=list(headers))
+    ws.scope["scheme"] = scheme
+    connected, _ = await ws.connect(timeout=5)
+    if connected:
+        await ws.disconnect()
+    return connected
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "scheme", "allowed"),
+    [
+        ("https://tradingrobotplug.com", None, "ws", True),  # the configured origin
+        ("https://tradingrobotplug.com:443", None, "ws", True),  # the same origin, port written out
+        ("http://tradingrobotplug.com", None, "ws", False),  # another scheme
+        ("https://tradingrobotplug.com:8443", None, "ws", False),  # another port
+        ("https://evil.tradingrobotplug.com", None, "ws", False),
+        ("http://127.0.0.1:8000", "127.0.0.1:8000", "ws", True),  # a page of the API itself
+        ("http://127.0.0.1:9999", "127.0.0.1:8000", "ws", False),  # same host, another port (another app)
+        ("https://127.0.0.1:8000", "127.0.0.1:8000", "ws", False),  # https page, plain ws: not the same origin
+        ("https://localhost", "localhost", "wss", True),
+        ("http://localhost", None, "ws", False),  # a host in ALLOWED_HOSTS is not an origin by itself
+        ("http://evil.example", "evil.example", "ws", False),  # Host outside ALLOWED_HOSTS
+        ("http://127.0.0.1:notaport", "127.0.0.1:8000", "ws", False),
+        ("null", None, "ws", False),
+    ],
+)
+async def test_origins_are_compared_whole(origin, host, scheme, allowed):
+    _, plain = await make_key()
+    headers = [(b"origin", origin.encode()), (b"x-api-key", plain.encode())]
+    if host:
+        headers.append((b"host", host.encode()))
+    with override_settings(ALLOWED_HOSTS=["localhost", "127.0.0.1"]):
+        assert await handshake(APP, headers, scheme) is allowed
+
+
+def test_testserver_is_not_an_allowed_host_outside_tests():
+    from tests.security.test_production import manage
+
+    code = ["shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.ALLOWED_HOSTS)"]
+    result = manage(*code, env_extra={"SECRET_KEY": "x" * 60}, drop=("DEBUG", "ALLOWED_HOSTS"))
+    assert result.returncode == 0, result.stderr
+    assert "testserver" not in result.stdout and "localhost" in result.stdout
+
+
+async def test_connections_per_key_are_capped():
+    _, plain = await make_key()
+    _, other = await make_key()
+    key = (b"x-api-key", plain.encode())
+    with override_settings(WS_MAX_CONNECTIONS_PER_KEY=2):
+        opened = []
+        for _ in range(2):
+            ws = WebsocketCommunicator(APP, "/ws/updates", headers=[key])
+            assert (await ws.connect(timeout=5))[0]
+            await ws.receive_from(timeout=5)
+            opened.append(ws)
+        code, message = await refused_with(APP, headers=[key])
+        assert (code, message["code"]) == (4429, "ws_too_many_connections")
+        assert await handshake(APP, [(b"x-api-key", other.encode())])  # another key is not affected
+        await opened.pop().disconnect()
+        await asyncio.sleep(0.05)
+        assert await handshake(APP, [key])  # a slot is free again
+        for ws in opened:
+            await ws.disconnect()
+
+
+async def test_messages_per_second_per_connection_are_capped():
+    _, plain = await make_key()
+    app = from_address(WebSocketAuthMiddleware(Echo.as_asgi()), "127.0.0.1")
+    with override_settings(WS_MAX_MESSAGES_PER_SECOND=5):
+        ws = WebsocketCommunicator(app, "/ws/updates", headers=[(b"x-api-key", plain.encode())])
+        assert (await ws.connect(timeout=5))[0]
+        await ws.receive_from(timeout=5)
+        for n in range(5):
+            await ws.send_to(text_data=f"m{n}")
+            assert await ws.receive_from(timeout=5) == f"m{n}"
+        await ws.send_to(text_data="one too many")
+        refusal = json.loads(await ws.receive_from(timeout=5))
+        assert refusal["code"] == "ws_rate_limited"
+        closed = await ws.receive_output(timeout=5)
+        assert (closed["type"], closed["code"]) == ("websocket.close", 4429)
+        await ws.wait()

@@ -168,6 +168,11 @@ class Subscription:
             new_symbols = self.symbols if self.narrowed else None
         else:
             new_symbols = symbols if (self.symbols is None or not self.narrowed) else self.symbols | symbols
+        if new_symbols is not None and len(new_symbols) > MAX_SYMBOLS:
+            raise BadMessage(
+                ErrorCode.TOO_MANY_SYMBOLS,
+                f"A connection may follow at most {MAX_SYMBOLS} symbols; unsubscribe some first.",
+            )
         return Subscription(new_topics, new_symbols, narrowed=True)
 
     def unsubscribe(self, topics: frozenset[str] | None, symbols: frozenset[str] | None) -> "Subscription":

@@ -3,8 +3,9 @@
 Credentials: the same API keys (`Authorization: Api-Key <key>` or `X-API-Key`), an OAuth 2.0 bearer token, or
 `?ticket=<ticket>` from POST /api/ws-ticket. Browsers must come from an allowed origin. A refused connection is
 accepted, told why in one JSON message, and closed with 4401 (no or bad credentials), 4403 (scope) or 4429 (rate
-limit); the close frame carries the reason where the server supports it (daphne sends the code only, hence the
-message). A foreign origin or an address outside the allowlist is refused at the handshake (HTTP 403).
+limit, too many open connections for the credential, too many messages a second); the close frame carries the
+reason where the server supports it (daphne sends the code only, hence the message). A foreign origin (scheme, host
+and port compared) or an address outside the allowlist is refused at the handshake (HTTP 403).
 """
 
 import asyncio
@@ -13,11 +14,12 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.http.request import validate_host
+from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
@@ -49,15 +51,41 @@ class Refused(Exception):
         self.close_code, self.code, self.message = close_code, error_code(code), message
 
 
-def origin_allowed(origin: str | None) -> bool:
-    """No Origin: not a browser (scripts, PHP), which must still authenticate. A browser: the configured
-    origins (the WordPress site), or a page served by this API's own hosts (ALLOWED_HOSTS, like Channels)."""
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+PAGE_SCHEMES = {"ws": "http", "wss": "https"}
+
+
+def origin_tuple(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin, the port made explicit; None when it is not one."""
+    try:
+        parts = urlsplit(url.strip())
+        scheme, host = parts.scheme.lower(), parts.hostname
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number, or out of range
+        return None
+    return (scheme, host, port) if host and port else None
+
+
+def origin_allowed(origin: str | None, *, host: str | None = None, scheme: str = "ws") -> bool:
+    """No Origin: not a browser (scripts, PHP), which must still authenticate. A browser: a configured origin
+    (the WordPress site), or a page of this API itself (the handshake's own Host, if in ALLOWED_HOSTS, with the
+    matching scheme). Whole origins are compared: scheme, host and port."""
     if not origin:
         return True
-    if origin in settings.WS_ALLOWED_ORIGINS:
+    presented = origin_tuple(origin)
+    if presented is None:
+        return False
+    if presented in {origin_tuple(allowed) for allowed in settings.WS_ALLOWED_ORIGINS}:
         return True
-    hostname = urlsplit(origin).hostname
-    return bool(hostname) and validate_host(hostname, settings.ALLOWED_HOSTS)
+    if not host:
+        return False
+    domain, _ = split_domain_port(host)
+    page_scheme = PAGE_SCHEMES.get(scheme, scheme)
+    return (
+        bool(domain)
+        and validate_host(domain, settings.ALLOWED_HOSTS)
+        and (presented == origin_tuple(f"{page_scheme}://{host}"))
+    )
 
 
 def _token_auth(bearer: str):
@@ -108,7 +136,7 @@ def authenticate(headers: dict[str, str], query: dict[str, list[str]]):
 
 
 def _check(scope: dict, headers: dict[str, str]):
-    if not origin_allowed(headers.get("origin")):
+    if not origin_allowed(headers.get("origin"), host=headers.get("host"), scheme=scope.get("scheme", "ws")):
         raise Refused(None, ErrorCode.ORIGIN_NOT_ALLOWED, f"Origin {headers['origin'][:100]} is not allowed.")
     peer = (scope.get("client") or [None])[0]
     ip = client_ip(peer, headers.get("x-forwarded-for"))
@@ -176,9 +204,52 @@ async def _watch(auth, send) -> None:
             return
 
 
+_open_connections: Counter = Counter()  # per credential, in this process (the event loop's thread only)
+
+
+def _connection_refusal(auth) -> Refused | None:
+    limit = settings.WS_MAX_CONNECTIONS_PER_KEY
+    if _open_connections[_credential(auth)] >= limit:
+        return Refused(
+            THROTTLED,
+            ErrorCode.WS_TOO_MANY_CONNECTIONS,
+            f"This credential already has {limit} open connections (WS_MAX_CONNECTIONS_PER_KEY); close one first.",
+        )
+    return None
+
+
+def _credential(auth) -> tuple[str, object]:
+    return type(auth).__name__, auth.pk
+
+
+def rate_limited_receive(receive, send, *, per_second: int):
+    """`receive` for the consumer: more than `per_second` client messages within one second tells the client why,
+    closes the connection with 4429 and hands the consumer a disconnect."""
+    window = [0.0, 0]  # start of the current second, messages in it
+
+    async def limited():
+        message = await receive()
+        if message.get("type") != "websocket.receive":
+            return message
+        now = time.monotonic()
+        if now - window[0] >= 1.0:
+            window[0], window[1] = now, 0
+        window[1] += 1
+        if window[1] <= per_second:
+            return message
+        text = f"More than {per_second} messages a second on one connection (WS_MAX_MESSAGES_PER_SECOND)."
+        body = {"type": "error", "status": "error", "code": ErrorCode.WS_RATE_LIMITED.value, "message": text}
+        await send({"type": "websocket.send", "text": json.dumps(body)})
+        await send({"type": "websocket.close", "code": THROTTLED, "reason": text[:120]})
+        return {"type": "websocket.disconnect", "code": THROTTLED}
+
+    return limited
+
+
 class WebSocketAuthMiddleware:
     """Wrap the websocket router: `WebSocketAuthMiddleware(URLRouter([...]))`. The consumer finds the
-    credential in scope["auth"], its actor name in scope["actor"], the client address in scope["client_ip"]."""
+    credential in scope["auth"], its actor name in scope["actor"], the client address in scope["client_ip"].
+    It also caps open connections per credential and client messages a second per connection."""
 
     def __init__(self, inner):
         self.inner = inner
@@ -191,10 +262,19 @@ class WebSocketAuthMiddleware:
             auth, ip = await database_sync_to_async(_check)(scope, headers)
         except Refused as refused:
             return await _refuse(receive, send, refused)
+        too_many = _connection_refusal(auth)
+        if too_many is not None:
+            return await _refuse(receive, send, too_many)
         actor = f"key:{auth.name}" if isinstance(auth, ApiKey) else f"oauth:{auth.application.name}"
         scope = dict(scope, auth=auth, actor=actor, client_ip=ip)
+        credential = _credential(auth)
+        _open_connections[credential] += 1
         watchdog = asyncio.get_running_loop().create_task(_watch(auth, send))
+        limited = rate_limited_receive(receive, send, per_second=settings.WS_MAX_MESSAGES_PER_SECOND)
         try:
-            return await self.inner(scope, receive, send)
+            return await self.inner(scope, limited, send)
         finally:
             watchdog.cancel()
+            _open_connections[credential] -= 1
+            if _open_connections[credential] <= 0:
+                del _open_connections[credential]
