@@ -57,3 +57,11 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_local_commands_need_no_secret_key():
     result = manage("check", env_extra={}, drop=("DEBUG", "SECRET_KEY", "PRODUCTION"))
     assert result.returncode == 0, result.stderr
+
+
+def test_testserver_is_not_an_allowed_host_outside_tests():
+    """Issue 13, item 15: the test client's host is no origin a browser page of the API can have."""
+    code = ["shell", "-v", "0", "-c", "from django.conf import settings as s; print(s.ALLOWED_HOSTS)"]
+    result = manage(*code, env_extra={"SECRET_KEY": "x" * 60}, drop=("DEBUG", "ALLOWED_HOSTS"))
+    assert result.returncode == 0, result.stderr
+    assert "testserver" not in result.stdout and "localhost" in result.stdout
