@@ -204,10 +204,11 @@ def test_ws_ticket_endpoint_issues_a_single_use_ticket(api, api_key):
     assert ws_ticket_redeem(body["ticket"]) is None
 
 
-def test_a_verified_key_is_remembered_until_any_key_changes(db, django_assert_num_queries):
+def test_a_verified_key_is_remembered_until_any_key_changes(db, django_assert_num_queries, settings):
     from tradingrobot.security.keys import KeyRejected, api_key_check
     from tradingrobot.security.services import api_key_create, api_key_revoke
 
+    settings.API_KEY_MEMO = "on"  # the memo's own logic, whatever the cache
     api_key, plain = api_key_create(name="memo", scopes="read", created_by="tests")
     api_key_check(plain)
     with django_assert_num_queries(0):
@@ -216,3 +217,29 @@ def test_a_verified_key_is_remembered_until_any_key_changes(db, django_assert_nu
     with pytest.raises(KeyRejected) as rejected:
         api_key_check(plain)
     assert rejected.value.reason == "revoked"
+
+
+def test_without_a_shared_cache_a_revocation_elsewhere_is_seen_at_once(db, settings):
+    """Issue 13, item 16: no Redis, so no version every process sees: the memo is skipped (API_KEY_MEMO=auto)."""
+    from tradingrobot.security.keys import KeyRejected, api_key_check, cache_is_shared
+    from tradingrobot.security.services import api_key_create
+
+    settings.API_KEY_MEMO = "auto"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not cache_is_shared()
+    api_key, plain = api_key_create(name="elsewhere", scopes="read", created_by="tests")
+    assert api_key_check(plain).pk == api_key.pk
+    ApiKey.objects.filter(pk=api_key.pk).update(revoked=True)  # as another process does: no signal reaches us
+    with pytest.raises(KeyRejected) as rejected:
+        api_key_check(plain)
+    assert rejected.value.reason == "revoked"
+
+
+def test_with_a_shared_cache_the_memo_is_used(settings):
+    from tradingrobot.security.keys import cache_is_shared, memo_max_age
+
+    settings.API_KEY_MEMO = "auto"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://x"}}
+    assert cache_is_shared() and memo_max_age() == 30.0
+    settings.API_KEY_MEMO = "off"
+    assert memo_max_age() == 0.0

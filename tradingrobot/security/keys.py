@@ -2,13 +2,16 @@
 
 A verified key is remembered by this process (by a hash of the plain key) so that a request costs no
 database query: the memo is dropped when any key changes (a version in the shared cache, bumped after the
-change commits: with Redis every process sees it at once) and in any case after VERIFIED_MAX_AGE, which
-bounds how long a revocation made in another process takes without Redis.
+change commits: with Redis every process sees it at once) and in any case after VERIFIED_MAX_AGE.
+Without a shared cache (no REDIS_URL) a revocation made in another process (a management command, another web
+worker) would go unseen for up to VERIFIED_MAX_AGE, so there the memo is skipped (API_KEY_MEMO=auto, the
+default): every request checks the key in the database.
 """
 
 import datetime as dt
 import hashlib
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -18,7 +21,22 @@ from .models import ApiKey
 
 LAST_USE_RESOLUTION = dt.timedelta(seconds=60)
 VERIFIED_MAX_AGE = 30.0
-_verified = VersionedMemo("apikeys:version", max_age=lambda: VERIFIED_MAX_AGE, max_entries=1024)
+LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
+
+
+def cache_is_shared() -> bool:
+    return settings.CACHES["default"]["BACKEND"] not in LOCAL_CACHES
+
+
+def memo_max_age() -> float:
+    """API_KEY_MEMO: auto (only with a cache every process shares), on, or off."""
+    mode = settings.API_KEY_MEMO
+    if mode == "off" or (mode == "auto" and not cache_is_shared()):
+        return 0.0
+    return VERIFIED_MAX_AGE
+
+
+_verified = VersionedMemo("apikeys:version", max_age=memo_max_age, max_entries=1024)
 
 
 def keys_changed(**kwargs) -> None:
