@@ -3,9 +3,9 @@ schema view that builds the document once."""
 
 from typing import ClassVar
 
+from django.http import HttpResponse
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.response import Response
 
 ERROR_REF = {"$ref": "#/components/schemas/SecurityError"}
 SECURITY_ERROR = {
@@ -68,15 +68,22 @@ def add_security_answers(result, generator, request, public):
 
 
 class CachedSchemaView(SpectacularAPIView):
-    """The schema is built once per process and version (it changes only with the code), not on every call: building
-    it costs tens of milliseconds of CPU that anyone could ask for without a credential."""
+    """The schema is built and rendered once per process, version and format (it changes only with the code), not
+    on every call: building and rendering it costs tens of milliseconds that anyone may ask for without a key."""
 
     _built: ClassVar[dict[str | None, dict]] = {}
+    _rendered: ClassVar[dict[tuple, bytes]] = {}
 
     def _get_schema_response(self, request):
         version = self.api_version or request.version or self._get_version_parameter(request)
-        if version not in self._built:
-            generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
-            self._built[version] = generator.get_schema(request=request, public=self.serve_public)
-        filename = self._get_filename(request, version)
-        return Response(data=self._built[version], headers={"Content-Disposition": f'inline; filename="{filename}"'})
+        renderer, media_type = request.accepted_renderer, request.accepted_media_type
+        key = (version, type(renderer), media_type)
+        if key not in self._rendered or version not in self._built:
+            if version not in self._built:
+                generator = self.generator_class(urlconf=self.urlconf, api_version=version, patterns=self.patterns)
+                self._built[version] = generator.get_schema(request=request, public=self.serve_public)
+            self._rendered[key] = renderer.render(self._built[version], media_type, self.get_renderer_context())
+        content_type = f"{media_type}; charset={renderer.charset}" if renderer.charset else media_type
+        response = HttpResponse(self._rendered[key], content_type=content_type)
+        response["Content-Disposition"] = f'inline; filename="{self._get_filename(request, version)}"'
+        return response
