@@ -12,7 +12,6 @@ from drf_spectacular.generators import SchemaGenerator
 from oauth2_provider.models import Application
 
 from tradingrobot.security.models import ApiKey, OAuthClientScopes
-from tradingrobot.security.schema import CachedSchemaView
 
 from .conftest import assert_error
 from .test_production import PRODUCTION_ENV, manage
@@ -98,6 +97,8 @@ def test_client_secrets_are_checked_with_the_cheap_hasher(anon_api):
 
 
 def test_the_schema_is_built_once_per_process(client, monkeypatch):
+    from tradingrobot.security.schema import CachedSchemaView
+
     built = []
     original = SchemaGenerator.get_schema
     monkeypatch.setattr(SchemaGenerator, "get_schema", lambda self, **kw: built.append(1) or original(self, **kw))
