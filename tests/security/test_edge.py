@@ -7,6 +7,7 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.staticfiles import finders
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from oauth2_provider.models import Application
@@ -113,6 +114,7 @@ def test_swagger_ui_is_served_from_here_not_a_cdn(client):
     page = client.get("/api/docs/").content.decode()
     assert "cdn.jsdelivr.net" not in page and "@latest" not in page and "unpkg" not in page
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in page
+    assert finders.find("drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")  # collectstatic ships it
 
 
 def test_a_new_api_key_never_travels_in_a_cookie(admin_client):
