@@ -75,8 +75,18 @@ def _drf_message(exc: drf_exceptions.APIException) -> tuple[str, dict]:
     return str(detail), {}
 
 
+# Django's own (a bad ?format= raises Http404): answered as DRF's, with the catalogue's code, like the others.
+DJANGO_ERRORS = {
+    Http404: (drf_exceptions.NotFound, ErrorCode.NOT_FOUND),
+    DjangoPermissionDenied: (drf_exceptions.PermissionDenied, ErrorCode.PERMISSION_DENIED),
+}
+
+
 def drf_error_code(exc: drf_exceptions.APIException) -> ErrorCode:
-    """The catalogue member for a DRF exception (its `default_code`; ParseError is `malformed_request`)."""
+    """The catalogue member for a DRF exception: the member it was raised with, else its `default_code`
+    (ParseError is `malformed_request`)."""
+    if isinstance(getattr(exc.detail, "code", None), ErrorCode):
+        return exc.detail.code
     if isinstance(exc, drf_exceptions.ParseError):
         return ErrorCode.MALFORMED_REQUEST
     try:
@@ -89,11 +99,9 @@ def drf_error_code(exc: drf_exceptions.APIException) -> ErrorCode:
 def api_exception_handler(exc, context):
     if isinstance(exc, DomainError):
         return Response(error_body(exc.message, exc.code, **exc.extra), status=exc.status_code)
-    # Django's own (a bad ?format= raises Http404): as DRF's, so they carry a detail like the others.
-    if isinstance(exc, Http404):
-        exc = drf_exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = drf_exceptions.PermissionDenied()
+    for django_error, (drf_error, code) in DJANGO_ERRORS.items():
+        if isinstance(exc, django_error):
+            exc = drf_error(code=code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # unexpected: Django answers 500 through handler500
