@@ -85,8 +85,9 @@ DJANGO_ERRORS = {
 def drf_error_code(exc: drf_exceptions.APIException) -> ErrorCode:
     """The catalogue member for a DRF exception: the member it was raised with, else its `default_code`
     (ParseError is `malformed_request`)."""
-    if isinstance(getattr(exc.detail, "code", None), ErrorCode):
-        return exc.detail.code
+    raised_with = getattr(getattr(exc, "detail", None), "code", None)
+    if isinstance(raised_with, ErrorCode):
+        return raised_with
     if isinstance(exc, drf_exceptions.ParseError):
         return ErrorCode.MALFORMED_REQUEST
     try:
