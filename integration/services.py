@@ -29,6 +29,7 @@ from tradingrobot.ops import metrics
 
 from .client import WordPressClient, WPResponse
 from .models import BackfillWindow, FeedStatus
+from .sources.fallback import fallback_poll
 from .transform import (
     FetchFailed,
     TransformResult,
@@ -62,6 +63,7 @@ class IngestReport:
     error: FetchFailed | None = None
     stale_age: float | None = None  # the site was down; its last good answer is this old
     seconds: float = 0.0
+    fallback: dict | None = None  # what the second sources did (MARKET_DATA_FALLBACK set)
 
     @property
     def ok(self) -> bool:
@@ -100,6 +102,7 @@ class IngestReport:
             "error": self.error.as_dict() if self.error else None,
             "stale_age": self.stale_age,
             "seconds": round(self.seconds, 3),
+            **({"fallback": self.fallback} if self.fallback is not None else {}),
         }
 
     def summary(self) -> str:
@@ -142,9 +145,9 @@ def _store(result: TransformResult, report: IngestReport, rows: int) -> UpsertRe
     return upsert
 
 
-def _after_store(report: IngestReport, symbol_ids: set[int]) -> None:
+def _after_store(report: IngestReport, symbol_ids: set[int], *, source: str = PriceSample.Source.WORDPRESS) -> None:
     """Let the paper broker and the WebSocket see the new prices."""
-    arrived = prices_arrived(symbol_ids=symbol_ids)
+    arrived = prices_arrived(symbol_ids=symbol_ids, source=source)
     report.fills += arrived.fills
     if arrived.tickers:
         report.symbols = arrived.tickers
@@ -173,6 +176,15 @@ def _fail(report: IngestReport, response: WPResponse) -> None:
         report.stale_age = response.age_seconds
 
 
+def _fallback(report: IngestReport) -> None:
+    """WordPress failed or is stale: one round of the second sources (integration/sources/fallback.py)."""
+    reason = f"WordPress poll failed: {report.error.code}" if report.error else ""
+    fallback = fallback_poll(wordpress_ok=report.ok, wordpress_reason=reason)
+    report.fallback = fallback.as_dict()
+    if fallback.source:
+        _after_store(report, fallback.upsert.symbol_ids, source=fallback.source)
+
+
 def stock_data_poll(*, client: WordPressClient | None = None) -> IngestReport:
     """One poll of `/stock-data`: validate, store in bulk, fill resting orders. A failed fetch stores nothing
     and is reported (with the stale answer's age when the site is down)."""
@@ -191,6 +203,8 @@ def stock_data_poll(*, client: WordPressClient | None = None) -> IngestReport:
             _after_store(report, upsert.symbol_ids)
     except FetchFailed as error:
         report.error = error
+    if settings.MARKET_DATA_FALLBACK:
+        _fallback(report)
     report.seconds = time.monotonic() - started
     _status_record(FeedStatus.Kind.POLL, report)
     (logger.info if report.ok else logger.warning)("WordPress %s", report.summary())

@@ -18,6 +18,7 @@ from tradingrobot.events import announce, catalogue
 class PricesStored(TypedDict):
     type: Literal["prices_stored"]
     symbols: list[str]
+    source: str  # wordpress, or the fallback that fed them (alpaca, yahoo); csv for a file load
 
 
 class BarClosed(TypedDict):
@@ -37,5 +38,5 @@ class BarClosed(TypedDict):
 MARKET_EVENTS = catalogue(PricesStored, BarClosed)
 
 
-def prices_stored_announce(*, tickers: list[str]) -> None:
-    announce(PricesStored(type="prices_stored", symbols=tickers))
+def prices_stored_announce(*, tickers: list[str], source: str = "wordpress") -> None:
+    announce(PricesStored(type="prices_stored", symbols=tickers, source=source))

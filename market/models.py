@@ -27,6 +27,8 @@ class PriceSample(models.Model):
         CSV = "csv", "CSV file"
         DEVFEED = "devfeed", "Development feed"
         MANUAL = "manual", "Manual"
+        ALPACA = "alpaca", "Alpaca market data (fallback)"
+        YAHOO = "yahoo", "Yahoo chart (fallback)"
 
     # No separate index on symbol: the (symbol, timestamp) unique index serves every lookup by symbol.
     symbol = models.ForeignKey(Symbol, on_delete=models.PROTECT, related_name="samples", db_index=False)
@@ -47,6 +49,10 @@ class PriceSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol_id} {self.timestamp:%Y-%m-%d %H:%M:%S} {self.price}"
+
+
+# Second market-data sources (integration/sources/): a WordPress sample of the same symbol and minute replaces theirs.
+FALLBACK_SOURCES = frozenset({PriceSample.Source.ALPACA, PriceSample.Source.YAHOO})
 
 
 class Timeframe(models.TextChoices):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from tradingrobot.snapshot_cache import ledger_version_bump
 
 from .bar_close import bars_close
-from .models import PriceSample
+from .models import FALLBACK_SOURCES, PriceSample
 from .rollup import SampleRow, bars_merge, bars_merge_from_sql, bars_rebuild, execute_binary
 
 
@@ -47,10 +47,36 @@ def _dedupe(samples: Sequence[SampleIn]) -> list[SampleIn]:
     return list(latest.values())
 
 
+ONE_MINUTE = dt.timedelta(minutes=1)
+
+
+def _minute(at: dt.datetime) -> dt.datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _fallback_displace(existing: dict, items: Sequence[SampleIn]) -> list[dt.datetime]:
+    """Delete the fallback samples sharing a minute (not the instant) with an incoming WordPress sample; returns
+    their timestamps, whose bars are rebuilt once the new samples are in."""
+    incoming = {_minute(s.timestamp) for s in items}
+    exact = {s.timestamp for s in items}
+    gone = {
+        ts: row[0]
+        for ts, row in existing.items()
+        if row[3] in FALLBACK_SOURCES and _minute(ts) in incoming and ts not in exact
+    }
+    if gone:
+        PriceSample.objects.filter(pk__in=gone.values()).delete()
+        for ts in gone:
+            del existing[ts]
+    return list(gone)
+
+
 def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool = True) -> UpsertResult:
     """Store samples keyed on (symbol, timestamp): new ones are inserted, changed ones updated in place,
     identical ones left alone; the bars they touch are kept consistent in the same transaction, and the bars
     the new samples close are announced (`bar_closed`, once each; `live=False` for a backfill or history).
+    One sample per symbol and minute across sources: a fallback source (`FALLBACK_SOURCES`) adds nothing to a
+    minute that already has a sample, and a WordPress sample replaces the fallback's of its minute.
     Then call the "prices arrived" follow-up (`trading.prices.prices_arrived`) with `result.symbol_ids`."""
     result = UpsertResult()
     by_symbol: dict[int, list[SampleIn]] = defaultdict(list)
@@ -58,17 +84,22 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
         by_symbol[sample.symbol_id].append(sample)
 
     newest: dict[int, dt.datetime] = {}
+    fallback = source in FALLBACK_SOURCES
+    displaced: dict[int, list[dt.datetime]] = {}  # fallback samples a WordPress sample of their minute replaced
     with transaction.atomic():
         new_rows: list[SampleIn] = []
         for symbol_id, items in by_symbol.items():
-            existing = {
-                ts: (pk, price, volume)
-                for pk, ts, price, volume in PriceSample.objects.filter(
-                    symbol_id=symbol_id,
-                    timestamp__gte=min(s.timestamp for s in items),
-                    timestamp__lte=max(s.timestamp for s in items),
-                ).values_list("pk", "timestamp", "price", "volume")
-            }
+            rows = PriceSample.objects.filter(
+                symbol_id=symbol_id,
+                timestamp__gte=_minute(min(s.timestamp for s in items)),
+                timestamp__lt=_minute(max(s.timestamp for s in items)) + ONE_MINUTE,
+            ).values_list("pk", "timestamp", "price", "volume", "source")
+            existing = {ts: (pk, price, volume, kind) for pk, ts, price, volume, kind in rows}
+            minutes = {_minute(ts) for ts in existing}
+            if fallback:  # a fallback never adds a second sample to a minute that has one
+                items = [s for s in items if s.timestamp in existing or _minute(s.timestamp) not in minutes]
+            elif source == PriceSample.Source.WORDPRESS:
+                displaced[symbol_id] = _fallback_displace(existing, items)
             changed: list[PriceSample] = []
             changed_at: list[dt.datetime] = []
             new_before = len(new_rows)
@@ -76,7 +107,11 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
                 current = existing.get(s.timestamp)
                 if current is None:
                     new_rows.append(s)
-                elif (current[1], current[2]) != (s.price, s.volume):
+                elif fallback and current[3] not in FALLBACK_SOURCES:
+                    result.unchanged += 1  # WordPress wins its minute
+                elif (current[1], current[2]) != (s.price, s.volume) or (
+                    current[3] in FALLBACK_SOURCES and not fallback
+                ):
                     changed.append(PriceSample(pk=current[0], price=s.price, volume=s.volume, source=source))
                     changed_at.append(s.timestamp)
                 else:
@@ -106,6 +141,10 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
                 batch_size=1000,
             )
             bars_merge(SampleRow(s.symbol_id, s.timestamp, s.price, s.volume) for s in new_rows)
+        for symbol_id, gone in displaced.items():
+            if gone:
+                bars_rebuild(symbol_id, gone)
+                result.symbol_ids.add(symbol_id)
         result.stored += len(new_rows)
         result.bars_closed = bars_close(newest=newest, live=live)
         if result.symbol_ids:

@@ -13,7 +13,7 @@ SETTINGS = ROOT / "tradingrobot" / "settings"
 EXAMPLE = ROOT / ".env.example"
 # Documented because a library reads it from the environment itself (not a setting).
 READ_ELSEWHERE = {"PROMETHEUS_MULTIPROC_DIR": "prometheus_client"}
-SECRETS = {"SECRET_KEY", "WP_APP_PASSWORD", "METRICS_TOKEN", "ALERT_WEBHOOK_URL"}
+SECRETS = {"SECRET_KEY", "WP_APP_PASSWORD", "ALPACA_API_SECRET_KEY", "METRICS_TOKEN", "ALERT_WEBHOOK_URL"}
 CASTS = {"str": str, "bool": bool, "int": int, "float": float, "list": list}
 ENTRY = re.compile(r"^#? ?([A-Z][A-Z0-9_]*)=(.*)$")
 

@@ -26,12 +26,12 @@ class PricesArrived:
     tickers: list[str]
 
 
-def prices_arrived(*, symbol_ids: Collection[int]) -> PricesArrived:
+def prices_arrived(*, symbol_ids: Collection[int], source: str = "wordpress") -> PricesArrived:
     """Fill the resting orders the new prices of `symbol_ids` allow, then announce `prices_stored`.
-    Call it after the samples committed, outside a transaction."""
+    Call it after the samples committed, outside a transaction. `source`: where the samples came from."""
     if not symbol_ids:
         return PricesArrived(fills=0, tickers=[])
     fills = orders_execute_resting(symbol_ids=sorted(symbol_ids))
     tickers = sorted(Symbol.objects.filter(pk__in=symbol_ids).values_list("ticker", flat=True))
-    prices_stored_announce(tickers=tickers)
+    prices_stored_announce(tickers=tickers, source=source)
     return PricesArrived(fills=fills, tickers=tickers)

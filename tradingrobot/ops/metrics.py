@@ -31,6 +31,12 @@ INGEST_ROWS = Counter(
     ["kind", "outcome"],
 )
 INGEST_RUNS = Counter("tradingrobot_ingest_runs", "Polls and backfills of WordPress, by result.", ["kind", "result"])
+MARKET_DATA_SWITCHES = Counter(
+    "tradingrobot_market_data_switches", "Switches of the market-data source (WordPress, a fallback).", ["to_source"]
+)
+MARKET_DATA_FETCHES = Counter(
+    "tradingrobot_market_data_fetches", "Fetches from fallback market-data sources, by result.", ["source", "result"]
+)
 ORDER_EVENTS = Counter("tradingrobot_order_events", "Order and trading events after commit, by type.", ["event"])
 FILL_LATENCY_SECONDS = Histogram(
     "tradingrobot_fill_latency_seconds",
@@ -94,3 +100,11 @@ def pushback_attempt(kind: str, outcome: str) -> None:
 def websocket_clients_set(count: int) -> None:
     """The realtime hub's client count changed (or was read at scrape time)."""
     WEBSOCKET_CLIENTS.set(count)
+
+
+def market_data_switch(to_source: str) -> None:
+    MARKET_DATA_SWITCHES.labels(to_source=to_source).inc()
+
+
+def market_data_fetch(source: str, result: str) -> None:
+    MARKET_DATA_FETCHES.labels(source=source, result=result).inc()

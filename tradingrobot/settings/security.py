@@ -65,6 +65,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Outbound: the WordPress Application Password; never logged (a logging filter redacts it), never in the admin.
 WP_APP_USER = env("WP_APP_USER", default="")
 WP_APP_PASSWORD = env("WP_APP_PASSWORD", default="")
+# Alpaca market data (the `alpaca` fallback source): keys from the environment only.
+ALPACA_API_KEY_ID = env("ALPACA_API_KEY_ID", default="")
+ALPACA_API_SECRET_KEY = env("ALPACA_API_SECRET_KEY", default="")
 
 # Production (PRODUCTION=1): HTTPS only behind a TLS-terminating proxy; `manage.py check --deploy` is clean.
 if PRODUCTION:
