@@ -71,3 +71,24 @@ def devfeed(wp_settings):
     wp_settings.WP_BASE_URL = url
     yield DevFeedHandle(server, url)
     server.stop()
+
+
+@pytest.fixture
+def market_data(wp_settings):
+    """Yahoo and Alpaca stand-ins on one loopback server; both sources pointed at it, neither switched on."""
+    from tests.integration.market_data_fake import FakeMarketData, server_start
+
+    fake = FakeMarketData()
+    server = server_start(fake)
+    wp_settings.YAHOO_BASE_URL = fake.url
+    wp_settings.ALPACA_DATA_URL = fake.url
+    wp_settings.ALPACA_API_KEY_ID = "test-key"
+    wp_settings.ALPACA_API_SECRET_KEY = "test-secret"
+    wp_settings.MARKET_DATA_TIMEOUT_SECONDS = 2.0
+    wp_settings.MARKET_DATA_FALLBACK = []
+    fake.answer("/v8/finance/chart/", 200, "yahoo/chart_ok.json")
+    fake.answer("/v2/stocks/bars/latest", 200, "alpaca/bars_latest_ok.json")
+    fake.answer("/v2/stocks/bars", 200, "alpaca/bars_ok.json")
+    yield fake
+    server.shutdown()
+    server.server_close()

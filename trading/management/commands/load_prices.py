@@ -53,7 +53,7 @@ class Command(BaseCommand):
                     batch = []
             if batch:
                 total += sample_upsert_many(samples=batch, source=PriceSample.Source.CSV, live=not history)
-        fills = prices_arrived(symbol_ids=total.symbol_ids).fills
+        fills = prices_arrived(symbol_ids=total.symbol_ids, source=PriceSample.Source.CSV).fills
         self.stdout.write(
             f"stored {total.stored}, updated {total.updated}, unchanged {total.unchanged}, "
             f"skipped {sum(skipped.values())}; resting orders filled: {fills}"
