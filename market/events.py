@@ -10,7 +10,7 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from tradingrobot.events import announce, catalogue
 
@@ -18,7 +18,7 @@ from tradingrobot.events import announce, catalogue
 class PricesStored(TypedDict):
     type: Literal["prices_stored"]
     symbols: list[str]
-    source: str  # wordpress, or the fallback that fed them (alpaca, yahoo); csv for a file load
+    source: NotRequired[str]  # wordpress, or the fallback that fed them (alpaca, yahoo); csv for a file load
 
 
 class BarClosed(TypedDict):

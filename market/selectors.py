@@ -28,6 +28,7 @@ class LatestPrice:
     ticker: str
     price: Decimal | None
     timestamp: dt.datetime | None
+    source: str | None = None  # where the newest sample came from (wordpress, a fallback, csv...)
 
     def age_seconds(self, at: dt.datetime) -> float | None:
         return None if self.timestamp is None else round((at - self.timestamp).total_seconds(), 3)
@@ -38,9 +39,11 @@ def price_latest_list(*, active_only: bool = True) -> list[LatestPrice]:
     newest = PriceSample.objects.filter(symbol=OuterRef("pk")).order_by("-timestamp")
     symbols = Symbol.objects.all() if not active_only else Symbol.objects.filter(is_active=True)
     rows = symbols.annotate(
-        last_price=Subquery(newest.values("price")[:1]), last_at=Subquery(newest.values("timestamp")[:1])
-    ).values_list("ticker", "last_price", "last_at")
-    return [LatestPrice(ticker, price, at) for ticker, price, at in rows]
+        last_price=Subquery(newest.values("price")[:1]),
+        last_at=Subquery(newest.values("timestamp")[:1]),
+        last_source=Subquery(newest.values("source")[:1]),
+    ).values_list("ticker", "last_price", "last_at", "last_source")
+    return [LatestPrice(ticker, price, at, source) for ticker, price, at, source in rows]
 
 
 def price_latest(*, symbol_id: int) -> PriceSample | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from market.clock import market_clock, now
+from market.models import FALLBACK_SOURCES
 from market.selectors import LatestPrice, price_is_stale
 from portfolio.selectors import PositionView, portfolio_get, realized_pl_total
 from tradingrobot.serializer_fields import iso_z
@@ -111,11 +112,26 @@ def _status_base() -> tuple[dict, list[dt.datetime | None]]:
         "halted_by": ledger.halted_by,
         "halted_since": ledger.halted_since,
         "prices": [
-            {"symbol": p.ticker, "price": p.price, "timestamp": p.timestamp, "age_seconds": None, "stale": True}
+            {
+                "symbol": p.ticker,
+                "price": p.price,
+                "timestamp": p.timestamp,
+                "age_seconds": None,
+                "stale": True,
+                "source": p.source,
+            }
             for p in ledger.prices
         ],
+        "market_data": {"source": _feed_source(ledger.prices)},
     }
     return StatusOut(body).data, [p.timestamp for p in ledger.prices]
+
+
+def _feed_source(prices: list[LatestPrice]) -> str | None:
+    """A fallback when any symbol's newest sample came from one, else wordpress when it fed any."""
+    kinds = {p.source for p in prices if p.source}
+    fallbacks = sorted(kinds & FALLBACK_SOURCES)
+    return fallbacks[0] if fallbacks else ("wordpress" if "wordpress" in kinds else None)
 
 
 def status_document() -> dict:

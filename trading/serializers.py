@@ -95,6 +95,12 @@ class ResumeOut(serializers.Serializer):
 # --- the account documents: /api/status, /api/portfolio, /api/performance ---
 
 
+class MarketDataOut(serializers.Serializer):
+    source = serializers.CharField(
+        allow_null=True, help_text="Where the newest prices come from: wordpress, or the fallback feeding them now"
+    )
+
+
 class StatusOut(serializers.Serializer):
     timestamp = serializers.DateTimeField()
     market_open = serializers.BooleanField()
@@ -109,6 +115,7 @@ class StatusOut(serializers.Serializer):
     halted_by = serializers.CharField(allow_blank=True)
     halted_since = serializers.DateTimeField(allow_null=True)
     prices = SymbolPriceOut(many=True)
+    market_data = MarketDataOut(required=False)
 
 
 class AccountOut(serializers.Serializer):

@@ -37,7 +37,7 @@ def budget_spend(*, source: str, requests: int) -> None:
 
 
 def budget_rate_limited(*, source: str) -> float:
-    """Pause the source; returns the pause in seconds (60, 120, 240... up to the maximum)."""
+    """Pause the source; returns the pause in seconds (600, 1200, then the maximum by default)."""
     strikes = (cache.get(_key(source, "strikes")) or 0) + 1
     pause = min(settings.MARKET_DATA_BACKOFF_SECONDS * 2 ** (strikes - 1), settings.MARKET_DATA_BACKOFF_MAX_SECONDS)
     cache.set(_key(source, "strikes"), strikes, timeout=DAY_SECONDS)

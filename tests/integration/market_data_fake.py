@@ -1,7 +1,10 @@
 """A loopback HTTP server answering like Yahoo's chart endpoint and Alpaca's market-data API, from the fixture
 files in tests/fixtures/market_data/ (one file per answer shape). Tests choose the shape per route."""
 
+import datetime as dt
+import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,6 +19,7 @@ class FakeMarketData:
     # route prefix -> (status, fixture file); the longest matching prefix answers
     routes: dict[str, tuple[int, str]] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)
+    follow_clock: bool = False  # move the fixture's times so its newest minute is the one before "now"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, prefix: str, status: int, fixture: str) -> None:
@@ -28,7 +32,7 @@ class FakeMarketData:
 
 def server_start(fake: FakeMarketData) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's name)
+        def do_GET(self):
             path = urlsplit(self.path).path
             with fake.lock:
                 fake.seen.append(self.path)
@@ -39,6 +43,8 @@ def server_start(fake: FakeMarketData) -> ThreadingHTTPServer:
                 return
             status, name = fake.routes[max(matches, key=len)]
             body = (FIXTURES / name).read_bytes()
+            if fake.follow_clock and status == 200 and name.endswith(".json"):
+                body = json.dumps(clock_followed(json.loads(body))).encode()
             self.send_response(status)
             kind = "application/json" if name.endswith(".json") else "text/plain"
             self.send_header("Content-Type", kind)
@@ -54,3 +60,19 @@ def server_start(fake: FakeMarketData) -> ThreadingHTTPServer:
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server
+
+
+def clock_followed(body: dict) -> dict:
+    """The same answer, its newest minute moved to the minute before the (frozen) clock's."""
+    last = int(time.time()) // 60 * 60 - 60
+    for result in (body.get("chart") or {}).get("result") or []:
+        stamps = result.get("timestamp") or []
+        if stamps:
+            result["timestamp"] = [t - stamps[-1] + last for t in stamps]
+    bars = body.get("bars")
+    if isinstance(bars, dict):
+        stamp = dt.datetime.fromtimestamp(last, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for bar in bars.values():
+            if isinstance(bar, dict):
+                bar["t"] = stamp
+    return body

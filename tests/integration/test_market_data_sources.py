@@ -54,7 +54,9 @@ def test_alpaca_latest_bars_through_the_sdk_in_one_request(market_data):
         Quote("TSLA", AT_1529, Decimal("475.3300")),
     ]
     (path,) = market_data.seen
-    assert path.startswith("/v2/stocks/bars/latest?") and "feed=iex" in path and "symbols=NVDA%2CQQQ%2CSPY%2CTSLA" in path
+    assert (
+        path.startswith("/v2/stocks/bars/latest?") and "feed=iex" in path and "symbols=NVDA%2CQQQ%2CSPY%2CTSLA" in path
+    )
 
 
 def test_alpaca_history(market_data):

@@ -240,7 +240,7 @@ def test_after_a_poll_resting_orders_fill_and_prices_stored_is_announced(
     assert order.status == Order.Status.FILLED
     tsla = Decimal(devfeed.row("TSLA", grid_index(MARKET_OPEN_AT))["price"])
     assert order.fills.get().price == tsla
-    assert {"type": "prices_stored", "symbols": TICKERS} in seen
+    assert {"type": "prices_stored", "symbols": TICKERS, "source": "wordpress"} in seen
 
 
 def test_a_slow_answer_within_the_read_timeout_is_fine(devfeed, market_open):

@@ -105,6 +105,7 @@ async def test_prices_stored_is_one_frame_per_symbol_with_its_price(connect):
     second, _ = await receive_until(ws, "prices_stored")
     assert {first["symbol"]: first["price"], second["symbol"]: second["price"]} == {"TSLA": 251.5, "QQQ": 400.0}
     assert first["stale"] is False
+    assert first["source"] == second["source"] == "manual"  # additive: which source fed the newest sample
 
 
 def _announce_in_transaction(event_type, **payload):

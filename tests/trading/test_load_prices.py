@@ -77,7 +77,7 @@ def test_loading_prices_fills_resting_orders_and_announces_like_the_poller(
     assert order.fills.get().price == Decimal("250.0000")  # the first price after placement that crosses
     types = [e["type"] for e in heard]
     assert types == ["bar_closed", "order_filled", "prices_stored"]  # in commit order
-    assert heard[-1] == {"type": "prices_stored", "symbols": ["TSLA"]}
+    assert heard[-1] == {"type": "prices_stored", "symbols": ["TSLA"], "source": "csv"}
     bar = heard[0]
     assert (bar["timeframe"], bar["start"], bar["close"], bar["live"]) == (
         "1Min",

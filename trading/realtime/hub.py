@@ -292,6 +292,7 @@ def _latest_prices(symbols: list[str]) -> list[dict]:
             "timestamp": p.timestamp,
             "age_seconds": p.age_seconds(at),
             "stale": price_is_stale(timestamp=p.timestamp, at=at),
+            "source": p.source,
         }
         for p in price_latest_list(active_only=False)
         if p.ticker in wanted

@@ -30,7 +30,7 @@ PUSHBACK_LEASE_SECONDS = env.float("PUSHBACK_LEASE_SECONDS", default=300.0)
 MARKET_DATA_FALLBACK = env.list("MARKET_DATA_FALLBACK", default=[])  # in order, e.g. alpaca,yahoo
 MARKET_DATA_STALE_SECONDS = env.float("MARKET_DATA_STALE_SECONDS", default=600.0)  # WordPress sample older: switch
 MARKET_DATA_TIMEOUT_SECONDS = env.float("MARKET_DATA_TIMEOUT_SECONDS", default=10.0)
-MARKET_DATA_BACKOFF_SECONDS = env.float("MARKET_DATA_BACKOFF_SECONDS", default=60.0)  # after a 429; doubled each time
+MARKET_DATA_BACKOFF_SECONDS = env.float("MARKET_DATA_BACKOFF_SECONDS", default=600.0)  # after a 429; doubled
 MARKET_DATA_BACKOFF_MAX_SECONDS = env.float("MARKET_DATA_BACKOFF_MAX_SECONDS", default=1800.0)
 MARKET_DATA_DAILY_CAP = env.int("MARKET_DATA_DAILY_CAP", default=2000)  # requests per source per UTC day
 YAHOO_BASE_URL = env("YAHOO_BASE_URL", default="https://query1.finance.yahoo.com").rstrip("/")
