@@ -24,6 +24,9 @@ class BarOut(serializers.Serializer):
     low = price_field()
     close = price_field()
     volume = serializers.IntegerField(allow_null=True)
+    sources = serializers.ListField(
+        child=serializers.CharField(), help_text="Where the bar's samples came from: wordpress, alpaca, yahoo..."
+    )
 
 
 class MarketDataOut(serializers.Serializer):

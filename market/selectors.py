@@ -1,7 +1,8 @@
 """Reads of the price store."""
 
 import datetime as dt
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from tradingrobot.errors import NotFound
 
 from .clock import market_clock
 from .models import Bar, PriceSample, Symbol, Timeframe
+from .rollup import bucket_of
 
 
 def symbol_get(*, ticker: str) -> Symbol:
@@ -67,6 +69,7 @@ class BarView:
     low: Decimal
     close: Decimal
     volume: int | None
+    sources: tuple[str, ...] = ()  # where its samples came from (filled by market_data_get)
 
 
 BAR_COLUMNS = ("start", "day", "open", "high", "low", "close", "close_volume", "close_at")
@@ -154,4 +157,22 @@ def market_data_get(
     if as_of is None:
         newest = price_latest(symbol_id=symbol.pk)
         as_of = newest.timestamp if newest else None
-    return MarketData(symbol.ticker, timeframe, page.bars, as_of, price_is_stale(timestamp=as_of, at=at))
+    sources = bar_sources(symbol_id=symbol.pk, timeframe=timeframe, starts=[bar.timestamp for bar in page.bars])
+    bars = [replace(bar, sources=tuple(sources.get(bar.timestamp, ()))) for bar in page.bars]
+    return MarketData(symbol.ticker, timeframe, bars, as_of, price_is_stale(timestamp=as_of, at=at))
+
+
+def bar_sources(*, symbol_id: int, timeframe: str, starts: list[dt.datetime]) -> dict[dt.datetime, list[str]]:
+    """Which sources fed each bar (by its start): one query over the samples of the page's span."""
+    if not starts:
+        return {}
+    end = bucket_of(timeframe, starts[-1])[1]
+    rows = (
+        PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=starts[0], timestamp__lt=end)
+        .order_by()
+        .values_list("timestamp", "source")
+    )
+    found: dict[dt.datetime, set[str]] = defaultdict(set)
+    for at, source in rows:
+        found[bucket_of(timeframe, at)[0]].add(source)
+    return {start: sorted(kinds) for start, kinds in found.items()}

@@ -12,6 +12,7 @@ from integration.models import FeedStatus
 from integration.services import stock_data_poll
 from integration.sources.fallback import active_source_get, stale_tickers
 from market.models import Bar, PriceSample, Symbol
+from market.selectors import market_data_document
 from market.services import SampleIn, sample_upsert_many
 from portfolio.selectors import status_data
 from tests.conftest import MARKET_OPEN_AT
@@ -107,6 +108,13 @@ def test_wordpress_down_then_back(fallback_on, devfeed, market_open, django_capt
     finally:
         events.unlisten(seen.append)
     assert duplicates() == 0
+    page, _ = market_data_document(ticker="TSLA", timeframe="5Min", limit=10, start=None, end=None)
+    assert [(bar["timestamp"][11:16], bar["sources"]) for bar in page["data"]] == [
+        ("15:25", ["alpaca", "wordpress"]),  # WordPress at 15:25, Alpaca's 15:29 bar
+        ("15:30", ["yahoo"]),  # Alpaca rate-limited: Yahoo's 15:34
+        ("15:35", ["yahoo"]),
+        ("15:45", ["wordpress"]),  # WordPress back at 15:45; the 15:40 poll stored 15:39 (bar 15:35)
+    ]
     for ticker in TICKERS:
         assert largest_5min_gap(ticker) <= dt.timedelta(minutes=10), ticker
         assert sources_by_ticker()[ticker][-1][1] == "wordpress"

@@ -39,6 +39,7 @@ def test_bars_are_first_max_min_last_with_volume_rises(api, symbols, market_open
             "low": 99.0,
             "close": 101.0,
             "volume": None,
+            "sources": ["manual"],
         },  # nothing earlier that day is stored: the rise inside this bar is unknown
         {
             "timestamp": "2025-12-16T15:05:00Z",
@@ -47,6 +48,7 @@ def test_bars_are_first_max_min_last_with_volume_rises(api, symbols, market_open
             "low": 102.0,
             "close": 104.0,
             "volume": 1000,
+            "sources": ["manual"],
         },
     ]
     assert bars(api, "timeframe=1Day") == [
@@ -57,6 +59,7 @@ def test_bars_are_first_max_min_last_with_volume_rises(api, symbols, market_open
             "low": 99.0,
             "close": 104.0,
             "volume": 3000,
+            "sources": ["manual"],
         },
     ]
 
