@@ -20,6 +20,7 @@ from trading.models import Order
 from trading.order_request import OrderRequest
 from trading.services import order_place
 from tradingrobot import events
+from tradingrobot.ops.health import check_run
 
 pytestmark = pytest.mark.django_db
 TICKERS = ["NVDA", "QQQ", "SPY", "TSLA"]
@@ -82,6 +83,9 @@ def test_wordpress_down_then_back(fallback_on, devfeed, market_open, django_capt
         assert {"type": "prices_stored", "symbols": TICKERS, "source": "alpaca"} in seen
         status = status_data()
         assert status["market_data"]["source"] == "alpaca"
+        ready = check_run("wordpress", MARKET_OPEN_AT)
+        assert ready.details["market_data"]["source"] == "alpaca"
+        assert ready.details["market_data"]["reason"] == "WordPress poll failed: internal_server_error"
         assert {p["symbol"]: p["source"] for p in status["prices"]} == dict.fromkeys(TICKERS, "alpaca")
 
         order, _ = order_place(  # a market order still fills, on the fallback's price

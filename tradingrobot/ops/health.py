@@ -77,6 +77,8 @@ def check_wordpress(at: dt.datetime) -> tuple[bool, str, dict]:
         "last_success_at": iso_z(feed.last_success_at),
         "last_attempt_at": iso_z(feed.last_attempt_at),
     }
+    if settings.MARKET_DATA_FALLBACK:  # which source feeds the store now, since when and why; budgets
+        details["market_data"] = selectors.market_data_source_get()
     down = feed.down(at=at)
     if down:
         return False, f"WordPress feed down: {down}", details

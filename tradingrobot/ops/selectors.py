@@ -87,6 +87,12 @@ def wordpress_feed_get() -> WordPressFeed:
     )
 
 
+def market_data_source_get() -> dict:
+    from integration.sources.fallback import active_source_get
+
+    return active_source_get()
+
+
 def heartbeat_ages(*, at: dt.datetime) -> dict[str, float | None]:
     """Seconds since the freshest live worker and the beat were last seen (None: never, or shut down)."""
     ages: dict[str, float | None] = {}
