@@ -17,6 +17,7 @@ from portfolio.ledger import account_get_or_create
 from trading.order_request import order_request_parse
 from trading.services import order_place
 
+from . import loopback_guard
 from .error_catalogue import check_response, check_ws_closed, check_ws_message, check_ws_received
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -29,6 +30,13 @@ MARKET_CLOSED_AT = dt.datetime(2025, 12, 20, 15, 30, tzinfo=dt.UTC)
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs PostgreSQL")
+    loopback_guard.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if loopback_guard.refused:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nnon-loopback connections attempted: {sorted(set(loopback_guard.refused))}")
 
 
 @pytest.fixture(autouse=True)
