@@ -28,12 +28,15 @@ class BackfillWindow(models.Model):
     end = models.DateTimeField()
     rows = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=16, default="wordpress", help_text="wordpress, or the fallback that filled it")
     completed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["symbol", "start"]
         constraints = [
-            models.UniqueConstraint(fields=["symbol", "start", "end"], name="backfillwindow_symbol_span_uniq"),
+            models.UniqueConstraint(
+                fields=["symbol", "start", "end", "source"], name="backfillwindow_symbol_span_source_uniq"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -222,7 +222,13 @@ class Window:
 
 
 def windows_plan(
-    *, symbols: list[Symbol], start: dt.datetime, end: dt.datetime, window: dt.timedelta, force: bool = False
+    *,
+    symbols: list[Symbol],
+    start: dt.datetime,
+    end: dt.datetime,
+    window: dt.timedelta,
+    force: bool = False,
+    source: str = PriceSample.Source.WORDPRESS,
 ) -> tuple[list[Window], int]:
     """Windows aligned on multiples of `window` since the epoch (so reruns find the same spans), minus the
     ones a previous run completed. Returns (windows to fetch, how many were already done)."""
@@ -232,7 +238,7 @@ def windows_plan(
     done = set()
     if not force:
         done = set(
-            BackfillWindow.objects.filter(symbol__in=symbols, end__gt=first, start__lt=end).values_list(
+            BackfillWindow.objects.filter(symbol__in=symbols, end__gt=first, start__lt=end, source=source).values_list(
                 "symbol_id", "start", "end"
             )
         )
@@ -388,6 +394,7 @@ def _backfill(
                     symbol=span.symbol,
                     start=span.start,
                     end=span.end,
+                    source=PriceSample.Source.WORDPRESS,
                     defaults={"rows": len(result.samples), "skipped": len(result.skipped)},
                 )
         with lock:

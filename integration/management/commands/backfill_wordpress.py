@@ -2,6 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from integration.services import backfill_run
+from integration.sources.fallback import SOURCES
+from integration.sources.history import fallback_backfill_run
 
 
 class Command(BaseCommand):
@@ -21,6 +23,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--force", action="store_true", help="Fetch windows a previous run completed, too.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--source",
+            choices=["wordpress", *SOURCES],
+            default="wordpress",
+            help="Where history comes from: WordPress (default) or a fallback, for a window WordPress lacks.",
+        )
 
     def handle(self, *args, **options):
         if options["days"] <= 0:
@@ -38,15 +46,18 @@ class Command(BaseCommand):
             bar.set_postfix_str(f"{window.symbol.ticker} {window.start:%Y-%m-%d} rows={report.rows}")
             bar.update(1)
 
-        report = backfill_run(
-            days=options["days"],
-            tickers=tickers,
-            window_days=options["window_days"],
-            force=options["force"],
-            workers=options["workers"],
-            on_plan=on_plan,
-            on_window=on_window,
-        )
+        common = {
+            "days": options["days"],
+            "tickers": tickers,
+            "window_days": options["window_days"],
+            "force": options["force"],
+            "on_plan": on_plan,
+            "on_window": on_window,
+        }
+        if options["source"] == "wordpress":
+            report = backfill_run(workers=options["workers"], **common)
+        else:
+            report = fallback_backfill_run(source=options["source"], **common)
         if bar is not None:
             bar.close()
         rate = report.rows / report.seconds if report.seconds else 0
