@@ -2,6 +2,8 @@
 
 - `prices_stored`: new or changed samples of `symbols` are stored (after the "prices arrived" follow-up,
   `trading.prices.prices_arrived`, filled what they allow). Also a /ws/updates frame (one per symbol).
+- `market_data_switched`: the store is now fed by `source` instead of `previous` (WordPress down or stale and a
+  fallback answered, or WordPress back); announced by `integration.sources.fallback`. Also a /ws/updates frame.
 - `bar_closed`: the first sample at or after a bar's end was stored, so the bar will not change any more
   from live data; announced once per (symbol, timeframe, bar) by `market.bar_close` in the storing
   transaction. `live` is False when the sample came from a backfill or history load: a listener that
@@ -35,8 +37,19 @@ class BarClosed(TypedDict):
     live: bool
 
 
-MARKET_EVENTS = catalogue(PricesStored, BarClosed)
+class MarketDataSwitched(TypedDict):
+    type: Literal["market_data_switched"]
+    source: str  # the source feeding the store from now on: wordpress, alpaca, yahoo
+    previous: str
+    reason: str
+
+
+MARKET_EVENTS = catalogue(PricesStored, BarClosed, MarketDataSwitched)
 
 
 def prices_stored_announce(*, tickers: list[str], source: str = "wordpress") -> None:
     announce(PricesStored(type="prices_stored", symbols=tickers, source=source))
+
+
+def market_data_switched_announce(*, source: str, previous: str, reason: str) -> None:
+    announce(MarketDataSwitched(type="market_data_switched", source=source, previous=previous, reason=reason))

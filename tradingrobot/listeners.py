@@ -12,7 +12,7 @@ from tradingrobot.ops.metrics import order_event_count
 from tradingrobot.snapshot_cache import ledger_version_bump
 
 # The events /ws/updates clients receive (frames in trading/realtime/frames.py); bar_closed is not one.
-WIRE_EVENTS = TRADING_EVENTS | {"prices_stored"}
+WIRE_EVENTS = TRADING_EVENTS | {"prices_stored", "market_data_switched"}
 assert WIRE_EVENTS <= TRADING_EVENTS | MARKET_EVENTS
 
 LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [

@@ -3,7 +3,8 @@
 Only with MARKET_DATA_FALLBACK set, only while the market is open, and only for the polled symbols whose newest
 WordPress sample is older than MARKET_DATA_STALE_SECONDS (all of them when the WordPress poll failed). Sources
 are asked in the configured order, at most one request per symbol per poll; the first one that answers feeds
-the store. Back to WordPress as soon as its poll stores fresh rows. Each switch is logged and counted.
+the store. Back to WordPress as soon as its poll stores fresh rows. Each switch is logged, counted
+(`tradingrobot_market_data_switches`), kept for readiness and announced (`market_data_switched`).
 """
 
 import datetime as dt
@@ -15,6 +16,7 @@ from django.core.cache import cache
 from django.db.models import Max, Q
 
 from market.clock import market_clock, now
+from market.events import market_data_switched_announce
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, UpsertResult, sample_upsert_many
 from tradingrobot.ops import metrics
@@ -59,12 +61,13 @@ def active_source_get() -> dict:
 
 
 def _switch(to: str, reason: str) -> None:
-    current = (cache.get(_active_key()) or {}).get("source", PRIMARY)
+    current = str((cache.get(_active_key()) or {}).get("source", PRIMARY))
     if current == to:
         return
-    cache.set(_active_key(), {"source": to, "since": now().isoformat(), "reason": reason}, timeout=None)
+    cache.set(_active_key(), {"source": str(to), "since": now().isoformat(), "reason": reason}, timeout=None)
     metrics.market_data_switch(to)
     logger.warning("market data: switched from %s to %s (%s)", current, to, reason)
+    market_data_switched_announce(source=to, previous=current, reason=reason)
 
 
 def stale_tickers(*, wordpress_ok: bool) -> list[str]:

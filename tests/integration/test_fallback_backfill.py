@@ -48,6 +48,6 @@ def test_a_rate_limited_fallback_stops_the_backfill_and_stores_nothing(market_da
 
 
 def test_an_unknown_source_is_refused(market_data):
-    with pytest.raises(CommandError, match="unknown_source: --source .alphavantage.: one of wordpress, alpaca, yahoo"):
+    with pytest.raises(CommandError, match=r"unknown_source: --source .alphavantage.: one of wordpress, alpaca, yahoo"):
         call_command("backfill_wordpress", days=1, source="alphavantage", stdout=StringIO())
     assert market_data.seen == []

@@ -81,6 +81,9 @@ def test_wordpress_down_then_back(fallback_on, devfeed, market_open, django_capt
         assert fallback_on.hits("/v2/stocks/bars/latest") == 1  # one request for the four symbols
         assert {s[-1] for s in sources_by_ticker().values()} == {(MARKET_OPEN_AT - dt.timedelta(minutes=1), "alpaca")}
         assert {"type": "prices_stored", "symbols": TICKERS, "source": "alpaca"} in seen
+        reason = "WordPress poll failed: internal_server_error"
+        switched = {"type": "market_data_switched", "source": "alpaca", "previous": "wordpress", "reason": reason}
+        assert switched in seen
         status = status_data()
         assert status["market_data"]["source"] == "alpaca"
         ready = check_run("wordpress", MARKET_OPEN_AT)
@@ -95,20 +98,28 @@ def test_wordpress_down_then_back(fallback_on, devfeed, market_open, django_capt
 
         fallback_on.answer("/v2/stocks/bars/latest", 429, "alpaca/error_429.json")  # Alpaca rate-limits us
         market_open.shift(STEP)
-        second = stock_data_poll()
+        with django_capture_on_commit_callbacks(execute=True):
+            second = stock_data_poll()
         assert second.fallback["source"] == "yahoo"  # the next in MARKET_DATA_FALLBACK
         assert second.fallback["failures"][0]["code"] == "rate_limited"
         market_open.shift(STEP)
-        third = stock_data_poll()
+        with django_capture_on_commit_callbacks(execute=True):
+            third = stock_data_poll()
         assert third.fallback["failures"][0]["code"] == "budget"  # Alpaca backs off: not asked again
         assert fallback_on.hits("/v2/stocks/bars/latest") == 2
 
         devfeed.fault("ok")  # WordPress is back
         market_open.shift(STEP)
-        back = stock_data_poll()
+        with django_capture_on_commit_callbacks(execute=True):
+            back = stock_data_poll()
         assert back.ok and back.fallback["source"] is None
         assert active_source_get()["source"] == "wordpress"
         assert status_data()["market_data"]["source"] == "wordpress"
+        assert [(e["previous"], e["source"]) for e in seen if e["type"] == "market_data_switched"] == [
+            ("wordpress", "alpaca"),
+            ("alpaca", "yahoo"),
+            ("yahoo", "wordpress"),
+        ]
     finally:
         events.unlisten(seen.append)
     assert duplicates() == 0

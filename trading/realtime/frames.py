@@ -28,6 +28,7 @@ EVENT_TOPICS = {
     "prices_stored": PRICES,
     "data_stale": PRICES,
     "data_fresh": PRICES,
+    "market_data_switched": STATUS,
 }
 DEFAULT_TOPIC = STATUS
 
