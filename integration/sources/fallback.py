@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Subquery
 
 from market.clock import market_clock, now
 from market.events import market_data_switched_announce
@@ -79,12 +79,10 @@ def stale_tickers(*, wordpress_ok: bool) -> list[str]:
     if not wordpress_ok:
         return list(symbols.values_list("ticker", flat=True))
     cutoff = at - dt.timedelta(seconds=settings.MARKET_DATA_STALE_SECONDS)
-    newest = symbols.annotate(wp_at=Max("samples__timestamp", filter=_wordpress_only())).values_list("ticker", "wp_at")
-    return [ticker for ticker, wp_at in newest if wp_at is None or wp_at < cutoff]
-
-
-def _wordpress_only() -> Q:
-    return Q(samples__source=PRIMARY)
+    # The newest WordPress sample per symbol: a backward walk of the (symbol, timestamp) index, not an aggregate.
+    newest = PriceSample.objects.filter(symbol=OuterRef("pk"), source=PRIMARY).order_by("-timestamp")
+    rows = symbols.annotate(wp_at=Subquery(newest.values("timestamp")[:1])).values_list("ticker", "wp_at")
+    return [ticker for ticker, wp_at in rows if wp_at is None or wp_at < cutoff]
 
 
 def fallback_poll(*, wordpress_ok: bool, wordpress_reason: str = "") -> FallbackReport:
