@@ -12,10 +12,10 @@ from integration.models import FeedStatus
 from integration.services import stock_data_poll
 from integration.sources.fallback import active_source_get, stale_tickers
 from market.models import Bar, PriceSample, Symbol
-from market.selectors import market_data_document
+from market.selectors import market_data_get
 from market.services import SampleIn, sample_upsert_many
-from portfolio.selectors import status_data
 from tests.conftest import MARKET_OPEN_AT
+from trading.documents import status_document as status_data
 from trading.models import Order
 from trading.order_request import OrderRequest
 from trading.services import order_place
@@ -123,8 +123,8 @@ def test_wordpress_down_then_back(fallback_on, devfeed, market_open, django_capt
     finally:
         events.unlisten(seen.append)
     assert duplicates() == 0
-    page, _ = market_data_document(ticker="TSLA", timeframe="5Min", limit=10, start=None, end=None)
-    assert [(bar["timestamp"][11:16], bar["sources"]) for bar in page["data"]] == [
+    page = market_data_get(ticker="TSLA", timeframe="5Min", limit=10, start=None, end=None, at=MARKET_OPEN_AT)
+    assert [(f"{bar.timestamp:%H:%M}", list(bar.sources)) for bar in page.data] == [
         ("15:25", ["alpaca", "wordpress"]),  # WordPress at 15:25, Alpaca's 15:29 bar
         ("15:30", ["yahoo"]),  # Alpaca rate-limited: Yahoo's 15:34
         ("15:35", ["yahoo"]),
