@@ -53,6 +53,7 @@ def largest_5min_gap(ticker: str) -> dt.timedelta:
 def fallback_on(devfeed, market_data, wp_settings):
     wp_settings.MARKET_DATA_FALLBACK = ["alpaca", "yahoo"]
     wp_settings.MARKET_DATA_STALE_SECONDS = 600.0
+    wp_settings.WP_READ_TIMEOUT = 5.0  # a loaded machine must not turn a healthy devfeed into an outage
     market_data.follow_clock = True
     return market_data
 
