@@ -9,6 +9,7 @@ from django.db.models import Count, Min, Sum
 
 from integration.client import WordPressClient
 from integration.models import FeedStatus
+from integration.sources.fallback import active_source_get
 from market.clock import market_clock, now
 from market.models import Symbol
 from market.selectors import price_is_stale, price_latest_list
@@ -88,8 +89,6 @@ def wordpress_feed_get() -> WordPressFeed:
 
 
 def market_data_source_get() -> dict:
-    from integration.sources.fallback import active_source_get
-
     return active_source_get()
 
 
