@@ -66,6 +66,7 @@ def test_the_catalogue_and_who_hears_what():
         "trading_resumed",
         "prices_stored",
         "bar_closed",
+        "strategy_decision",
     }
     assert "bar_closed" not in WIRE_EVENTS  # /ws/updates frames keep their shapes: no new frame type
     installed = {listener: types for types, listener in events._listeners}

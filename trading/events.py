@@ -72,7 +72,8 @@ class StrategyDecisionMade(TypedDict):
     timeframe: str
     bar_end: str  # ISO 8601, UTC
     outcome: str  # buy, sell, hold, skip, error
-    reason: str  # e.g. crossed_up, no_change, warming_up, stale, halted, risk_limit, cooldown, error
+    # entry, exit, no_change, disabled, halted, stale, warming_up, market_closed, risk_limit, cooldown, error
+    reason: str
     message: str
     order_id: int | None
     indicators: dict[str, float]

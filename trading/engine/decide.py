@@ -115,7 +115,7 @@ def _sized(strategy, book, target, reason, indicators, bars, market_open) -> Ver
             return Verdict("hold", "no_change", reason, **common)
         if live and not market_open:
             return _skip("market_closed", "The market is closed.", **common)
-        return Verdict("sell", reason, "", qty=book.qty, **common)
+        return Verdict("sell", "exit", reason, qty=book.qty, **common)
     if book.qty > 0:
         return Verdict("hold", "no_change", reason, **common)
     if _cooling(strategy, bars):
@@ -126,7 +126,7 @@ def _sized(strategy, book, target, reason, indicators, bars, market_open) -> Ver
     problem = _risk_problem(strategy, book, price)
     if problem:
         return _skip("risk_limit", problem, **common)
-    return Verdict("buy", reason, "", qty=_size(strategy, price, book), **common)
+    return Verdict("buy", "entry", reason, qty=_size(strategy, price, book), **common)
 
 
 def _cooling(strategy: Strategy, bars: Bars) -> bool:

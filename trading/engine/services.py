@@ -1,6 +1,7 @@
 """Changing strategies: the one writer of the Strategy table. Views, admin actions, commands and the site
 sync call these; nothing here ever enables a strategy by itself."""
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +70,8 @@ def strategy_update(*, strategy_id: str, changes: Mapping[str, Any], by: str) ->
         for order_id in Order.objects.filter(
             source=Order.Source.STRATEGY, strategy_id=strategy_id, status__in=Order.OPEN_STATUSES
         ).values_list("pk", flat=True):
-            order_cancel(order_id=order_id, canceled_by=f"{by} (strategy disabled)"[:150])
+            with contextlib.suppress(Conflict):  # filled or closed meanwhile
+                order_cancel(order_id=order_id, canceled_by=f"{by} (strategy disabled)"[:150])
     return strategy
 
 

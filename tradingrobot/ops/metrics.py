@@ -94,3 +94,21 @@ def pushback_attempt(kind: str, outcome: str) -> None:
 def websocket_clients_set(count: int) -> None:
     """The realtime hub's client count changed (or was read at scrape time)."""
     WEBSOCKET_CLIENTS.set(count)
+
+
+STRATEGY_DECISIONS = Counter(
+    "tradingrobot_strategy_decisions", "Strategy decisions recorded, by outcome and reason.", ["outcome", "reason"]
+)
+STRATEGY_EVALUATION_SECONDS = Histogram(
+    "tradingrobot_strategy_evaluation_seconds",
+    "Time to evaluate every strategy of one closed bar (symbol, timeframe), orders included.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)
+
+
+def strategy_decision_count(outcome: str, reason: str) -> None:
+    STRATEGY_DECISIONS.labels(outcome=outcome, reason=reason).inc()
+
+
+def strategy_evaluation_observe(seconds: float) -> None:
+    STRATEGY_EVALUATION_SECONDS.observe(seconds)
