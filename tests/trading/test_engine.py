@@ -164,3 +164,59 @@ def test_bad_fields_name_what_to_fix_and_store_nothing(symbols):
         )
     assert set(refused.value.errors) == {"timeframe", "sizing_value"}
     assert Strategy.objects.get(strategy_id="S-TSLA").enabled is False
+
+
+def test_two_strategies_on_one_symbol_keep_their_own_shares_and_exact_pl(feed, account, symbols, place):
+    from portfolio.models import BookPosition, Position
+
+    sma(strategy_id="A")
+    strategy_create(
+        strategy_id="B", ticker="TSLA", kind="buy_and_hold", fields={"enabled": True, "sizing_value": "4"}, by="t"
+    )
+    # Orders fill at the latest price: the sample that closed the bar. B buys when bar 1 closes (at 101), A when
+    # bar 3 closes (at 103); bar 5 closes at 99, the fast SMA falls below the slow one, and A sells at 98.
+    feed([100, 101, 102, 103, 99, 98, 97])
+    books = {row.book: row for row in BookPosition.objects.filter(symbol=symbols["TSLA"])}
+    assert (books["A"].qty, books["A"].cost_basis) == (0, 0)
+    assert books["A"].realized_pl == 10 * (Decimal("98") - Decimal("103"))
+    assert (books["B"].qty, books["B"].cost_basis, books["B"].realized_pl) == (4, 404, 0)
+    position = Position.objects.get(symbol=symbols["TSLA"])
+    assert position.qty == sum(b.qty for b in books.values()) == 4
+    assert position.realized_pl == sum(b.realized_pl for b in books.values())
+    sells = [o for o in engine_orders() if o.side == "sell"]
+    assert [(o.strategy_id, o.qty) for o in sells] == [("A", 10)]  # B's shares were never touched
+
+
+def test_a_strategy_cannot_sell_shares_it_does_not_hold(feed, account, symbols, place):
+    from trading.order_request import order_request_parse
+    from trading.services import order_place
+
+    strategy_create(
+        strategy_id="B", ticker="TSLA", kind="buy_and_hold", fields={"enabled": True, "sizing_value": "4"}, by="t"
+    )
+    feed([100, 101])
+    with time_machine.travel(OPEN + BAR + dt.timedelta(seconds=2), tick=False):
+        place(qty="6")  # manual shares: 6 in the manual book, 4 in B's
+        request = order_request_parse(ticker="TSLA", side="sell", qty="5", strategy_id="B")
+        order, _ = order_place(request=request, placed_by="t", source=Order.Source.STRATEGY)
+    assert order.status == Order.Status.REJECTED and order.reject_code == "insufficient_position"
+    assert "its own position is 4" in order.reject_reason
+
+
+def test_disabling_cancels_the_strategy_open_orders(feed, account, symbols):
+    from trading.order_request import order_request_parse
+    from trading.services import order_place
+
+    sma()
+    with time_machine.travel(OPEN + dt.timedelta(seconds=2), tick=False):
+        request = order_request_parse(
+            ticker="TSLA", side="buy", qty="1", type="limit", limit_price="1", strategy_id="S-TSLA"
+        )
+        resting, _ = order_place(request=request, placed_by="t", source=Order.Source.STRATEGY)
+        manual, _ = order_place(
+            request=order_request_parse(ticker="TSLA", side="buy", qty="1", type="limit", limit_price="1"),
+            placed_by="t",
+        )
+        strategy_update(strategy_id="S-TSLA", changes={"enabled": False}, by="t")
+    resting.refresh_from_db(), manual.refresh_from_db()
+    assert (resting.status, manual.status) == (Order.Status.CANCELED, Order.Status.ACCEPTED)
