@@ -90,3 +90,17 @@ def book_trade(
 def book_of(*, source: str, strategy_id: str) -> str:
     """The book an order's fills belong to."""
     return strategy_id if source == "strategy" else MANUAL
+
+
+def book_unrealized_pl(*, account_id: int, book: str) -> Decimal:
+    """The book's open P&L at the latest stored prices (a symbol without a price counts at its cost)."""
+    from market.selectors import price_latest_list
+
+    prices = {p.ticker: p.price for p in price_latest_list(active_only=False)}
+    total = Decimal(0)
+    for qty, cost, ticker in BookPosition.objects.filter(account_id=account_id, book=book, qty__gt=0).values_list(
+        "qty", "cost_basis", "symbol__ticker"
+    ):
+        price = prices.get(ticker)
+        total += qty * price - cost if price is not None else Decimal(0)
+    return total
