@@ -186,6 +186,13 @@ def test_two_strategies_on_one_symbol_keep_their_own_shares_and_exact_pl(feed, a
     sells = [o for o in engine_orders() if o.side == "sell"]
     assert [(o.strategy_id, o.qty) for o in sells] == [("A", 10)]  # B's shares were never touched
 
+    from portfolio.performance import performance_compute
+
+    with time_machine.travel(OPEN + 7 * BAR, tick=False):
+        a, b = performance_compute(strategy_id="A"), performance_compute(strategy_id="B")
+    assert (a.realized_pnl, a.unrealized_pnl) == (Decimal("-50"), 0)
+    assert (b.realized_pnl, b.unrealized_pnl, b.total_pnl) == (0, 4 * (Decimal("97") - Decimal("101")), Decimal("-16"))
+
 
 def test_a_strategy_cannot_sell_shares_it_does_not_hold(feed, account, symbols, place):
     from trading.order_request import order_request_parse
