@@ -9,6 +9,8 @@ any other sale (manual, liquidation) takes the manual book first, then the strat
 from dataclasses import dataclass
 from decimal import Decimal
 
+from market.selectors import price_latest_list
+
 from .models import BookPosition, Position
 
 MANUAL = BookPosition.MANUAL
@@ -94,8 +96,6 @@ def book_of(*, source: str, strategy_id: str) -> str:
 
 def book_unrealized_pl(*, account_id: int, book: str) -> Decimal:
     """The book's open P&L at the latest stored prices (a symbol without a price counts at its cost)."""
-    from market.selectors import price_latest_list
-
     prices = {p.ticker: p.price for p in price_latest_list(active_only=False)}
     total = Decimal(0)
     for qty, cost, ticker in BookPosition.objects.filter(account_id=account_id, book=book, qty__gt=0).values_list(

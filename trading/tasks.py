@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import performance, services
+from .engine.execution import bar_evaluate
 
 
 @shared_task(name="trading.tasks.orders_housekeeping", ignore_result=True)
@@ -25,6 +26,4 @@ def performance_push() -> int:
 def strategies_bar_closed(*, ticker: str, timeframe: str, bar_end: str, strategy_pks: list[int]) -> int:
     """Decide the strategies on one closed bar. Redelivery-safe: a strategy already decided on the bar is
     skipped, and an order's client_order_id is derived from the strategy and the bar."""
-    from .engine.execution import bar_evaluate
-
     return bar_evaluate(ticker=ticker, timeframe=timeframe, bar_end=bar_end, strategy_pks=strategy_pks)

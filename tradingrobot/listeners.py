@@ -5,7 +5,7 @@ committed events. `bar_closed` is heard by the strategy engine (live bars only).
 """
 
 from market.events import MARKET_EVENTS
-from trading.engine.execution import bar_closed_received
+from trading.engine.listener import bar_closed_received
 from trading.events import TRADING_EVENTS
 from trading.realtime.bridge import forward_event
 from tradingrobot import events

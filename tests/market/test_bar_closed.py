@@ -232,7 +232,7 @@ def test_writers_of_different_days_share_no_bar_row_and_still_announce_each_bar_
 @pytest.fixture
 def engine_deaf():
     """Nobody hears bar_closed (the strategy engine stops listening for the test)."""
-    from trading.engine.execution import bar_closed_received
+    from trading.engine.listener import bar_closed_received
 
     events.unlisten(bar_closed_received)
     yield

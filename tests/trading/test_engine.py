@@ -186,7 +186,7 @@ def test_two_strategies_on_one_symbol_keep_their_own_shares_and_exact_pl(feed, a
     sells = [o for o in engine_orders() if o.side == "sell"]
     assert [(o.strategy_id, o.qty) for o in sells] == [("A", 10)]  # B's shares were never touched
 
-    from portfolio.performance import performance_compute
+    from trading.performance import performance_compute
 
     with time_machine.travel(OPEN + 7 * BAR, tick=False):
         a, b = performance_compute(strategy_id="A"), performance_compute(strategy_id="B")

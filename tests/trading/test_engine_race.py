@@ -8,7 +8,7 @@ import time_machine
 
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
-from portfolio.services import account_get_or_create
+from portfolio.ledger import account_get_or_create
 from trading.engine.execution import bar_evaluate
 from trading.engine.services import strategy_create
 from trading.models import Order, StrategyDecision

@@ -12,6 +12,7 @@ from portfolio.models import BookPosition
 from portfolio.selectors import portfolio_get
 
 from ..models import Fill, Order, Strategy, TradingState
+from ..services import cash_available
 from .decide import TIMEFRAME_SPAN, Book
 
 
@@ -32,8 +33,6 @@ def halted() -> bool:
 def books_for(*, strategies: Sequence[Strategy], symbol_id: int, at: dt.datetime) -> dict[str, Book]:
     """Per strategy_id: its own position and today's realized P&L, with the account's equity and free cash.
     A constant number of queries whatever the number of strategies."""
-    from ..services import cash_available
-
     ids = [s.strategy_id for s in strategies]
     view = portfolio_get()
     account = view.account

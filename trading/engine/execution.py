@@ -8,9 +8,7 @@ client_order_id make a redelivered or doubled bar place nothing again.
 
 import datetime as dt
 import time
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -24,38 +22,17 @@ from tradingrobot.ops.metrics import strategy_decision_count, strategy_evaluatio
 from ..events import StrategyDecisionMade
 from ..models import Fill, Order, Strategy, StrategyDecision
 from ..order_request import OrderRequest
+from ..services import order_place
 from ..strategies import Bars
 from .books import bar_end_of, books_for, halted
 from .decide import Verdict, verdict_for, warmup_of
+from .services import strategy_loss_exit_record
 
 PLACED_BY = "strategy engine"
 
 
 def client_order_id_for(*, strategy_id: str, ticker: str, timeframe: str, bar_end: dt.datetime) -> str:
     return f"strat:{strategy_id}:{ticker}:{timeframe}:{int(bar_end.timestamp())}"
-
-
-def bar_closed_received(event: Mapping[str, Any]) -> None:
-    """The `bar_closed` listener: live bars with enabled strategies are evaluated (a Celery task, or in
-    process when STRATEGY_ENGINE_INLINE); a backfill's bars never are."""
-    from django.conf import settings
-
-    if not event["live"] or event["timeframe"] not in Strategy.Timeframe.values:
-        return
-    pks = list(
-        Strategy.objects.filter(
-            enabled=True, symbol__ticker=event["symbol"], timeframe=event["timeframe"]
-        ).values_list("pk", flat=True)
-    )
-    if not pks:
-        return
-    args = {"ticker": event["symbol"], "timeframe": event["timeframe"], "bar_end": event["end"].isoformat()}
-    if getattr(settings, "STRATEGY_ENGINE_INLINE", False):
-        bar_evaluate(strategy_pks=pks, **args)
-    else:
-        from ..tasks import strategies_bar_closed
-
-        strategies_bar_closed.delay(strategy_pks=pks, **args)
 
 
 def bar_evaluate(*, ticker: str, timeframe: str, bar_end: str | dt.datetime, strategy_pks: list[int]) -> int:
@@ -136,8 +113,6 @@ def _record_quiet(quiet, books, end: dt.datetime, at: dt.datetime) -> int:
 
 
 def _decide_and_order(strategy: Strategy, verdict: Verdict, position: Decimal, end: dt.datetime, at) -> int:
-    from ..services import order_place
-
     row = _row(strategy, verdict, position, end, at)
     ticker = strategy.symbol.ticker
     with transaction.atomic():
@@ -168,7 +143,7 @@ def _decide_and_order(strategy: Strategy, verdict: Verdict, position: Decimal, e
                 row.message = f"Order rejected: {order.reject_reason}"[:500]
             row.save(update_fields=["order", "message"])
             if verdict.outcome == "sell" and _realized(order) < 0:
-                Strategy.objects.filter(pk=strategy.pk).update(loss_exit_at=end)
+                strategy_loss_exit_record(strategy_pk=strategy.pk, bar_end=end)
         _announce(strategy, row)
     return 1
 

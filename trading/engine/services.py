@@ -2,6 +2,7 @@
 sync call these; nothing here ever enables a strategy by itself."""
 
 import contextlib
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,11 +10,13 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from market.clock import market_clock, now
+from market.rollup import bucket_of
 from market.selectors import bar_list, symbol_get
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict, Unprocessable
 
 from ..models import Order, Strategy
+from ..services import order_cancel
 from ..strategies import Bars
 from . import books
 from .decide import Verdict, verdict_for, warmup_of
@@ -57,8 +60,6 @@ def strategy_ensure(*, strategy_id: str, ticker: str, site_status: str) -> tuple
 def strategy_update(*, strategy_id: str, changes: Mapping[str, Any], by: str) -> Strategy:
     """Apply validated changes (keys: trading/engine/validation.EDITABLE). Disabling cancels the strategy's
     open orders. Nothing is stored when any change is refused (StrategyInvalid names each field)."""
-    from ..services import order_cancel
-
     with transaction.atomic():
         strategy = Strategy.objects.select_for_update().filter(strategy_id=strategy_id).first()
         if strategy is None:
@@ -73,6 +74,11 @@ def strategy_update(*, strategy_id: str, changes: Mapping[str, Any], by: str) ->
             with contextlib.suppress(Conflict):  # filled or closed meanwhile
                 order_cancel(order_id=order_id, canceled_by=f"{by} (strategy disabled)"[:150])
     return strategy
+
+
+def strategy_loss_exit_record(*, strategy_pk: int, bar_end: dt.datetime) -> None:
+    """The engine's note that the strategy exited at a loss on this bar (its cooldown counts from here)."""
+    Strategy.objects.filter(pk=strategy_pk).update(loss_exit_at=bar_end)
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,6 @@ def strategy_evaluate(*, strategy_id: str) -> DecisionResult:
     at = now()
     window = bar_list(symbol=strategy.symbol, timeframe=strategy.timeframe, limit=warmup_of(strategy) + 1)
     rows = window.bars
-    from market.rollup import bucket_of
-
     current_start, _ = bucket_of(strategy.timeframe, at)
     rows = [row for row in rows if row.timestamp < current_start]  # the bar still forming is not closed
     if not rows:
