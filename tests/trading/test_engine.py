@@ -227,3 +227,24 @@ def test_disabling_cancels_the_strategy_open_orders(feed, account, symbols):
         strategy_update(strategy_id="S-TSLA", changes={"enabled": False}, by="t")
     resting.refresh_from_db(), manual.refresh_from_db()
     assert (resting.status, manual.status) == (Order.Status.CANCELED, Order.Status.ACCEPTED)
+
+
+def test_after_a_losing_exit_the_strategy_sits_out_its_cooldown_bars(feed, account):
+    sma(cooldown_bars=3)
+    feed([100, 101, 102, 103, 99, 98, 105, 110, 115, 120, 125, 130, 135])
+    reasons = [reason for _, reason in decisions()]
+    exit_at = reasons.index("exit")
+    after = reasons[exit_at + 1 :]
+    first_entry = after.index("entry")
+    # flat (no_change) while the fast SMA is below; then entries the cooldown refuses, until 3 bars have passed
+    assert "cooldown" in after[:first_entry]
+    assert first_entry >= 3
+    assert [o.side for o in engine_orders()] == ["buy", "sell", "buy"]
+
+
+def test_a_closed_market_skips_live_entries(feed, account):
+    sma()
+    saturday = dt.datetime(2025, 12, 20, 15, 0, tzinfo=dt.UTC)
+    feed([100, 101, 102, 103], start=saturday)
+    assert decisions()[-1] == ("skip", "market_closed")
+    assert engine_orders() == []

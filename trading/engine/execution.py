@@ -53,7 +53,7 @@ def bar_evaluate(*, ticker: str, timeframe: str, bar_end: str | dt.datetime, str
         return 0
     at = now()
     symbol = strategies[0].symbol
-    window = max(warmup_of(s) for s in strategies)
+    window = max(max(warmup_of(s), s.cooldown_bars + 2) for s in strategies)  # cooldown counts bars in it
     rows = bar_list(symbol=symbol, timeframe=timeframe, limit=window, end=end).bars
     bars = Bars.from_rows(rows)
     if rows and bar_end_of(timeframe, rows[-1].timestamp) != end:

@@ -99,7 +99,11 @@ def strategy_evaluate(*, strategy_id: str) -> DecisionResult:
     recording or ordering."""
     strategy = strategy_get(strategy_id=strategy_id)
     at = now()
-    window = bar_list(symbol=strategy.symbol, timeframe=strategy.timeframe, limit=warmup_of(strategy) + 1)
+    window = bar_list(
+        symbol=strategy.symbol,
+        timeframe=strategy.timeframe,
+        limit=max(warmup_of(strategy), strategy.cooldown_bars + 2) + 1,
+    )
     rows = window.bars
     current_start, _ = bucket_of(strategy.timeframe, at)
     rows = [row for row in rows if row.timestamp < current_start]  # the bar still forming is not closed
