@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from tradingrobot.error_codes import ErrorCode
 
+from .books import BookShort, book_trade
 from .models import Account, Position
 
 DEFAULT_ACCOUNT = "paper"
@@ -35,6 +36,7 @@ class Booking:
     qty: Decimal
     price: Decimal
     commission: Decimal
+    book: str = ""  # whose shares: a strategy's id, or "" (manual); see portfolio/books.py
 
 
 def account_get_or_create(*, name: str = DEFAULT_ACCOUNT) -> Account:
@@ -65,6 +67,7 @@ def trade_book(*, account: Account, position: Position, booking: Booking) -> Dec
                 f"Buying {booking.qty} {booking.ticker} at {booking.price} needs {notional + commission:.2f}, "
                 f"but only {account.cash:.2f} cash is left.",
             )
+        _book(position, booking)
         account.cash -= notional + commission
         position.qty += booking.qty
         position.cost_basis += notional
@@ -74,10 +77,7 @@ def trade_book(*, account: Account, position: Position, booking: Booking) -> Dec
             raise LedgerRefusal(
                 ErrorCode.INSUFFICIENT_POSITION, f"Cannot sell {booking.qty} {booking.ticker}: {position.qty} held."
             )
-        if booking.qty == position.qty:
-            cost_removed = position.cost_basis
-        else:
-            cost_removed = (position.cost_basis * booking.qty / position.qty).quantize(MONEY_PLACES)
+        cost_removed = _book(position, booking)
         position.qty -= booking.qty
         position.cost_basis -= cost_removed
         realized = notional - cost_removed - commission
@@ -88,3 +88,22 @@ def trade_book(*, account: Account, position: Position, booking: Booking) -> Dec
     account.save(update_fields=["cash", "updated_at"])
     position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
     return realized
+
+
+def _book(position: Position, booking: Booking) -> Decimal:
+    """Book the execution to its book (before the account position changes); the cost a sale removes."""
+    try:
+        move = book_trade(
+            position=position,
+            book=booking.book,
+            side=booking.side,
+            qty=booking.qty,
+            price=booking.price,
+            commission=booking.commission,
+        )
+    except BookShort as short:
+        raise LedgerRefusal(
+            ErrorCode.INSUFFICIENT_POSITION,
+            f"Cannot sell {booking.qty} {booking.ticker} for {booking.book}: its own position is {short.held}.",
+        ) from short
+    return move.cost_removed

@@ -51,6 +51,32 @@ class Position(models.Model):
         return (self.cost_basis / self.qty).quantize(Decimal("0.0001"))
 
 
+class BookPosition(models.Model):
+    """Shares of one symbol held by one book: a strategy's id, or "" for manual orders. The account's
+    Position is the sum over its books; the ledger updates both in the same transaction."""
+
+    MANUAL = ""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="book_positions")
+    book = models.CharField(max_length=64, blank=True)
+    symbol = models.ForeignKey("market.Symbol", on_delete=models.PROTECT, related_name="book_positions")
+    qty = models.DecimalField(**QTY, default=Decimal("0"))
+    cost_basis = models.DecimalField(**MONEY, default=Decimal("0"))
+    realized_pl = models.DecimalField(**MONEY, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["book", "symbol__ticker"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "book", "symbol"], name="bookposition_account_book_symbol_uniq"),
+            models.CheckConstraint(condition=Q(qty__gte=0), name="bookposition_qty_gte0"),
+            models.CheckConstraint(condition=Q(cost_basis__gte=0), name="bookposition_cost_basis_gte0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.book or 'manual'} {self.symbol_id} x {self.qty}"
+
+
 class EquitySnapshot(models.Model):
     """The account's value at an instant, taken on a schedule: the equity curve behind drawdown and Sharpe."""
 

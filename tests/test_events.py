@@ -67,6 +67,7 @@ def test_the_catalogue_and_who_hears_what():
         "prices_stored",
         "bar_closed",
         "market_data_switched",
+        "strategy_decision",
     }
     assert "bar_closed" not in WIRE_EVENTS  # /ws/updates frames keep their shapes: no new frame type
     installed = {listener: types for types, listener in events._listeners}

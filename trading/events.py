@@ -61,3 +61,22 @@ ORDER_CLOSED_EVENTS: dict[str, OrderClosedType] = {
     Order.Status.CANCELED: "order_canceled",
     Order.Status.EXPIRED: "order_expired",
 }
+
+
+class StrategyDecisionMade(TypedDict):
+    """One per decision row the engine records (trading/engine/execution.py), after its commit."""
+
+    type: Literal["strategy_decision"]
+    strategy_id: str
+    symbol: str
+    timeframe: str
+    bar_end: str  # ISO 8601, UTC
+    outcome: str  # buy, sell, hold, skip, error
+    # entry, exit, no_change, disabled, halted, stale, warming_up, market_closed, risk_limit, cooldown, error
+    reason: str
+    message: str
+    order_id: int | None
+    indicators: dict[str, float]
+
+
+STRATEGY_EVENTS = catalogue(StrategyDecisionMade)

@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -53,6 +54,7 @@ class Order(models.Model):
         TASK = "task"
         COMMAND = "command"
         LIQUIDATION = "liquidation"
+        STRATEGY = "strategy"
 
     client_order_id = models.CharField(max_length=128, unique=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
@@ -163,3 +165,93 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.status})"
+
+
+STRATEGY_ID_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9_.:-]{1,64}$", "A strategy id is 1 to 64 letters, digits or _ . : -, like STRATEGY-TSLA."
+)
+
+
+class Strategy(models.Model):
+    """A strategy as data: which kind runs it on which symbol and timeframe, its params, sizing and limits.
+    Written only by trading/engine/services.py. Disabled until someone enables it."""
+
+    class Timeframe(models.TextChoices):
+        MIN5 = "5Min"
+        MIN15 = "15Min"
+        HOUR1 = "1Hour"
+        DAY1 = "1Day"
+
+    class Sizing(models.TextChoices):
+        FIXED_QTY = "fixed_qty", "fixed quantity (shares)"
+        FIXED_NOTIONAL = "fixed_notional", "fixed notional (USD, floored to whole shares)"
+        PCT_EQUITY = "pct_equity", "percent of equity"
+
+    class Mode(models.TextChoices):
+        LIVE = "live", "live (places paper orders)"
+        SIGNAL = "signal", "signal (decides and records only)"
+
+    strategy_id = models.CharField(max_length=64, unique=True, validators=[STRATEGY_ID_VALIDATOR])
+    kind = models.CharField(max_length=40)
+    symbol = models.ForeignKey("market.Symbol", on_delete=models.PROTECT, related_name="strategies")
+    timeframe = models.CharField(max_length=5, choices=Timeframe.choices, default=Timeframe.MIN5)
+    params = models.JSONField(default=dict, blank=True, help_text="Validated by the kind's Params schema.")
+    sizing = models.CharField(max_length=16, choices=Sizing.choices, default=Sizing.FIXED_QTY)
+    sizing_value = models.DecimalField(**QTY, default=1, help_text="Shares, USD, or percent, per `sizing`.")
+    max_position_qty = models.DecimalField(**QTY, null=True, blank=True)
+    max_position_notional = models.DecimalField(**MONEY, null=True, blank=True)
+    max_daily_loss = models.DecimalField(**MONEY, null=True, blank=True, help_text="Realized loss today, USD.")
+    cooldown_bars = models.PositiveIntegerField(default=0, help_text="Bars to sit out after a losing exit.")
+    enabled = models.BooleanField(default=False)
+    mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.LIVE)
+    site_status = models.CharField(max_length=32, blank=True, help_text="The status GET /strategies reports.")
+    loss_exit_at = models.DateTimeField(null=True, blank=True, help_text="Bar end of the last losing exit.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["strategy_id"]
+        verbose_name_plural = "strategies"
+        indexes = [models.Index(fields=["symbol", "timeframe", "enabled"], name="strategy_bar_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(sizing_value__gt=0), name="strategy_sizing_value_gt0"),
+            models.CheckConstraint(
+                condition=Q(timeframe__in=["5Min", "15Min", "1Hour", "1Day"]), name="strategy_timeframe_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.strategy_id
+
+
+class StrategyDecision(models.Model):
+    """What a strategy decided on one closed bar, and why. One row per (strategy, bar end): a bar delivered
+    twice finds its row and decides nothing again. Written only by trading/engine/."""
+
+    class Outcome(models.TextChoices):
+        BUY = "buy"
+        SELL = "sell"
+        HOLD = "hold"
+        SKIP = "skip"
+        ERROR = "error"
+
+    strategy = models.ForeignKey(Strategy, on_delete=models.CASCADE, related_name="decisions")
+    bar_end = models.DateTimeField()
+    decided_at = models.DateTimeField()
+    target = models.CharField(max_length=5, blank=True, help_text="long or flat; empty when not decided.")
+    position_qty = models.DecimalField(**QTY, default=0, help_text="The strategy's own position before.")
+    indicators = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=5, choices=Outcome.choices)
+    reason = models.CharField(max_length=40, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-bar_end", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["strategy", "bar_end"], name="strategydecision_strategy_bar_uniq")
+        ]
+        indexes = [models.Index(fields=["strategy", "outcome", "-bar_end"], name="decision_outcome_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.strategy_id} {self.bar_end:%Y-%m-%d %H:%M} {self.outcome} {self.reason}"

@@ -2,8 +2,10 @@
 per strategy.
 
 Overall figures value the account (cash + positions at the latest prices) along its equity snapshots.
-Per strategy, positions are not split between strategies, so a strategy's curve is its realized P&L over
-its fills (starting from the account's starting cash) and its unrealized P&L is not attributed.
+Per strategy, its realized P&L is over the fills of its orders (by strategy_id) and its unrealized P&L is that of
+its own book (portfolio/books.py: the shares its engine orders bought, at the latest prices); its curve starts
+from the account's starting cash. Manual orders filed under a strategy_id are realized there but held in the
+manual book.
 """
 
 import datetime as dt
@@ -14,6 +16,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from market.clock import market_clock, now
+from portfolio.books import book_unrealized_pl
 from portfolio.ledger import account_get_or_create
 from portfolio.models import Account, EquitySnapshot
 from portfolio.selectors import portfolio_get
@@ -104,12 +107,13 @@ def performance_compute(*, strategy_id: str | None = None, account: Account | No
     returns = [float(r / c * 100) for c, r in closing if c]
 
     if strategy_id:
-        unrealized = ZERO
+        unrealized = book_unrealized_pl(account_id=account.pk, book=strategy_id)
         running, curve = account.starting_cash, [(account.created_at, account.starting_cash)]
         for executed_at, *_, fill_realized in fills:
             running += fill_realized
             curve.append((executed_at, running))
-        current = running
+        current = running + unrealized
+        curve.append((at, current))
     else:
         view = portfolio_get(account=account)
         unrealized = view.unrealized_pl

@@ -14,9 +14,10 @@ from django.db.models import F, Sum
 from market.clock import market_clock, now
 from market.models import PriceSample
 from market.selectors import price_first_between, price_latest, symbol_get
+from portfolio.books import book_of
 from portfolio.ledger import Booking, LedgerRefusal, trade_book
 from portfolio.lock_objects import account_lock, position_lock
-from portfolio.models import Account, Position
+from portfolio.models import Account, BookPosition, Position
 from tradingrobot.error_codes import ErrorCode, error_code
 from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
@@ -166,6 +167,31 @@ def _check_limits(order: Order, account: Account, position: Position, estimate: 
                 f"Cannot sell {order.qty} {order.symbol.ticker}: {max(available_qty, 0)} held and not already "
                 "being sold (short selling is not allowed).",
             )
+        if order.source == Order.Source.STRATEGY:
+            _check_book(order)
+
+
+def _check_book(order: Order) -> None:
+    """A strategy sells only what its own book holds and is not already selling."""
+    held = (
+        BookPosition.objects.filter(account=order.account, symbol_id=order.symbol_id, book=order.strategy_id)
+        .values_list("qty", flat=True)
+        .first()
+    ) or Decimal("0")
+    selling = Order.objects.filter(
+        account=order.account,
+        symbol_id=order.symbol_id,
+        side=Order.Side.SELL,
+        source=Order.Source.STRATEGY,
+        strategy_id=order.strategy_id,
+        status__in=Order.OPEN_STATUSES,
+    ).aggregate(total=Sum(F("qty") - F("filled_qty")))["total"] or Decimal("0")
+    if order.qty > held - selling:
+        raise Rejection(
+            ErrorCode.INSUFFICIENT_POSITION,
+            f"Strategy {order.strategy_id} cannot sell {order.qty} {order.symbol.ticker}: its own position is "
+            f"{held}, {selling} of it already being sold.",
+        )
 
 
 def _cash_reserved(account: Account) -> Decimal:
@@ -208,7 +234,12 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
     The caller holds the locks on account and position."""
     qty = order.qty - order.filled_qty
     booking = Booking(
-        side=order.side, ticker=order.symbol.ticker, qty=qty, price=price, commission=broker.commission_for(qty)
+        side=order.side,
+        ticker=order.symbol.ticker,
+        qty=qty,
+        price=price,
+        commission=broker.commission_for(qty),
+        book=book_of(source=order.source, strategy_id=order.strategy_id),
     )
     try:
         realized = trade_book(account=account, position=position, booking=booking)

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import performance, services
+from .engine.execution import bar_evaluate
 
 
 @shared_task(name="trading.tasks.orders_housekeeping", ignore_result=True)
@@ -19,3 +20,10 @@ def orders_housekeeping() -> dict:
 def performance_push() -> int:
     """Queue the metrics for WordPress; the push-back task delivers them."""
     return performance.performance_push_enqueue()
+
+
+@shared_task(name="trading.tasks.strategies_bar_closed", ignore_result=True)
+def strategies_bar_closed(*, ticker: str, timeframe: str, bar_end: str, strategy_pks: list[int]) -> int:
+    """Decide the strategies on one closed bar. Redelivery-safe: a strategy already decided on the bar is
+    skipped, and an order's client_order_id is derived from the strategy and the bar."""
+    return bar_evaluate(ticker=ticker, timeframe=timeframe, bar_end=bar_end, strategy_pks=strategy_pks)

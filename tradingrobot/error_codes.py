@@ -139,6 +139,10 @@ class ErrorCode(enum.StrEnum):
     # --- strategies (trading/strategies) ---
     UNKNOWN_STRATEGY_KIND = "unknown_strategy_kind", 400, "A strategy kind not in STRATEGY_KINDS."
     INVALID_STRATEGY_PARAMS = "invalid_strategy_params", 400, "Strategy parameters out of bounds; `errors` names each."
+    INVALID_STRATEGY = "invalid_strategy", 400, "A strategy field is not acceptable; `errors` names each."
+    STRATEGY_NOT_FOUND = "strategy_not_found", 404, "No strategy with this strategy_id."
+    STRATEGY_EXISTS = "strategy_exists", 409, "A strategy with this strategy_id already exists."
+    NO_CLOSED_BAR = "no_closed_bar", 422, "The strategy's symbol has no closed bar of its timeframe yet."
 
     # --- operations ---
     NOT_READY = "not_ready", 503, "/api/health/ready: a check fails; `failing` names it."

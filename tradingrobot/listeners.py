@@ -1,10 +1,11 @@
 """Who hears which event: the one table of event listeners, installed once by `tradingrobot.apps`.
 
 Every process that can change state (web, Celery worker, command) installs it, so each forwards its own
-committed events. `bar_closed` has no listener yet: the strategy engine will subscribe to it here.
+committed events. `bar_closed` is heard by the strategy engine (live bars only).
 """
 
 from market.events import MARKET_EVENTS
+from trading.engine.listener import bar_closed_received
 from trading.events import TRADING_EVENTS
 from trading.realtime.bridge import forward_event
 from tradingrobot import events
@@ -19,6 +20,7 @@ LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
     (forward_event, WIRE_EVENTS),  # to the realtime broker, which reaches every web process
     (ledger_version_bump, WIRE_EVENTS),  # the status memo is out of date
     (order_event_count, WIRE_EVENTS),  # tradingrobot_order_events{event}
+    (bar_closed_received, {"bar_closed"}),  # the strategy engine: a task per live closed bar with strategies
 ]
 
 

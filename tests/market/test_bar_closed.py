@@ -229,7 +229,17 @@ def test_writers_of_different_days_share_no_bar_row_and_still_announce_each_bar_
     assert one_minute[0] == first_day and len(one_minute) == len(set(one_minute))
 
 
-def test_with_nobody_listening_the_marks_still_move_and_no_history_is_announced_later(symbols, store):
+@pytest.fixture
+def engine_deaf():
+    """Nobody hears bar_closed (the strategy engine stops listening for the test)."""
+    from trading.engine.listener import bar_closed_received
+
+    events.unlisten(bar_closed_received)
+    yield
+    events.listen(bar_closed_received, types={"bar_closed"})
+
+
+def test_with_nobody_listening_the_marks_still_move_and_no_history_is_announced_later(symbols, store, engine_deaf):
     assert not events.listened("bar_closed")
     store(T0, "100", 1000)
     assert store(T0 + MINUTE, "101", 1500).bars_closed == 1

@@ -108,3 +108,21 @@ def market_data_switch(to_source: str) -> None:
 
 def market_data_fetch(source: str, result: str) -> None:
     MARKET_DATA_FETCHES.labels(source=source, result=result).inc()
+
+
+STRATEGY_DECISIONS = Counter(
+    "tradingrobot_strategy_decisions", "Strategy decisions recorded, by outcome and reason.", ["outcome", "reason"]
+)
+STRATEGY_EVALUATION_SECONDS = Histogram(
+    "tradingrobot_strategy_evaluation_seconds",
+    "Time to evaluate every strategy of one closed bar (symbol, timeframe), orders included.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+)
+
+
+def strategy_decision_count(outcome: str, reason: str) -> None:
+    STRATEGY_DECISIONS.labels(outcome=outcome, reason=reason).inc()
+
+
+def strategy_evaluation_observe(seconds: float) -> None:
+    STRATEGY_EVALUATION_SECONDS.observe(seconds)
