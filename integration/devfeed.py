@@ -10,6 +10,9 @@ WP_Error answers. It is also the real server of the end-to-end tests, hence the 
   ok | http500 (JSON 500) | critical (HTML critical-error page, 500) | nonjson (200, not JSON) |
   wp_error (400 WP_Error) | hang (sleeps `hang_seconds` then answers) | ratelimit (429, Retry-After: 1) |
   bad_shape (200, JSON of the wrong shape) | no_pretty (pretty URLs give an HTML 404: only ?rest_route= works)
+
+The same request sets what `/strategies` reports per symbol: `{"strategy_status": {"QQQ": "paused"}}`
+(the others stay `active`).
 """
 
 import contextlib
@@ -77,6 +80,7 @@ class FeedState:
     fault_count: int = -1  # requests the fault applies to; -1 forever
     hang_seconds: float = 30.0
     live_symbols: set[str] = field(default_factory=set)  # answered as JSON numbers with id null
+    strategy_status: dict[str, str] = field(default_factory=dict)  # ticker -> /strategies status ("active")
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     walks: dict[str, Walk] = field(default_factory=dict)
@@ -243,7 +247,7 @@ class Feed:
                     "symbol": ticker,
                     "current_price": row["price"],
                     "change_percent": row["change_percent"],
-                    "status": "active",
+                    "status": self.state.strategy_status.get(ticker, "active"),
                 }
             )
         return {"strategies": items, "total": len(items), "timestamp": self.now_local()}
@@ -322,13 +326,15 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             self._json(400, _wp_error("rest_invalid_json", "Invalid JSON body passed.", 400))
             return
-        add = receiver.trade_add if route.endswith("/trades") else receiver.performance_add
+        add = {"trades": receiver.trade_add, "performance": receiver.performance_add}.get(
+            route.rsplit("/", 1)[-1], receiver.strategies_replace
+        )
         self._json(*add(document))
 
     def do_POST(self):
         parts = urlsplit(self.path)
         route = self._route_of(parts)
-        if route in (f"{NAMESPACE}/trades", f"{NAMESPACE}/performance"):
+        if route in (f"{NAMESPACE}/trades", f"{NAMESPACE}/performance", f"{NAMESPACE}/strategies"):
             self._pushback(route)
             return
         if parts.path != "/__devfeed/fault":
@@ -350,6 +356,8 @@ class Handler(BaseHTTPRequestHandler):
             state.hang_seconds = float(wish.get("hang_seconds", state.hang_seconds))
             if "live_symbols" in wish:
                 state.live_symbols = set(wish["live_symbols"])
+            if "strategy_status" in wish:
+                state.strategy_status = dict(wish["strategy_status"])
         self._json(200, {"mode": state.fault, "count": state.fault_count, "requests": state.requests})
 
     def do_GET(self):

@@ -1,7 +1,8 @@
 """The push-back half of the development feed: what the site's companion plugin does with the robot's records.
 
 `POST /trades` is idempotent on `trade_id` (201 when new, 200 with the stored row when repeated),
-`POST /performance` stores a metrics document, `GET /trades` lists what arrived. With credentials configured,
+`POST /performance` stores a metrics document, `POST /strategies` replaces the robot's strategy list (an older
+`timestamp` changes nothing), `GET /trades` lists what arrived. With credentials configured,
 writes need them as HTTP Basic (an Application Password), as WordPress does: 401 `rest_forbidden` otherwise.
 """
 
@@ -19,6 +20,7 @@ class Receiver:
     password: str = ""
     trades: dict[str, dict] = field(default_factory=dict)  # trade_id -> stored row, in arrival order
     performance: list[dict] = field(default_factory=list)
+    strategies: dict | None = None  # the last strategy list document kept (the newest by timestamp)
     posts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,10 +52,29 @@ class Receiver:
             self.performance.append(document)
         return 201, document
 
+    def strategies_replace(self, document: object) -> tuple[int, dict]:
+        """As the plugin: the whole list is replaced, unless the stored document is newer."""
+        if not isinstance(document, dict) or not isinstance(document.get("strategies"), list):
+            return 400, _error("rest_invalid_param", "Invalid parameter(s): strategies", 400)
+        timestamp = document.get("timestamp")
+        if not isinstance(timestamp, str):
+            return 400, _error("rest_invalid_param", "Invalid parameter(s): timestamp", 400)
+        with self.lock:
+            self.posts += 1
+            stored = self.strategies
+            if stored is not None and _instant(stored["timestamp"]) > _instant(timestamp):
+                return 200, {"status": "ignored", "total": len(stored["strategies"]), "timestamp": timestamp}
+            self.strategies = document
+        return 200, {"status": "replaced", "total": len(document["strategies"]), "timestamp": timestamp}
+
     def trades_list(self) -> dict:
         with self.lock:
             rows = list(self.trades.values())
         return {"trades": rows, "total": len(rows), "limit": 50, "offset": 0, "filters": {}}
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _error(code: str, message: str, status: int) -> dict:

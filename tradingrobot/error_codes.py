@@ -166,7 +166,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_ID = "invalid_id", 400, "id is neither a string nor an integer.", WS
     NOTHING_TO_CHANGE = "nothing_to_change", 400, "subscribe/unsubscribe without topics or symbols.", WS
     INVALID_TOPICS = "invalid_topics", 400, "topics is not a list of strings.", WS
-    UNKNOWN_TOPIC = "unknown_topic", 400, "A topic other than status, orders, prices.", WS
+    UNKNOWN_TOPIC = "unknown_topic", 400, "A topic other than status, orders, prices, strategies.", WS
     INVALID_SYMBOLS = "invalid_symbols", 400, "symbols is not a list of at most 100 tickers.", WS
     TOO_MANY_SYMBOLS = "too_many_symbols", 400, "The subscription would follow more than 100 symbols.", WS
     NOT_SUBSCRIBED_TO_SYMBOLS = (

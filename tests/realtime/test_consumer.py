@@ -161,7 +161,7 @@ async def test_unsubscribe_stops_a_topic(connect):
     await receive(ws)
     await ws.send_to(text_data=json.dumps({"action": "unsubscribe", "topics": ["orders", "status"]}))
     ack, _ = await receive_until(ws, "unsubscribed")
-    assert (ack["topics"], ack["symbols"]) == (["prices"], None)
+    assert (ack["topics"], ack["symbols"]) == (["prices", "strategies"], None)
     await place("TSLA")
     await asyncio.sleep(TICK * 2.5)
     assert await ws.receive_nothing(timeout=0.1)

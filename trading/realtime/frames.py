@@ -13,8 +13,8 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from tradingrobot.error_codes import ErrorCode, error_code
 
-STATUS, ORDERS, PRICES = "status", "orders", "prices"
-TOPICS = frozenset({STATUS, ORDERS, PRICES})
+STATUS, ORDERS, PRICES, STRATEGIES = "status", "orders", "prices", "strategies"
+TOPICS = frozenset({STATUS, ORDERS, PRICES, STRATEGIES})
 
 # Which topic an event belongs to. Halts change the status document, so they ride with `status`.
 EVENT_TOPICS = {
@@ -29,6 +29,7 @@ EVENT_TOPICS = {
     "data_stale": PRICES,
     "data_fresh": PRICES,
     "market_data_switched": STATUS,
+    "strategy_decision": STRATEGIES,
 }
 DEFAULT_TOPIC = STATUS
 
