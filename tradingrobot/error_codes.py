@@ -143,6 +143,8 @@ class ErrorCode(enum.StrEnum):
     STRATEGY_NOT_FOUND = "strategy_not_found", 404, "No strategy with this strategy_id."
     STRATEGY_EXISTS = "strategy_exists", 409, "A strategy with this strategy_id already exists."
     NO_CLOSED_BAR = "no_closed_bar", 422, "The strategy's symbol has no closed bar of its timeframe yet."
+    INVALID_ENABLED = "invalid_enabled", 400, "`enabled` is not true or false."
+    INVALID_OUTCOME = "invalid_outcome", 400, "`outcome` is not buy, sell, hold, skip or error."
 
     # --- operations ---
     NOT_READY = "not_ready", 503, "/api/health/ready: a check fails; `failing` names it."
