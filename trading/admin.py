@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from tradingrobot.admin_base import ReadOnlyAdmin
 from tradingrobot.errors import DomainError
 
-from . import outbox, services
+from . import outbox, services, strategy_admin  # noqa: F401  (strategy_admin registers Strategy and StrategyDecision)
 from .models import Fill, Order, OutboxMessage, TradingState
 
 

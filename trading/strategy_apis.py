@@ -15,6 +15,7 @@ from tradingrobot.serializer_fields import ErrorOut, qty_field
 from .engine import selectors, services
 from .models import StrategyDecision
 from .strategy_serializers import DecisionListOut, DecisionOut, StrategyListOut, StrategyOut, StrategyPatchIn
+from .strategy_sizing import strategy_sizing_check
 
 
 def _with_last_decision(strategies: list) -> list:
@@ -64,12 +65,11 @@ class StrategyDetailApi(APIView):
 
     @extend_schema(request=StrategyPatchIn, responses={200: StrategyOut, 400: ErrorOut, 404: ErrorOut})
     def patch(self, request, strategy_id: str):
-        selectors.strategy_get(strategy_id=strategy_id)  # 404 before 400 for an unknown id
+        current = selectors.strategy_get(strategy_id=strategy_id)  # 404 before 400 for an unknown id
         patch = StrategyPatchIn(data=_body(request))
         patch.is_valid(raise_exception=True)
-        strategy = services.strategy_update(
-            strategy_id=strategy_id, changes=patch.validated_data, by=actor_of(request)
-        )
+        strategy_sizing_check(strategy=current, changes=patch.validated_data)
+        strategy = services.strategy_update(strategy_id=strategy_id, changes=patch.validated_data, by=actor_of(request))
         (strategy,) = _with_last_decision([selectors.strategy_get(strategy_id=strategy.strategy_id)])
         return Response(StrategyOut(strategy).data)
 
@@ -102,7 +102,9 @@ class DecisionListApi(APIView):
             until=time_param(params.get("until"), "until", code=ErrorCode.INVALID_UNTIL),
             outcome=outcome,
         )
-        limit = int_param(params.get("limit"), "limit", code=ErrorCode.INVALID_LIMIT, default=50, minimum=1, maximum=500)
+        limit = int_param(
+            params.get("limit"), "limit", code=ErrorCode.INVALID_LIMIT, default=50, minimum=1, maximum=500
+        )
         offset = int_param(
             params.get("offset"), "offset", code=ErrorCode.INVALID_OFFSET, default=0, minimum=0, maximum=10**9
         )

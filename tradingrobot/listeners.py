@@ -6,20 +6,21 @@ committed events. `bar_closed` is heard by the strategy engine (live bars only).
 
 from market.events import MARKET_EVENTS
 from trading.engine.listener import bar_closed_received
-from trading.events import TRADING_EVENTS
+from trading.events import STRATEGY_EVENTS, TRADING_EVENTS
 from trading.realtime.bridge import forward_event
 from tradingrobot import events
 from tradingrobot.ops.metrics import order_event_count
 from tradingrobot.snapshot_cache import ledger_version_bump
 
 # The events /ws/updates clients receive (frames in trading/realtime/frames.py); bar_closed is not one.
-WIRE_EVENTS = TRADING_EVENTS | {"prices_stored", "market_data_switched"}
-assert WIRE_EVENTS <= TRADING_EVENTS | MARKET_EVENTS
+LEDGER_EVENTS = TRADING_EVENTS | {"prices_stored", "market_data_switched"}  # change the status document
+WIRE_EVENTS = LEDGER_EVENTS | STRATEGY_EVENTS  # strategy_decision: topic `strategies`
+assert WIRE_EVENTS <= TRADING_EVENTS | MARKET_EVENTS | STRATEGY_EVENTS
 
 LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
     (forward_event, WIRE_EVENTS),  # to the realtime broker, which reaches every web process
-    (ledger_version_bump, WIRE_EVENTS),  # the status memo is out of date
-    (order_event_count, WIRE_EVENTS),  # tradingrobot_order_events{event}
+    (ledger_version_bump, LEDGER_EVENTS),  # the status memo is out of date
+    (order_event_count, LEDGER_EVENTS),  # tradingrobot_order_events{event}
     (bar_closed_received, {"bar_closed"}),  # the strategy engine: a task per live closed bar with strategies
 ]
 

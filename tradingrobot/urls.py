@@ -16,6 +16,7 @@ from trading.apis import (
     StopTradingApi,
     TradeApi,
 )
+from trading.strategy_apis import DecisionListApi, EvaluateApi, StrategyDetailApi, StrategyListApi
 from tradingrobot.ops.apis import LivenessApi, ReadinessApi, metrics_view
 from tradingrobot.security.apis import WsTicketApi
 from tradingrobot.security.schema import CachedSchemaView
@@ -27,6 +28,8 @@ def api(route: str, view, name: str):
     """An API route that answers with or without a trailing slash."""
     return re_path(rf"^api/{route}/?$", view.as_view(), name=name)
 
+
+STRATEGY_ID = r"[A-Za-z0-9_.:-]{1,64}"
 
 # The API description is public (no data in it; WordPress developers need it); every operation needs a key.
 PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
@@ -45,6 +48,10 @@ urlpatterns = [
     api(r"orders/(?P<order_id>[0-9]{1,18})", OrderDetailApi, "order-detail"),
     api("stop_trading", StopTradingApi, "stop-trading"),
     api("resume_trading", ResumeTradingApi, "resume-trading"),
+    api("strategies", StrategyListApi, "strategies"),
+    api(rf"strategies/(?P<strategy_id>{STRATEGY_ID})", StrategyDetailApi, "strategy-detail"),
+    api(rf"strategies/(?P<strategy_id>{STRATEGY_ID})/decisions", DecisionListApi, "strategy-decisions"),
+    api(rf"strategies/(?P<strategy_id>{STRATEGY_ID})/evaluate", EvaluateApi, "strategy-evaluate"),
     api("ws-ticket", WsTicketApi, "ws-ticket"),
     path("o/token/", TokenView.as_view(), name="oauth-token"),
     path("o/revoke_token/", RevokeTokenView.as_view(), name="oauth-revoke-token"),
