@@ -16,6 +16,7 @@ from tradingrobot.ops.models import Heartbeat
 
 from .pushback import outbox_deliver
 from .services import IngestReport, stock_data_poll
+from .strategies_sync import strategies_sync
 
 logger = logging.getLogger(__name__)
 
@@ -84,3 +85,9 @@ def wordpress_fast_poll() -> dict:
 def pushback_deliver() -> dict:
     """Deliver the outbox to WordPress (trades, performance). Idempotent; one deliverer at a time."""
     return outbox_deliver().as_dict()
+
+
+@shared_task(name="integration.tasks.strategies_sync", ignore_result=True)
+def strategies_sync_task() -> dict:
+    """The site's /strategies list into ours (rows created disabled; never enables anything)."""
+    return strategies_sync().as_dict()

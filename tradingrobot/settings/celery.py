@@ -51,6 +51,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": WP_POLL_SECONDS,
         "options": {"expires": WP_POLL_SECONDS},
     },
+    # The site's /strategies list: new ids get a disabled row, the site's status is stored beside ours.
+    "strategies-sync": {
+        "task": "integration.tasks.strategies_sync",
+        "schedule": env.float("STRATEGIES_SYNC_SECONDS", default=900.0),
+        "options": {"expires": 900},
+    },
     "pushback-deliver": {
         "task": "integration.tasks.pushback_deliver",
         "schedule": env.float("PUSHBACK_SECONDS", default=30.0),
