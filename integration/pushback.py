@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from trading.models import OutboxMessage
 from trading.outbox import Outcome, outbox_claim, outbox_release, outbox_settle
+from trading.strategy_documents import strategies_document
 from tradingrobot.locks import CacheLock, cache_lock
 
 from .client import NAMESPACE, WordPressClient
@@ -32,7 +33,11 @@ from .transform import FetchFailed
 logger = logging.getLogger(__name__)
 
 PUSHBACK_LOCK = "pushback:deliver"
-ROUTES = {OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades", OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance"}
+ROUTES = {
+    OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades",
+    OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance",
+    OutboxMessage.Kind.STRATEGIES: f"{NAMESPACE}/strategies",
+}
 # Refusals that a later retry may cure (credentials or plugin fixed by an operator) keep the record pending.
 WAIT_STATUSES = {401, 403, 404, 408, 409, 425, 429}
 
@@ -78,7 +83,9 @@ def _site_local(value: object, zone: dt.tzinfo, *, times: bool = False) -> objec
 
 
 def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> dict:
-    """The document WordPress receives."""
+    """The document WordPress receives. A strategies mark sends the list as it is now (times in UTC, with Z)."""
+    if message.kind == OutboxMessage.Kind.STRATEGIES:
+        return strategies_document(at=timezone.now())
     return _site_local(message.payload, zone)
 
 

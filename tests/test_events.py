@@ -69,7 +69,8 @@ def test_the_catalogue_and_who_hears_what():
         "market_data_switched",
         "strategy_decision",
     }
-    assert "bar_closed" not in WIRE_EVENTS  # /ws/updates frames keep their shapes: no new frame type
+    assert "bar_closed" not in WIRE_EVENTS  # /ws/updates: bar_closed is internal
+    assert "strategy_decision" in WIRE_EVENTS  # a frame on the `strategies` topic
     installed = {listener: types for types, listener in events._listeners}
     for listener, types in LISTENERS:
         assert installed[listener] == types

@@ -142,6 +142,7 @@ class OutboxMessage(models.Model):
     class Kind(models.TextChoices):
         TRADE = "trade"
         PERFORMANCE = "performance"
+        STRATEGIES = "strategies", "strategies (the list, built when delivered)"
 
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -71,6 +71,23 @@ def outbox_performance_add(*, documents: list[dict], at: dt.datetime) -> int:
     return len(documents)
 
 
+def outbox_strategies_add(*, key: str, reason: str) -> bool:
+    """A mark that the strategy list changed. The deliverer sends the list as it is when it goes out (one
+    document replaces the site's whole list, so a later state never loses to an earlier one); the same `key`
+    (one bar's decisions) marks once. Returns whether the mark is new."""
+    now = timezone.now()
+    _, created = OutboxMessage.objects.get_or_create(
+        key=key[:120],
+        defaults={
+            "kind": OutboxMessage.Kind.STRATEGIES,
+            "payload": {"reason": reason[:500]},
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
+    return created
+
+
 # --- delivering -----------------------------------------------------------------------------------------
 
 

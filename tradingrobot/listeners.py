@@ -8,6 +8,7 @@ from market.events import MARKET_EVENTS
 from trading.engine.listener import bar_closed_received
 from trading.events import STRATEGY_EVENTS, TRADING_EVENTS
 from trading.realtime.bridge import forward_event
+from trading.strategy_push import strategies_push_on_decision
 from tradingrobot import events
 from tradingrobot.ops.metrics import order_event_count
 from tradingrobot.snapshot_cache import ledger_version_bump
@@ -22,6 +23,7 @@ LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
     (ledger_version_bump, LEDGER_EVENTS),  # the status memo is out of date
     (order_event_count, LEDGER_EVENTS),  # tradingrobot_order_events{event}
     (bar_closed_received, {"bar_closed"}),  # the strategy engine: a task per live closed bar with strategies
+    (strategies_push_on_decision, STRATEGY_EVENTS),  # the site's strategy list: one mark per bar
 ]
 
 

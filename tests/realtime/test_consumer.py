@@ -246,3 +246,31 @@ async def test_total_symbols_per_connection_are_capped(connect):
     await ws.send_to(text_data=json.dumps({"action": "subscribe", "symbols": ["S0AA"]}))
     ack, _ = await receive_until(ws, "subscribed")  # one already followed: no growth, accepted
     assert len(ack["symbols"]) == MAX_SYMBOLS
+
+
+STRATEGY_DECISION = {
+    "strategy_id": "STRATEGY-TSLA",
+    "symbol": "TSLA",
+    "timeframe": "5Min",
+    "bar_end": "2025-12-16T15:30:00Z",
+    "outcome": "buy",
+    "reason": "crossed_up",
+    "message": "",
+    "order_id": 17,
+    "indicators": {"sma_fast": 251.5, "sma_slow": 250.25},
+}
+
+
+async def test_strategy_decisions_are_frames_on_the_strategies_topic(connect):
+    strategies, orders = await connect(), await connect()
+    for ws, topic in ((strategies, "strategies"), (orders, "orders")):
+        await receive(ws)
+        await ws.send_to(text_data=json.dumps({"action": "subscribe", "topics": [topic]}))
+        await receive_until(ws, "subscribed")
+    await database_sync_to_async(_announce_in_transaction)("strategy_decision", **STRATEGY_DECISION)
+    frame, _ = await receive_until(strategies, "strategy_decision")
+    assert {key: frame[key] for key in STRATEGY_DECISION} == STRATEGY_DECISION
+    assert frame["seq"] > 1 and "server_time" in frame
+    await orders.send_to(text_data=json.dumps({"action": "ping", "id": "after"}))
+    pong = await receive(orders)
+    assert (pong["type"], pong["id"]) == ("pong", "after")  # nothing on `orders` came before it

@@ -18,6 +18,7 @@ from tradingrobot.errors import Conflict, Unprocessable
 from ..models import Order, Strategy
 from ..services import order_cancel
 from ..strategies import Bars
+from ..strategy_push import strategy_changed_mark
 from . import books
 from .decide import Verdict, verdict_for, warmup_of
 from .selectors import strategy_get
@@ -35,6 +36,7 @@ def strategy_create(
     try:
         with transaction.atomic():
             strategy.save()
+            strategy_changed_mark(strategy=strategy, changed=["created"], by=by)
     except IntegrityError:
         raise Conflict(f"Strategy {strategy_id!r} already exists.", code=ErrorCode.STRATEGY_EXISTS) from None
     return strategy
@@ -67,6 +69,7 @@ def strategy_update(*, strategy_id: str, changes: Mapping[str, Any], by: str) ->
         changed = changes_apply(strategy, changes)
         if changed:
             strategy.save(update_fields=[*changed, "updated_at"])
+            strategy_changed_mark(strategy=strategy, changed=changed, by=by)
     if "enabled" in changed and not strategy.enabled:
         for order_id in Order.objects.filter(
             source=Order.Source.STRATEGY, strategy_id=strategy_id, status__in=Order.OPEN_STATUSES
