@@ -6,8 +6,12 @@ import pytest
 
 from integration.pushback import outbox_deliver
 from trading.engine.services import strategy_create, strategy_update
-from trading.models import OutboxMessage, StrategyDecision
+from trading.models import Order, OutboxMessage, StrategyDecision
+from trading.order_request import order_request_parse
+from trading.services import order_place
 from tradingrobot.events import announce
+
+from ..conftest import MARKET_OPEN_AT
 
 ITEM_KEYS = {"strategy_id", "symbol", "kind", "enabled", "mode", "timeframe", "last_decision", "pnl"}
 
@@ -104,3 +108,20 @@ def test_site_down_the_mark_waits_and_the_newest_list_goes_out(db, receiver, dev
     OutboxMessage.objects.update(next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
     assert outbox_deliver().delivered == 2
     assert receiver.strategies["strategies"][0]["enabled"] is True
+
+
+def by_strategy(side: str, qty: str) -> None:
+    request = order_request_parse(ticker="TSLA", side=side, qty=qty, strategy_id="STRATEGY-TSLA")
+    order, _ = order_place(request=request, placed_by="tests", source=Order.Source.STRATEGY)
+    assert order.status == "filled", order.reject_reason
+
+
+def test_pnl_is_the_strategys_own_book_realized_plus_unrealized(db, receiver, priced, place, add_price):
+    strategy_create(strategy_id="STRATEGY-TSLA", ticker="TSLA", by="tests")
+    by_strategy("buy", "10")  # 10 at 250, in the strategy's book
+    place(qty="5", strategy_id="STRATEGY-TSLA")  # a manual order filed under the id: the manual book
+    add_price("TSLA", "260.00", MARKET_OPEN_AT)
+    by_strategy("sell", "4")  # +40 realized
+    outbox_deliver()
+    (item,) = receiver.strategies["strategies"]
+    assert item["pnl"] == "100.0000"  # 40 realized + 6 x (260 - 250) unrealized; the manual 5 shares not counted
