@@ -25,12 +25,13 @@ def test_devfeed_bars_drive_a_strategy_order_to_the_wordpress_pushback(
     settings.WP_APP_USER, settings.WP_APP_PASSWORD = "robot", "abcd efgh ijkl mnop"
     receiver = devfeed.server.feed.receiver
     receiver.user, receiver.password = "robot", "abcd efgh ijkl mnop"
-    strategy_create(
-        strategy_id="STRATEGY-TSLA",
-        ticker="TSLA",
-        fields={"params": {"fast": 2, "slow": 3}, "enabled": True, "sizing_value": "3"},
-        by="test",
-    )
+    with time_machine.travel(MARKET_OPEN_AT, tick=False):  # the push-back mark it writes is stamped with "now"
+        strategy_create(
+            strategy_id="STRATEGY-TSLA",
+            ticker="TSLA",
+            fields={"params": {"fast": 2, "slow": 3}, "enabled": True, "sizing_value": "3"},
+            by="test",
+        )
     order = None
     for i in range(40):
         with (
