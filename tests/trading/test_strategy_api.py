@@ -176,7 +176,7 @@ def test_unknown_strategy_is_a_404(api, db):
     assert_error(patch(api, "STRATEGY-NOPE", {"enabled": True}), 404, "strategy_not_found")
     assert_error(api.get(f"{URL}/STRATEGY-NOPE/decisions"), 404, "strategy_not_found")
     assert_error(api.post(f"{URL}/STRATEGY-NOPE/evaluate"), 404, "strategy_not_found")
-    assert_error(api.get(f"{URL}/bad%00id"), 404, "not_found")
+    assert_error(api.get(f"{URL}/bad%00id"), 400, "nul_character")  # refused before routing (issue 13 item 5)
 
 
 def test_decisions_are_paginated_newest_first_and_filtered_by_time_and_outcome(api, tsla):
