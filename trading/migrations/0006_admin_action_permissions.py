@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0004_open_orders_index'),
+        ('trading', '0005_strategy'),
     ]
 
     operations = [
