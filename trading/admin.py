@@ -11,17 +11,27 @@ def _actor(request) -> str:
     return f"admin:{request.user.get_username()}"
 
 
+def _may(request, codename: str) -> bool:
+    return request.user.has_perm(f"trading.{codename}")
+
+
 @admin.register(TradingState)
 class TradingStateAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "halted", "reason", "changed_by", "changed_at"]
     actions = ["halt_trading", "resume_trading"]
 
-    @admin.action(description="Halt trading (cancel open orders)")
+    def has_halt_permission(self, request) -> bool:
+        return _may(request, "halt_trading")
+
+    def has_resume_permission(self, request) -> bool:
+        return _may(request, "resume_trading")
+
+    @admin.action(description="Halt trading (cancel open orders)", permissions=["halt"])
     def halt_trading(self, request, queryset):
         _, canceled, _ = services.trading_halt(reason="Halted from the admin", halted_by=_actor(request))
         self.message_user(request, f"Trading halted; {canceled} open order(s) canceled.", messages.WARNING)
 
-    @admin.action(description="Resume trading")
+    @admin.action(description="Resume trading", permissions=["resume"])
     def resume_trading(self, request, queryset):
         services.trading_resume(resumed_by=_actor(request))
         self.message_user(request, "Trading resumed.")
@@ -61,7 +71,10 @@ class OrderAdmin(ReadOnlyAdmin):
     inlines = [FillInline]
     actions = ["cancel_orders"]
 
-    @admin.action(description="Cancel selected open orders")
+    def has_cancel_permission(self, request) -> bool:
+        return _may(request, "cancel_order")
+
+    @admin.action(description="Cancel selected open orders", permissions=["cancel"])
     def cancel_orders(self, request, queryset):
         canceled, refused = 0, []
         for order_id in queryset.values_list("pk", flat=True):
@@ -94,7 +107,10 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     actions = ["retry_now"]
 
-    @admin.action(description="Send selected records again now")
+    def has_retry_permission(self, request) -> bool:
+        return _may(request, "retry_outboxmessage")
+
+    @admin.action(description="Send selected records again now", permissions=["retry"])
     def retry_now(self, request, queryset):
         count = outbox.outbox_retry(ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} record(s) queued for delivery.")

@@ -192,14 +192,31 @@ class StopTradingApi(APIView):
             halted_by=actor_of(request),
             liquidate=stop.validated_data["liquidate"],
         )
+        outcome, detail = _liquidation_outcome(liquidations)
+        complete = outcome != "incomplete"
         body = {
-            "status": "success",
-            "message": "Trading stopped",
+            "status": "success" if complete else "partial",
+            "message": "Trading stopped" if complete else f"Trading stopped, but {detail}",
             "trading_halted": state.halted,
             "canceled_orders": canceled,
+            "liquidation": outcome,
+            "liquidation_detail": detail,
             "liquidation_orders": liquidations,
         }
         return Response(StopOut(body).data)
+
+
+def _liquidation_outcome(orders: list[Order]) -> tuple[str, str]:
+    """none / filled / resting (will fill at the next fresh price) / incomplete (a position stays open)."""
+    if not orders:
+        return "none", "no liquidation asked for, or nothing held"
+    left_open = [o for o in orders if o.status not in services.LIQUIDATION_OK]
+    if left_open:
+        reasons = "; ".join(f"{o.symbol.ticker}: {o.reject_reason or o.status}" for o in left_open)
+        return "incomplete", f"{len(left_open)} position(s) could not be liquidated: {reasons}"
+    if all(o.status == Order.Status.FILLED for o in orders):
+        return "filled", "every position sold"
+    return "resting", "liquidation orders rest and fill at the next fresh price"
 
 
 class ResumeTradingApi(APIView):

@@ -19,6 +19,7 @@ class TradingState(models.Model):
 
     class Meta:
         verbose_name = "trading state"
+        permissions = [("halt_trading", "Can halt trading"), ("resume_trading", "Can resume trading")]
 
     def __str__(self) -> str:
         return "HALTED" if self.halted else "trading"
@@ -87,6 +88,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("cancel_order", "Can cancel open orders")]
         indexes = [
             models.Index(fields=["status", "symbol"], name="order_status_symbol_idx"),
             # Open orders are few among many: cash and shares held back are summed over them on every order.
@@ -163,6 +165,7 @@ class OutboxMessage(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["status", "next_attempt_at", "id"], name="outbox_due_idx")]
+        permissions = [("retry_outboxmessage", "Can send outbox records again")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key} ({self.status})"

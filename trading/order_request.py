@@ -21,6 +21,8 @@ NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.A
 MAX_NUMBER_TEXT = 40
 NOT_FINITE = {"nan", "snan", "inf", "infinity"}
 EXACT = Context(prec=200)  # wide enough for every number NUMBER lets through below the maxima: checks never round
+# The WordPress receiver's rule for strategy_id (CONTRACTS.md): anything else fails there for good after the fill.
+STRATEGY_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,12 @@ def order_request_parse(
         client_order_id, name="client_order_id", code=ErrorCode.INVALID_CLIENT_ORDER_ID, limit=MAX_CLIENT_ORDER_ID
     )
     strategy = _short_text(strategy_id, name="strategy_id", code=ErrorCode.INVALID_STRATEGY_ID, limit=64)
+    if strategy is not None and not STRATEGY_ID.fullmatch(strategy):
+        shown = strategy[:64].encode("unicode_escape").decode("ascii")
+        raise InvalidInput(
+            f"strategy_id may hold only ASCII letters, digits and _ . : - (1-64 characters); got {shown!r}.",
+            code=ErrorCode.INVALID_STRATEGY_ID,
+        )
     return OrderRequest(ticker_param(ticker), side_text, quantity, order_type, price, tif, coid, strategy)
 
 

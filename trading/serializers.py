@@ -83,6 +83,8 @@ class StopOut(serializers.Serializer):
     message = serializers.CharField()
     trading_halted = serializers.BooleanField()
     canceled_orders = serializers.IntegerField()
+    liquidation = serializers.ChoiceField(choices=["none", "filled", "resting", "incomplete"])
+    liquidation_detail = serializers.CharField()
     liquidation_orders = OrderOut(many=True)
 
 

@@ -4,6 +4,7 @@ Every function here is the one way to do its thing: the API, the admin, Celery t
 """
 
 import datetime as dt
+import logging
 import uuid
 from decimal import Decimal
 
@@ -28,6 +29,8 @@ from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
 from .outbox import outbox_trade_add, strategy_id_default
+
+log = logging.getLogger(__name__)
 
 
 class Rejection(Exception):
@@ -67,7 +70,7 @@ def order_place(
                 return existing, False
 
         symbol = symbol_get(ticker=request.ticker)
-        if not symbol.is_active:
+        if not symbol.is_active and source != Order.Source.LIQUIDATION:
             raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code=ErrorCode.SYMBOL_INACTIVE)
         state = trading_state_lock()
         if state.halted and not bypass_halt:
@@ -118,13 +121,14 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
             ErrorCode.NO_PRICE, f"No price is stored for {order.symbol.ticker} yet; a market order needs one."
         )
     estimate = order.limit_price if order.type == Order.Type.LIMIT else broker.slipped_price(latest.price, order.side)
-    _check_limits(order, account, position, estimate)
+    liquidation = order.source == Order.Source.LIQUIDATION
+    _check_limits(order, account, position, estimate, capped=not liquidation)
 
     fill_price = None
     if session is not None and latest is not None:
         age = (at - latest.timestamp).total_seconds()
         fresh = age <= settings.MAX_PRICE_AGE_SECONDS
-        if order.type == Order.Type.MARKET and not fresh:
+        if order.type == Order.Type.MARKET and not fresh and not liquidation:
             raise Rejection(
                 ErrorCode.STALE_PRICE,
                 f"The latest {order.symbol.ticker} price is {int(age)} s old (more than "
@@ -142,9 +146,10 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
     announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
-def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
+def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal, *, capped: bool) -> None:
+    """`capped=False` for liquidations: the per-order cap must never keep the stop from selling."""
     notional = order.qty * estimate
-    if notional > settings.MAX_ORDER_NOTIONAL:
+    if capped and notional > settings.MAX_ORDER_NOTIONAL:
         raise Rejection(
             ErrorCode.RISK_LIMIT,
             f"Order value ~{notional:.2f} exceeds the limit of {settings.MAX_ORDER_NOTIONAL} per order; "
@@ -407,8 +412,24 @@ def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tup
                     request=request, placed_by=halted_by, source=Order.Source.LIQUIDATION, bypass_halt=True
                 )
                 liquidations.append(order)
+                if order.status not in LIQUIDATION_OK:
+                    transaction.on_commit(lambda o=order: _liquidation_failed(o), robust=True)
         announce(events.TradingHalted(type="trading_halted", reason=state.reason, by=state.changed_by))
     return state, len(open_orders), liquidations
+
+
+LIQUIDATION_OK = (Order.Status.FILLED, Order.Status.ACCEPTED)
+
+
+def _liquidation_failed(order: Order) -> None:
+    metrics.liquidation_failed(order.symbol.ticker)
+    log.error(
+        "liquidation order %s for %s is %s (%s): the position stays open",
+        order.pk,
+        order.symbol.ticker,
+        order.status,
+        order.reject_reason,
+    )
 
 
 def trading_resume(*, resumed_by: str) -> TradingState:

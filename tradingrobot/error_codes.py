@@ -114,7 +114,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_LIMIT_PRICE = "invalid_limit_price", 400, "limit_price is not a positive price, or sent without type=limit."
     INVALID_TIME_IN_FORCE = "invalid_time_in_force", 400, "time_in_force is not day or gtc."
     INVALID_CLIENT_ORDER_ID = "invalid_client_order_id", 400, "client_order_id is not printable or too long."
-    INVALID_STRATEGY_ID = "invalid_strategy_id", 400, "strategy_id is not printable or too long."
+    INVALID_STRATEGY_ID = "invalid_strategy_id", 400, "strategy_id is not 1-64 of A-Za-z0-9_.:- (the receiver's rule)."
     CONFLICTING_QUANTITY = "conflicting_quantity", 400, "quantity differs between body and query, or from qty."
     CONFLICTING_TYPE = "conflicting_type", 400, "type differs between the body and the query string."
     CONFLICTING_LIMIT_PRICE = "conflicting_limit_price", 400, "limit_price differs between body and query string."

@@ -52,6 +52,11 @@ TASK_FAILURES = Counter("tradingrobot_task_failures", "Celery tasks that raised,
 ALERT_NOTIFICATIONS = Counter(
     "tradingrobot_alert_notifications", "Alert notifications sent by the robot, by alert and state.", ["alert", "state"]
 )
+LIQUIDATION_FAILURES = Counter(
+    "tradingrobot_liquidation_failures",
+    "Liquidation orders of a stop that were neither filled nor resting (the position stays open), by symbol.",
+    ["symbol"],
+)
 WEBSOCKET_CLIENTS = Gauge(
     "tradingrobot_websocket_clients", "Connected ws /ws/updates clients.", multiprocess_mode="livesum"
 )
@@ -126,3 +131,7 @@ def strategy_decision_count(outcome: str, reason: str) -> None:
 
 def strategy_evaluation_observe(seconds: float) -> None:
     STRATEGY_EVALUATION_SECONDS.observe(seconds)
+
+
+def liquidation_failed(symbol: str) -> None:
+    LIQUIDATION_FAILURES.labels(symbol=symbol).inc()

@@ -82,7 +82,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         pass
 
-    @admin.action(description="Revoke selected keys (cannot be undone)")
+    def has_revoke_permission(self, request) -> bool:
+        return request.user.has_perm("security.revoke_apikey")
+
+    @admin.action(description="Revoke selected keys (cannot be undone)", permissions=["revoke"])
     def revoke_keys(self, request, queryset):
         for api_key in queryset:
             services.api_key_revoke(api_key=api_key, revoked_by=_admin_actor(request), ip=request_client_ip(request))

@@ -17,6 +17,7 @@ class ApiKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "API key"
         verbose_name_plural = "API keys"
+        permissions = [("revoke_apikey", "Can revoke API keys")]
 
     @property
     def scope_set(self) -> frozenset[str]:
