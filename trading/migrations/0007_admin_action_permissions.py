@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('trading', '0005_strategy'),
+        ('trading', '0006_outbox_strategies'),
     ]
 
     operations = [
