@@ -1,5 +1,6 @@
 """The paper broker's prices: slippage, commission, and when a resting order is crossed."""
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -8,18 +9,43 @@ from .models import Order
 
 TICK = Decimal("0.0001")
 CENT = Decimal("0.01")
+BPS = Decimal("10000")
 
 
-def slipped_price(price: Decimal, side: str) -> Decimal:
-    """The fill price of a market order: the sample price moved against the trader by the slippage."""
-    bps = settings.PAPER_SLIPPAGE_BPS / Decimal("10000")
-    factor = Decimal("1") + bps if side == Order.Side.BUY else Decimal("1") - bps
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """What a fill costs beyond the price: slippage in basis points, commission per share with a minimum."""
+
+    slippage_bps: Decimal
+    commission_per_share: Decimal
+    commission_min: Decimal
+
+
+def paper_costs() -> Costs:
+    """The paper broker's costs, from settings (PAPER_SLIPPAGE_BPS, PAPER_COMMISSION_PER_SHARE, _MIN)."""
+    return Costs(settings.PAPER_SLIPPAGE_BPS, settings.PAPER_COMMISSION_PER_SHARE, settings.PAPER_COMMISSION_MIN)
+
+
+def fill_price(*, price: Decimal, side: str, costs: Costs) -> Decimal:
+    """The price a market order fills at: `price` moved against the trader by the slippage, to 4 decimals.
+    The one fill function of the paper broker and the backtester."""
+    bps = costs.slippage_bps / BPS
+    factor = Decimal(1) + bps if side == Order.Side.BUY else Decimal(1) - bps
     return (price * factor).quantize(TICK, rounding=ROUND_HALF_UP)
 
 
+def fill_commission(*, qty: Decimal, costs: Costs) -> Decimal:
+    per_share = (qty * costs.commission_per_share).quantize(CENT, rounding=ROUND_HALF_UP)
+    return max(per_share, costs.commission_min)
+
+
+def slipped_price(price: Decimal, side: str) -> Decimal:
+    """The fill price of a market order at the paper broker's costs."""
+    return fill_price(price=price, side=side, costs=paper_costs())
+
+
 def commission_for(qty: Decimal) -> Decimal:
-    per_share = (qty * settings.PAPER_COMMISSION_PER_SHARE).quantize(CENT, rounding=ROUND_HALF_UP)
-    return max(per_share, settings.PAPER_COMMISSION_MIN)
+    return fill_commission(qty=qty, costs=paper_costs())
 
 
 def execution_price(order: Order, sample_price: Decimal) -> Decimal | None:
