@@ -93,7 +93,11 @@ def local_dates(times: np.ndarray, tz: ZoneInfo = DAILY_CLOSE_TZ) -> np.ndarray:
     unique, which = np.unique(hours, return_inverse=True)
     offsets = np.array(
         [
-            int(dt.datetime.fromtimestamp(int(h.astype("datetime64[s]").astype(np.int64)), tz).utcoffset().total_seconds())
+            int(
+                dt.datetime.fromtimestamp(int(h.astype("datetime64[s]").astype(np.int64)), tz)
+                .utcoffset()
+                .total_seconds()
+            )
             for h in unique
         ],
         dtype=np.int64,

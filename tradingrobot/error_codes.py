@@ -152,6 +152,14 @@ class ErrorCode(enum.StrEnum):
     INVALID_ENABLED = "invalid_enabled", 400, "`enabled` is not true or false."
     INVALID_OUTCOME = "invalid_outcome", 400, "`outcome` is not buy, sell, hold, skip or error."
 
+    # --- backtests (trading/backtest) ---
+    INVALID_BACKTEST = "invalid_backtest", 400, "A backtest input is not acceptable; the message says which."
+    BACKTEST_NO_DATA = "backtest_no_data", 400, "No bars for the symbols, timeframe and date range asked."
+    GRID_TOO_LARGE = "grid_too_large", 400, "A parameter grid with more combinations than BACKTEST_MAX_COMBINATIONS."
+    UNKNOWN_BACKTEST_STRATEGY = "unknown_backtest_strategy", 400, "--strategy / strategy_id names no Strategy row."
+    BACKTEST_NOT_FOUND = "backtest_not_found", 404, "No backtest run with this id."
+    BACKTEST_NOT_DONE = "backtest_not_done", 409, "The run has no report: it is queued, running or failed."
+
     # --- operations ---
     NOT_READY = "not_ready", 503, "/api/health/ready: a check fails; `failing` names it."
 

@@ -7,7 +7,6 @@ a buy costs notional + commission and books −commission as realized; a sell re
 proceeds − cost − commission. A buy the cash cannot pay is refused and counted.
 """
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "portfolio",
     "trading",
     "trading.realtime",
+    "trading.backtest",
     "integration",
     "tradingrobot.ops",  # health, metrics, alerts, logs (settings: ops.py)
     "tradingrobot",  # tradingrobot/apps.py: installs the event listeners (tradingrobot/listeners.py)

@@ -1,8 +1,9 @@
 """The paper broker: starting cash, calendar, fill costs, risk limits, the status document."""
 
 from decimal import Decimal
+from pathlib import Path
 
-from .base import env
+from .base import VAR_DIR, env
 
 STARTING_CASH = Decimal(env.str("STARTING_CASH", default="100000"))
 TRADING_CALENDAR = env("TRADING_CALENDAR", default="XNYS")
@@ -20,3 +21,9 @@ STATUS_TICK_SECONDS = env.float("STATUS_TICK_SECONDS", default=5.0)
 STATUS_CACHE_SECONDS = env.float("STATUS_CACHE_SECONDS", default=1.0)  # see tradingrobot/snapshot_cache.py
 # The strategy engine evaluates a closed bar in the process that stored it instead of in a Celery task.
 STRATEGY_ENGINE_INLINE = env.bool("STRATEGY_ENGINE_INLINE", default=False)
+# Backtests (trading/backtest): default costs are not zero; a run asks for zero explicitly.
+BACKTEST_SLIPPAGE_BPS = Decimal(env.str("BACKTEST_SLIPPAGE_BPS", default="2"))
+BACKTEST_COMMISSION_PER_SHARE = Decimal(env.str("BACKTEST_COMMISSION_PER_SHARE", default="0.005"))
+BACKTEST_COMMISSION_MIN = Decimal(env.str("BACKTEST_COMMISSION_MIN", default="1.00"))
+BACKTEST_MAX_COMBINATIONS = env.int("BACKTEST_MAX_COMBINATIONS", default=400)
+BACKTEST_REPORT_DIR = Path(env("BACKTEST_REPORT_DIR", default=str(VAR_DIR / "backtests")))
