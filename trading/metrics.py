@@ -3,7 +3,7 @@
 
 Inputs are plain values, so the live ledger and the backtester's in-memory book feed it the same way:
 - `closing`: one (P&L, cost of the shares sold) per closing (sell) fill, the P&L being the fill's realized P&L
-  as the ledger books it (proceeds − cost removed − the sell's commission; a buy's commission is realized on
+  as the ledger books it (proceeds - cost removed - the sell's commission; a buy's commission is realized on
   the buy and counts in `realized`, not in any trade);
 - `curve`: the mark-to-market equity at every point the caller has (every bar in a backtest; the equity
   snapshots of the account live), oldest first.
@@ -11,7 +11,7 @@ Inputs are plain values, so the live ledger and the backtester's in-memory book 
 Rules: a win has P&L > 0 (break-even is neither a win nor a loss); profit factor is null without a losing
 trade; max drawdown is the deepest fall from a running peak of the curve, in percent; Sharpe is the mean of the
 daily returns of the curve's last value of each America/New_York day over their sample standard deviation
-× √252 (`SHARPE_ANNUALISATION`); CAGR and Sharpe are null under `MIN_DAYS_FOR_ANNUALISED` days of curve.
+x sqrt(252) (`SHARPE_ANNUALISATION`); CAGR and Sharpe are null under `MIN_DAYS_FOR_ANNUALISED` days of curve.
 No value is ever NaN or infinite: what cannot be computed is None.
 """
 

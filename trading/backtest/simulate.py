@@ -3,8 +3,8 @@
 A decision on bar t (made with the bars up to and including t, by the kind's own code) that changes the
 position becomes a market order filled at the open of bar t+1 — the first price after t, as live — through the
 paper broker's `fill_price` and `fill_commission`. The book does the ledger's arithmetic (`trading.services._fill`):
-a buy costs notional + commission and books −commission as realized; a sell removes the average cost and books
-proceeds − cost − commission. A buy the cash cannot pay is refused and counted.
+a buy costs notional + commission and books -commission as realized; a sell removes the average cost and books
+proceeds - cost - commission. A buy the cash cannot pay is refused and counted.
 """
 
 from collections.abc import Mapping

@@ -137,6 +137,5 @@ class Command(BaseCommand):
             m = row["metrics"]
             params = ",".join(f"{k}={v}" for k, v in row["params"].items())
             sharpe = "—" if m["sharpe_ratio"] is None else m["sharpe_ratio"]
-            self.stdout.write(
-                f"{place:>3}  {params:<30} {m['total_pnl']:>12.2f} {sharpe!s:>8} {m['max_drawdown']:>8} {row['trades']:>7}"
-            )
+            pnl, drawdown = m["total_pnl"], m["max_drawdown"]
+            self.stdout.write(f"{place:>3}  {params:<30} {pnl:>12.2f} {sharpe!s:>8} {drawdown:>8} {row['trades']:>7}")
