@@ -16,6 +16,7 @@ from trading.apis import (
     StopTradingApi,
     TradeApi,
 )
+from trading.backtest.apis import BacktestDetailApi, BacktestEquityPngApi, BacktestListApi, BacktestReportApi
 from trading.strategy_apis import DecisionListApi, EvaluateApi, StrategyDetailApi, StrategyListApi
 from tradingrobot.ops.apis import LivenessApi, ReadinessApi, metrics_view
 from tradingrobot.security.apis import WsTicketApi
@@ -46,6 +47,10 @@ urlpatterns = [
     api(r"trade/(?P<symbol>[^/]+)/(?P<side>[^/]+)", TradeApi, "trade"),
     api("orders", OrderListApi, "orders"),
     api(r"orders/(?P<order_id>[0-9]{1,18})", OrderDetailApi, "order-detail"),
+    api("backtests", BacktestListApi, "backtests"),
+    api(r"backtests/(?P<run_id>[0-9]{1,18})", BacktestDetailApi, "backtest-detail"),
+    api(r"backtests/(?P<run_id>[0-9]{1,18})/report", BacktestReportApi, "backtest-report"),
+    api(r"backtests/(?P<run_id>[0-9]{1,18})/equity\.png", BacktestEquityPngApi, "backtest-equity-png"),
     api("stop_trading", StopTradingApi, "stop-trading"),
     api("resume_trading", ResumeTradingApi, "resume-trading"),
     api("strategies", StrategyListApi, "strategies"),
