@@ -6,6 +6,7 @@ the exit at the open X of bar s+7. 10 shares, no slippage, commission 1.00 a fil
 """
 
 import datetime as dt
+import itertools
 import math
 import statistics
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ def test_six_hand_computed_trades_give_every_metric_exactly():
     for value in equity:
         peak = max(peak, value)
         deepest = max(deepest, (peak - value) / peak * 100)
-    returns = [float(b / a - 1) for a, b in zip(equity, equity[1:], strict=False)]
+    returns = [float(b / a - 1) for a, b in itertools.pairwise(equity)]
     sharpe = statistics.fmean(returns) / statistics.stdev(returns) * math.sqrt(252)
     days = BARS - 1
     cagr = ((float(CASH + 119) / float(CASH)) ** (365.25 / days) - 1) * 100
