@@ -140,7 +140,7 @@ def workers_start(count: int) -> list[subprocess.Popen]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-        )  # fmt: skip
+        )
         for i in range(count)
     ]
 
@@ -189,18 +189,18 @@ def main() -> None:
     single = single_run()
     metrics = single["run"].metrics
     print(f"bars: {single['count']:,} (2 years x 4 symbols, 5Min, synthetic XNYS); trades {metrics['total_trades']}")
-    print(
-        f"wall time, whole run incl. report + PNG: {single['wall']:.2f} s   (target < 10 s)   {verdict(single['wall'] < 10)}"
-    )
+    wall = single["wall"]
+    print(f"wall time, whole run incl. report + PNG: {wall:.2f} s   (target < 10 s)   {verdict(wall < 10)}")
     print(f"peak RSS: {single['rss']:.0f} MB   (target < 500 MB)   {verdict(single['rss'] < 500)}")
     print(f"simulation: {single['sim']:.2f} s, {single['count'] / single['sim']:,.0f} bars/s")
     bt = backtrader_compare(single["bars"], single["ours"])
     ratio = bt["time"] / single["sim"]
+    print(f"backtrader, same rule and data: {bt['time']:.2f} s; ours {ratio:.1f}x faster   (target >= 5x)   ", end="")
+    print(verdict(ratio >= 5))
+    same = bt["differences"] == 0
+    ours_count = len(single["ours"].fills)
     print(
-        f"backtrader, same rule and data: {bt['time']:.2f} s; ours {ratio:.1f}x faster   (target >= 5x)   {verdict(ratio >= 5)}"
-    )
-    print(
-        f"same trades: {bt['trades']} backtrader, {len(single['ours'].fills)} ours, {bt['differences']} differences   {verdict(bt['differences'] == 0)}"
+        f"same trades: {bt['trades']} backtrader, {ours_count} ours, {bt['differences']} differences   {verdict(same)}"
     )
     print(f"(ours incl. report vs backtrader simulation only: {bt['time'] / single['wall']:.1f}x)")
     if args.skip_grid:
