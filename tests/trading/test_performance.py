@@ -1,11 +1,13 @@
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pytest
 
 from portfolio.equity import equity_snapshot_take
+from trading.metrics import sharpe
 from trading.models import OutboxMessage
-from trading.performance import _sharpe, performance_compute, performance_push_enqueue
+from trading.performance import performance_compute, performance_push_enqueue
 
 from ..conftest import MARKET_OPEN_AT
 
@@ -29,7 +31,7 @@ def test_overall_metrics_from_the_ledger(traded):
     assert (m.daily_pnl, m.monthly_pnl) == (Decimal("-20"), Decimal("-20"))
     assert m.roi == -0.02
     assert m.max_drawdown == 0.02
-    assert m.sharpe_ratio is None  # needs two daily returns
+    assert m.sharpe_ratio is None and m.cagr is None  # under 90 days of curve
 
 
 def test_per_strategy_metrics_are_realized_only(traded, place):
@@ -54,7 +56,8 @@ def test_sharpe_from_daily_closes():
         (day + dt.timedelta(days=2), Decimal("100495")),
     ]
     # returns +1 % and -0.5 %: mean 0.25 %, sample stdev 1.0607 %, times sqrt(252)
-    assert _sharpe(curve) == 3.7417
+    times = np.array([np.datetime64(at.replace(tzinfo=None), "s") for at, _ in curve])
+    assert sharpe(times, np.array([float(v) for _, v in curve])) == 3.7417
 
 
 def test_equity_snapshots_shape_the_drawdown(traded, time_machine):
