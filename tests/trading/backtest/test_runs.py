@@ -189,3 +189,12 @@ def test_the_reported_max_drawdown_is_the_minimum_of_the_plotted_drawdown_series
     plotted = np.asarray(line.get_ydata(), dtype=float)
     assert len(plotted) == len(result.times) and metrics.max_drawdown > 0
     assert metrics.max_drawdown == round(-float(plotted.min()), 4)
+
+
+@pytest.mark.django_db
+def test_admin_lists_runs_with_metrics_and_serves_the_report(admin_client):
+    run = services.backtest_execute(run_id=services.backtest_create(raw=SYNTHETIC).pk)
+    page = admin_client.get("/admin/backtest/backtestrun/").content.decode()
+    assert f"/admin/backtest/backtestrun/{run.pk}/report/" in page and str(run.metrics["max_drawdown"]) in page
+    report = admin_client.get(f"/admin/backtest/backtestrun/{run.pk}/report/")
+    assert report.status_code == 200 and b"data:image/png;base64," in b"".join(report.streaming_content)
