@@ -8,6 +8,7 @@ on Redis the children go to the workers as a group and the last to finish ranks 
 
 import datetime as dt
 import logging
+import multiprocessing
 import shutil
 import tempfile
 import time
@@ -243,6 +244,25 @@ def backtest_sweep_start(*, run_id: int) -> list[int] | None:
     return list(BacktestRun.objects.filter(parent_id=run_id).order_by("id").values_list("id", flat=True))
 
 
+class _Inline:
+    """A pool of one: this process (a daemonic process, e.g. a prefork Celery child, cannot have children)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, function, items):
+        return map(function, items)
+
+
+def _pool(processes: int):
+    if processes <= 1 or multiprocessing.current_process().daemon:
+        return _Inline()
+    return ProcessPoolExecutor(max_workers=processes)
+
+
 def backtest_sweep_execute(*, run_id: int, processes: int = 2, progress: Progress | None = None) -> BacktestRun:
     """A sweep in a process pool of this machine (the embedded mode; the command)."""
     global _POOL_BARS, _POOL_REQUEST
@@ -261,7 +281,7 @@ def backtest_sweep_execute(*, run_id: int, processes: int = 2, progress: Progres
         connections.close_all()  # the forked processes must not share this process's connections
         combos = [c.params["params"] for c in by_params.values()]
         done = 0
-        with ProcessPoolExecutor(max_workers=max(1, processes)) as pool:
+        with _pool(processes) as pool:
             for params, metrics, trades in pool.map(_pool_one, combos):
                 child = by_params[tuple(sorted(params.items()))]
                 BacktestRun.objects.filter(pk=child.pk).update(
