@@ -82,7 +82,9 @@ class BacktestListApi(APIView):
     required_scope = {"POST": "admin"}
     audit_action = {"POST": "backtest_create"}
 
-    @extend_schema(operation_id="backtest_create", request=BacktestIn, responses={202: BacktestOut, 400: ErrorOut})
+    @extend_schema(
+        operation_id="backtest_create", request=BacktestIn, responses={202: BacktestOut, 400: ErrorOut, 404: ErrorOut}
+    )
     def post(self, request):
         if not hasattr(request.data, "get"):
             raise InvalidInput("The body must be a JSON object.", code=ErrorCode.INVALID_BODY)

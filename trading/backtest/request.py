@@ -23,6 +23,8 @@ DATA_SOURCES = ("store", "synthetic")
 RANK_BY = ("total_pnl", "roi", "sharpe_ratio", "profit_factor", "win_rate", "max_drawdown", "cagr", "expectancy")
 TICKER = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 MAX_SYMBOLS = 20
+MAX_DAYS = 3660  # ten years
+EARLIEST, LATEST = dt.date(1990, 1, 1), dt.date(2099, 12, 31)  # inside the exchange calendars' range
 LIMITS = {
     "slippage_bps": (Decimal(0), Decimal(1000)),
     "commission": (Decimal(0), Decimal(10)),
@@ -162,6 +164,8 @@ def backtest_request_parse(*, raw: Mapping[str, Any]) -> BacktestRequest:
     start, end = _date(raw, "start"), _date(raw, "end")
     if end < start:
         raise _bad(f"end {end} is before start {start}; give an end on or after the start.")
+    if start < EARLIEST or end > LATEST or (end - start).days > MAX_DAYS:
+        raise _bad(f"start and end: a range of at most {MAX_DAYS} days between {EARLIEST} and {LATEST}.")
     timeframe = str(raw.get("timeframe") or "5Min")
     if timeframe not in TIMEFRAMES:
         raise _bad(f"timeframe: use one of {', '.join(TIMEFRAMES)}, got {timeframe!r}.")

@@ -95,6 +95,8 @@ BAD = [
     ({"params": {"fast": 40, "slow": 30}}, "invalid_strategy_params", "less than slow"),
     ({"grid": {"fast": list(range(2, 30)), "slow": list(range(31, 50))}}, "grid_too_large", "maximum of 400"),
     ({"timeframe": "2Min"}, "invalid_backtest", "timeframe"),
+    ({"start": "1900-01-01"}, "invalid_backtest", "at most 3660 days"),
+    ({"symbols": ["TSLA", "BAD TICK"]}, "invalid_backtest", "symbols"),
     ({"slippage_bps": "-1"}, "invalid_backtest", "slippage_bps"),
 ]
 
