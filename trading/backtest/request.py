@@ -11,14 +11,14 @@ from typing import Any
 
 from django.conf import settings
 
-from market.synthetic import INTRADAY_SECONDS
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
 
+from ..engine.decide import TIMEFRAME_SPAN
 from ..strategies.params import StrategyParamsInvalid, params_dump, params_parse
 from ..strategies.registry import kind_get
 
-TIMEFRAMES = (*INTRADAY_SECONDS, "1Day")
+TIMEFRAMES = tuple(TIMEFRAME_SPAN)  # the timeframes the strategy engine serves
 DATA_SOURCES = ("store", "synthetic")
 RANK_BY = ("total_pnl", "roi", "sharpe_ratio", "profit_factor", "win_rate", "max_drawdown", "cagr", "expectancy")
 TICKER = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")

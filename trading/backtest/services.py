@@ -68,6 +68,7 @@ def backtest_simulate(*, request: BacktestRequest, bars: dict[str, Bars], params
         costs=_costs(request),
         qty=request.qty,
         starting_cash=request.starting_cash,
+        timeframe=request.timeframe,
     )
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from market.bars import Bars
 from trading.broker import Costs, fill_commission, fill_price
+from trading.engine.decide import STALE_SLACK, TIMEFRAME_SPAN
 from trading.strategies.base import Target
 from trading.strategies.evaluate import decisions_over
 
@@ -55,14 +56,25 @@ def _price(value: float) -> Decimal:
     return Decimal(f"{value:.4f}")
 
 
-def _orders(bars: Bars, kind: str, params: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Bar indexes where the wanted position changes (decided on that bar's close) and whether it is long."""
+def _orders(bars: Bars, kind: str, params: Any, timeframe: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Bar indexes where an order is placed (decided on that bar's close) and whether it buys.
+    With `timeframe`, the live engine's stale guard applies: a bar whose next price comes later than
+    2 x timeframe + 5 minutes after its end (the day's last bar, closed by the next session's first price) is
+    skipped, and the next bar acted on compares its target with the position actually held, as live."""
     decisions = decisions_over(kind, params, bars)
     long = np.fromiter((d is not None and d.target == Target.LONG for d in decisions), bool, len(decisions))
-    before = np.concatenate(([False], long[:-1]))
-    changes = np.flatnonzero(long != before)
-    changes = changes[changes + 1 < len(bars)]  # the last bar's decision has no next price
-    return changes, long[changes]
+    acted = np.fromiter((d is not None for d in decisions), bool, len(decisions))
+    acted[-1:] = False  # the last bar's decision has no next price
+    if timeframe is not None and len(bars) > 1:
+        span = np.timedelta64(int(TIMEFRAME_SPAN[timeframe].total_seconds()), "s")
+        limit = 2 * span + np.timedelta64(int(STALE_SLACK.total_seconds()), "s")
+        late = bars.timestamps[1:] - (bars.timestamps[:-1] + span) > limit
+        acted[:-1] &= ~late
+    index = np.flatnonzero(acted)
+    wanted = long[index]
+    before = np.concatenate(([False], wanted[:-1]))
+    changes = wanted != before
+    return index[changes], wanted[changes]
 
 
 def simulate(
@@ -73,10 +85,12 @@ def simulate(
     costs: Costs,
     qty: Decimal,
     starting_cash: Decimal,
+    timeframe: str | None = None,
 ) -> Result:
+    """`timeframe`: apply the live engine's stale guard (see `_orders`); None replays every decision."""
     events = []
     for order, (symbol, series) in enumerate(bars.items()):
-        changes, long = _orders(series, kind, params)
+        changes, long = _orders(series, kind, params, timeframe)
         for index, buy in zip(changes.tolist(), long.tolist(), strict=True):
             events.append((series.timestamps[index + 1], order, symbol, buy, float(series.open[index + 1])))
     events.sort(key=lambda e: (e[0], e[1]))
