@@ -13,11 +13,10 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 
 from market.bars import Bars
 from market.clock import now
@@ -28,6 +27,7 @@ from ..broker import Costs
 from ..metrics import Metrics, metrics_compute
 from .data import bars_available, bars_load
 from .models import BacktestRun
+from .pool import combination_run, pool_make
 from .report import report_document, report_figure, report_write
 from .request import BacktestRequest, backtest_request_parse
 from .simulate import Result, simulate
@@ -187,15 +187,6 @@ def _report_root() -> Path:
 
 # --- sweeps ---------------------------------------------------------------------------------------------------
 
-_POOL_BARS: dict[str, Bars] = {}
-_POOL_REQUEST: BacktestRequest | None = None
-
-
-def _pool_one(params: dict) -> tuple[dict, dict, int]:
-    assert _POOL_REQUEST is not None
-    result = backtest_simulate(request=_POOL_REQUEST, bars=_POOL_BARS, params=params)
-    return params, backtest_metrics(request=_POOL_REQUEST, result=result).as_json(), len(result.fills)
-
 
 def _rank_key(rank_by: str):
     def key(row: dict):
@@ -248,6 +239,9 @@ def backtest_sweep_start(*, run_id: int) -> list[int] | None:
 class _Inline:
     """A pool of one: this process (a daemonic process, e.g. a prefork Celery child, cannot have children)."""
 
+    def __init__(self, raw: dict, bars: dict):
+        self.request, self.bars = backtest_request_parse(raw=raw), bars
+
     def __enter__(self):
         return self
 
@@ -255,18 +249,19 @@ class _Inline:
         return False
 
     def map(self, function, items):
-        return map(function, items)
+        for params in items:
+            result = backtest_simulate(request=self.request, bars=self.bars, params=params)
+            yield params, backtest_metrics(request=self.request, result=result).as_json(), len(result.fills)
 
 
-def _pool(processes: int):
+def _pool(processes: int, raw: dict, bars: dict):
     if processes <= 1 or multiprocessing.current_process().daemon:
-        return _Inline()
-    return ProcessPoolExecutor(max_workers=processes)
+        return _Inline(raw, bars)
+    return pool_make(processes=processes, raw=raw, bars=bars)
 
 
 def backtest_sweep_execute(*, run_id: int, processes: int = 2, progress: Progress | None = None) -> BacktestRun:
     """A sweep in a process pool of this machine (the embedded mode; the command)."""
-    global _POOL_BARS, _POOL_REQUEST
     children = backtest_sweep_start(run_id=run_id)
     if children is None:
         return backtest_get(run_id=run_id)
@@ -274,16 +269,15 @@ def backtest_sweep_execute(*, run_id: int, processes: int = 2, progress: Progres
     started = time.perf_counter()
     try:
         request = _request(parent)
-        _POOL_REQUEST, _POOL_BARS = request, bars_load(request=request)
+        bars = bars_load(request=request)
         by_params = {}
         for child in BacktestRun.objects.filter(pk__in=children):
             by_params[tuple(sorted(child.params["params"].items()))] = child
         BacktestRun.objects.filter(pk__in=children).update(status=BacktestRun.Status.RUNNING, started_at=now())
-        connections.close_all()  # the forked processes must not share this process's connections
         combos = [c.params["params"] for c in by_params.values()]
         done = 0
-        with _pool(processes) as pool:
-            for params, metrics, trades in pool.map(_pool_one, combos):
+        with _pool(processes, parent.params, bars) as pool:
+            for params, metrics, trades in pool.map(combination_run, combos):
                 child = by_params[tuple(sorted(params.items()))]
                 BacktestRun.objects.filter(pk=child.pk).update(
                     status=BacktestRun.Status.DONE, progress=100.0, metrics=metrics, trades=trades, finished_at=now()
@@ -298,8 +292,6 @@ def backtest_sweep_execute(*, run_id: int, processes: int = 2, progress: Progres
         )
         BacktestRun.objects.filter(parent_id=run_id).update(metrics=None, status=BacktestRun.Status.FAILED)
         return _fail(parent, _reason(exc), started)
-    finally:
-        _POOL_BARS, _POOL_REQUEST = {}, None
     return backtest_sweep_finish(run_id=run_id)
 
 

@@ -50,7 +50,7 @@ def _no_nan(text: str):
     return json.loads(text, parse_constant=refuse)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_api_runs_a_backtest_on_the_worker_and_serves_the_report(api, eager):
     response = api.post("/api/backtests", SYNTHETIC, format="json")
     assert response.status_code == 202, response.content
@@ -73,7 +73,7 @@ def test_api_runs_a_backtest_on_the_worker_and_serves_the_report(api, eager):
     assert report["metrics"]["max_drawdown"] == round(-min(report["equity_curve"]["drawdown_pct"]), 4)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_api_sweep_ranks_every_combination(api, eager):
     body = {**SYNTHETIC, "symbols": ["TSLA"], "grid": {"fast": [5, 10], "slow": [30, 50]}, "rank_by": "total_pnl"}
     response = api.post("/api/backtests", body, format="json")
