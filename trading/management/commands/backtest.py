@@ -5,6 +5,7 @@ from tqdm import tqdm
 
 from trading.backtest.models import BacktestRun
 from trading.backtest.services import backtest_create, backtest_execute, backtest_sweep_execute
+from trading.engine.selectors import strategy_get
 from tradingrobot.errors import DomainError
 
 SHOWN = (
@@ -92,9 +93,15 @@ class Command(BaseCommand):
             "seed": options["seed"],
         }
         if options["strategy"]:
-            raise CommandError(
-                f"--strategy {options['strategy']!r}: no Strategy rows on this build (the strategy engine is not "
-                "installed); give --kind, --symbol and --params instead."
+            try:
+                strategy = strategy_get(strategy_id=options["strategy"])
+            except DomainError as error:
+                raise CommandError(f"{error.code}: {error.message}") from None
+            raw.update(
+                kind=strategy.kind,
+                symbols=strategy.symbol.ticker,
+                timeframe=strategy.timeframe,
+                params={**strategy.params, **raw["params"]},
             )
         if not raw["kind"] or not raw["symbols"]:
             raise CommandError("Give --kind and --symbol (or --strategy).")
