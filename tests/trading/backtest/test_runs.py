@@ -200,3 +200,21 @@ def test_admin_lists_runs_with_metrics_and_serves_the_report(admin_client):
     assert f"/admin/backtest/backtestrun/{run.pk}/report/" in page and str(run.metrics["max_drawdown"]) in page
     report = admin_client.get(f"/admin/backtest/backtestrun/{run.pk}/report/")
     assert report.status_code == 200 and b"data:image/png;base64," in b"".join(report.streaming_content)
+
+
+@pytest.mark.django_db
+def test_command_takes_kind_symbol_and_params_from_a_strategy_row(capsys, symbols):
+    from trading.engine.services import strategy_create
+
+    strategy_create(strategy_id="STRATEGY-TSLA", ticker="TSLA", fields={"params": {"fast": 5, "slow": 15}}, by="test")
+    call_command(
+        "backtest", "--strategy", "STRATEGY-TSLA", "--start", "2026-03-02", "--end", "2026-03-06", "--data", "synthetic"
+    )
+    run = BacktestRun.objects.get()
+    assert (run.params["kind"], run.params["symbols"], run.params["params"]) == (
+        "sma_crossover",
+        ["TSLA"],
+        {"fast": 5, "slow": 15},
+    )
+    with pytest.raises(CommandError, match="strategy_not_found"):
+        call_command("backtest", "--strategy", "NOPE", "--start", "2026-03-02", "--end", "2026-03-06")
