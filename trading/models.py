@@ -18,6 +18,7 @@ class TradingState(models.Model):
 
     class Meta:
         verbose_name = "trading state"
+        permissions = [("halt_trading", "Can stop and resume trading from the live page")]
 
     def __str__(self) -> str:
         return "HALTED" if self.halted else "trading"

@@ -1,0 +1,14 @@
+from market.models import Symbol
+from portfolio.models import Account, EquitySnapshot
+from portfolio.services import account_get_or_create
+
+
+def equity_curve(*, account: Account | None = None, limit: int) -> list[dict]:
+    """The account's recorded equity, oldest first: the newest `limit` snapshots."""
+    account = account or account_get_or_create()
+    rows = EquitySnapshot.objects.filter(account=account).order_by("-at").values("at", "equity")[:limit]
+    return [{"time": row["at"], "equity": row["equity"]} for row in reversed(rows)]
+
+
+def symbol_tickers() -> list[str]:
+    return list(Symbol.objects.filter(is_active=True).order_by("ticker").values_list("ticker", flat=True))
