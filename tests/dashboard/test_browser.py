@@ -21,7 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
@@ -121,6 +121,7 @@ def server(settings, tmp_path, collected_static):
     _require(connection.vendor == "postgresql", "the browser tests need PostgreSQL (set DATABASE_URL)")
     _require(bool(os.environ.get("REDIS_URL")), "the browser tests need Redis (set REDIS_URL)")
     settings.REALTIME_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex[:12]}"  # this process publishes to the daphne
+    settings.TRADING_CALENDAR = "24/7"  # this process trades too (while the server is down)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(
         {
@@ -152,6 +153,7 @@ def browser(monkeypatch):
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+        connections.close_all()  # the ones opened while Playwright's loop ran are kept apart (asgiref's Local)
 
 
 @dataclass
@@ -256,6 +258,8 @@ def test_trade_and_price_show_within_two_seconds_and_positions_equal_the_api(bro
     make_user("op", staff=True)
     page, watch = open_page(browser, server, "op")
     wait_live(page)
+    page.select_option("#chart-symbol", "TSLA")
+    page.wait_for_function("window.dashboard.lastBar && window.dashboard.lastBar.close === 250")
 
     status, answer = api_call(server, key, "POST", "/api/trade/TSLA/buy", {"quantity": 3})
     sent = time.monotonic()
