@@ -12,8 +12,9 @@ def _password_hash() -> str:
 
 
 @pytest.fixture
-def make_user(db):
+def make_user(db, settings):
     """make_user("op", staff=True, halt=True): a user of Django's auth, with the halt permission when asked."""
+    settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
 
     def make(username: str, *, staff: bool, halt: bool = False):
         user = get_user_model().objects.create(username=username, password=_password_hash(), is_staff=staff)

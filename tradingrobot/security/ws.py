@@ -110,7 +110,7 @@ def _ticket_auth(ticket: str):
     if principal["kind"] == "user":
         user = get_user_model().objects.filter(pk=principal["id"], is_active=True, is_staff=True).first()
         if user is None:
-            raise Refused(UNAUTHENTICATED, "invalid_ticket", "The user behind this ticket is no longer staff.")
+            raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_TICKET, "The user behind this ticket is no longer staff.")
         return user
     token = get_access_token_model().objects.select_related("application").filter(pk=principal["id"]).first()
     if token is None or not token.is_valid():
