@@ -7,6 +7,7 @@ import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from trading.models import Order, TradingState
@@ -150,6 +151,7 @@ def test_equity_curve_lists_snapshots_oldest_first(operator):
 async def hub_cleanup():
     yield
     await hub_stop()
+    await database_sync_to_async(connections.close_all)()  # the connection of the thread that ran the ORM calls
 
 
 def _ws(ticket: str, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
@@ -159,7 +161,7 @@ def _ws(ticket: str, origin: bytes = b"http://testserver") -> WebsocketCommunica
 
 
 @pytest.mark.asyncio
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 async def test_the_session_ticket_opens_the_updates_stream(make_user, hub_cleanup):
     await database_sync_to_async(make_user)("op", staff=True)
     client = await database_sync_to_async(logged_in)("op")
@@ -179,7 +181,7 @@ async def test_the_session_ticket_opens_the_updates_stream(make_user, hub_cleanu
 
 
 @pytest.mark.asyncio
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 async def test_a_foreign_origin_or_a_user_no_longer_staff_is_refused(make_user, hub_cleanup):
     user = await database_sync_to_async(make_user)("op", staff=True)
     client = await database_sync_to_async(logged_in)("op")
