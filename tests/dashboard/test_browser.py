@@ -7,6 +7,7 @@ Fails (never skips) when REQUIRE_SERVICES=1 and PostgreSQL, Redis or Chromium is
 
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -221,10 +222,31 @@ def key(db) -> str:
 
 @pytest.fixture
 def priced():
-    """A minute of TSLA history so the chart has candles: two samples a few seconds apart, the last one now."""
+    """90 minutes of TSLA history, one sample a minute, the last one (250.00) now: the chart has candles."""
     now = dt.datetime.now(dt.UTC)
-    store_price("TSLA", "249.50", now - dt.timedelta(seconds=5))
+    symbol = Symbol.objects.get(ticker="TSLA")
+    samples = [
+        SampleIn(symbol.pk, now - dt.timedelta(seconds=seconds), Decimal(f"{250 + 3 * math.sin(seconds / 420):.2f}"), 0)
+        for seconds in range(90 * 60, 0, -20)  # three samples a minute: candles with bodies and wicks
+    ]
+    sample_upsert_many(samples=samples, source=PriceSample.Source.MANUAL)
     store_price("TSLA", "250.00", now)
+
+
+def screenshots(browser, server: Server, username: str) -> None:
+    """The page at desktop and phone width, as test artifacts (README's picture is a copy of desktop.png)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page, watch = open_page(browser, server, username, viewport=viewport)
+        wait_live(page)
+        page.wait_for_function("window.dashboard.markers && window.dashboard.markers.length > 0")
+        page.wait_for_timeout(300)  # the chart paints on the next animation frame
+        widest = page.evaluate("document.documentElement.scrollWidth")
+        assert widest <= viewport["width"], f"the page is {widest} px wide on a {viewport['width']} px screen"
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        assert watch.console_errors == []
+        assert watch.foreign() == []
+        page.context.close()
 
 
 def test_login_renders_with_no_console_error_and_nothing_leaving_the_host(browser, server, make_user, priced):
@@ -242,24 +264,16 @@ def test_login_renders_with_no_console_error_and_nothing_leaving_the_host(browse
     assert any(url.startswith(f"ws://127.0.0.1:{server.port}/ws/updates?ticket=") for url in watch.requests)
     assert not any("api_key" in url.lower() or "x-api-key" in url.lower() for url in watch.requests)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "desktop.png"), full_page=True)
     (ARTIFACTS / "requests.txt").write_text("\n".join(watch.requests) + "\n")
-
-    phone, phone_watch = open_page(browser, server, "op", viewport=PHONE)
-    wait_live(phone)
-    widest = phone.evaluate("document.documentElement.scrollWidth")
-    assert widest <= PHONE["width"], f"the page is {widest} px wide on a {PHONE['width']} px screen"
-    phone.screenshot(path=str(ARTIFACTS / "phone.png"), full_page=True)
-    assert phone_watch.console_errors == []
-    assert phone_watch.foreign() == []
 
 
 def test_trade_and_price_show_within_two_seconds_and_positions_equal_the_api(browser, server, make_user, key, priced):
     make_user("op", staff=True)
     page, watch = open_page(browser, server, "op")
     wait_live(page)
-    page.select_option("#chart-symbol", "TSLA")
+    assert page.locator("#chart-symbol").input_value() == "TSLA"  # the first symbol with data
     page.wait_for_function("window.dashboard.lastBar && window.dashboard.lastBar.close === 250")
+    assert page.evaluate("window.dashboard.bars.length") >= 90
 
     status, answer = api_call(server, key, "POST", "/api/trade/TSLA/buy", {"quantity": 3})
     sent = time.monotonic()
@@ -297,6 +311,7 @@ def test_trade_and_price_show_within_two_seconds_and_positions_equal_the_api(bro
     assert shown == expected == [("TSLA", Decimal("3"), "$783.75")]
     assert watch.console_errors == []
     assert watch.foreign() == []
+    screenshots(browser, server, "op")
 
 
 def test_kill_switch_halts_shows_the_banner_survives_a_reload_and_resume_clears_it(

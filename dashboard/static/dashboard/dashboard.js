@@ -57,13 +57,26 @@ function renderStatus(status) {
   state.status = status;
   state.receivedAt = Date.now();
   const market = $("#market");
-  market.textContent = status.market_open
-    ? `Market open · closes ${inNewYork(status.next_close)} New York`
-    : `Market closed · opens ${inNewYork(status.next_open)} New York`;
+  const next = (iso) => (iso ? `${inNewYork(iso)} New York` : "not scheduled");
+  market.textContent = status.market_open ? `Market open · closes ${next(status.next_close)}` : `Market closed · opens ${next(status.next_open)}`;
+  pickChartSymbol(status.prices || []);
   market.dataset.open = String(status.market_open);
   renderPrices();
   renderHalt(status);
   renderPositions(status.positions || []);
+}
+
+let chartSymbolPicked = false;
+function pickChartSymbol(prices) {
+  // The first time prices arrive, chart a symbol that has data (the first one, alphabetically, may have none).
+  if (chartSymbolPicked) return;
+  chartSymbolPicked = true;
+  const select = $("#chart-symbol");
+  const priced = prices.find((p) => p.price !== null);
+  if (priced && !prices.some((p) => p.symbol === select.value && p.price !== null)) {
+    select.value = priced.symbol;
+    state.bars = [];
+  }
 }
 
 function renderPrices() {
@@ -202,9 +215,10 @@ async function refreshBars() {
   state.bars = doc.data.map(barOf);
   const sameRange = previous.length && state.bars.length >= previous.length && previous[0].time === state.bars[0].time;
   if (sameRange && state.bars.length - previous.length <= 1) {
-    for (const bar of state.bars.slice(-2)) candles.update(bar); // the current bar moves in place
+    for (const bar of state.bars.slice(previous.length - 1)) candles.update(bar); // the current bar moves in place
   } else {
     candles.setData(state.bars);
+    chart.timeScale().fitContent();
   }
   volume.setData(doc.data.filter((b) => b.volume !== null).map((b) => ({ time: seconds(b.timestamp), value: num(b.volume) })));
   state.lastBar = state.bars.at(-1) || null;
@@ -253,6 +267,7 @@ async function refreshEquity() {
     if (!data.length || time > data.at(-1).time) data.push({ time, value: num(p.equity) });
   }
   equityLine.setData(data);
+  equityChart.timeScale().fitContent();
   $("#equity-summary").textContent = data.length ? `${data.length} snapshots, latest ${money(data.at(-1).value)}.` : "No equity snapshots recorded yet.";
 }
 
