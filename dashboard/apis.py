@@ -13,7 +13,7 @@ from tradingrobot.security.scopes import READ
 from tradingrobot.security.services import WS_TICKET_SECONDS, ws_ticket_issue
 
 from .permissions import StaffSession
-from .selectors import equity_curve
+from .selectors import equity_curve, price_source_list
 
 
 class PageStatusApi(StaffSession, StatusApi):
@@ -65,3 +65,11 @@ class PageEquityApi(StaffSession, APIView):
     @extend_schema(exclude=True)
     def get(self, request):
         return Response({"points": equity_curve(limit=1000)})
+
+
+class PagePriceSourcesApi(StaffSession, APIView):
+    required_scope = READ
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response({"sources": price_source_list()})

@@ -14,11 +14,12 @@ from trading.models import Order, TradingState
 from trading.order_request import order_request_parse
 from trading.realtime.hub import hub_stop
 from trading.services import order_place, trading_state_get
+from tradingrobot.security.models import AuditEvent
 
 from ..conftest import MARKET_OPEN_AT
 from .conftest import PASSWORD
 
-DATA_ROUTES = ("status", "portfolio", "orders", "market_data/TSLA", "equity", "performance")
+DATA_ROUTES = ("status", "portfolio", "orders", "market_data/TSLA", "equity", "performance", "price_sources")
 WRITES = (
     ("post", "stop_trading"),
     ("post", "resume_trading"),
@@ -125,6 +126,8 @@ def test_stop_and_resume_with_session_and_csrf_go_through_the_halt_service(opera
     resume = operator.post("/dashboard/api/resume_trading", HTTP_X_CSRFTOKEN=token)
     assert resume.status_code == 200
     assert trading_state_get().halted is False
+    audited = AuditEvent.objects.filter(actor="user:op").order_by("pk").values_list("action", "outcome", "api_key")
+    assert list(audited) == [("trading_halt", 200, None), ("trading_resume", 200, None)]
 
 
 def test_cancel_from_the_page(operator, market_open, add_price):
@@ -204,3 +207,9 @@ async def test_a_foreign_origin_or_a_user_no_longer_staff_is_refused(make_user, 
         "The user behind this ticket is no longer staff.",
     )
     await demoted.disconnect()
+
+
+def test_price_sources_name_where_each_newest_sample_came_from(operator, add_price):
+    add_price("TSLA", "250", MARKET_OPEN_AT)
+    sources = operator.get("/dashboard/api/price_sources").json()["sources"]
+    assert sources == {"NVDA": None, "QQQ": None, "SPY": None, "TSLA": "manual"}

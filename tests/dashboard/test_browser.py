@@ -255,6 +255,7 @@ def test_login_renders_with_no_console_error_and_nothing_leaving_the_host(browse
     wait_live(page)
     page.wait_for_function("document.querySelectorAll('#prices tbody tr').length > 0")
     assert page.locator('#prices tr[data-symbol="TSLA"] td').first.inner_text() == "$250.00"
+    assert page.locator('#prices tr[data-symbol="TSLA"] td.source').inner_text() == "manual"
     assert page.locator("#halt-banner").is_hidden()
     assert page.locator("footer").inner_text().startswith("Charts: TradingView Lightweight Charts™")
     page.wait_for_timeout(500)  # late requests and errors, if any, show up too

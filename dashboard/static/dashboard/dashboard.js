@@ -49,7 +49,7 @@ async function call(method, path, body) {
 }
 
 // --- state -------------------------------------------------------------------------------------------------
-const state = { status: null, receivedAt: 0, orders: [], bars: [], lastSeq: null, frames: 0, gaps: 0, reconnects: 0 };
+const state = { status: null, sources: {}, receivedAt: 0, orders: [], bars: [], lastSeq: null, frames: 0, gaps: 0, reconnects: 0 };
 window.dashboard = state; // read by the browser tests and handy in the console
 
 // --- header: market, prices, halt ------------------------------------------------------------------------
@@ -87,7 +87,8 @@ function renderPrices() {
     const age = p.age_seconds === null ? null : p.age_seconds + elapsed;
     const stale = el("span", { className: p.stale ? "stale" : "fresh", textContent: p.stale ? "STALE" : "fresh" });
     const row = el("tr", {}, el("th", { scope: "row", textContent: p.symbol }), el("td", { textContent: p.price === null ? "—" : money(p.price) }),
-      el("td", { textContent: age === null ? "never" : formatAge(age) }), el("td", { textContent: inNewYork(p.timestamp) }), el("td", {}, stale));
+      el("td", { textContent: age === null ? "never" : formatAge(age) }), el("td", { textContent: inNewYork(p.timestamp) }),
+      el("td", { textContent: state.sources[p.symbol] || "—", className: "source" }), el("td", {}, stale));
     row.dataset.symbol = p.symbol;
     row.dataset.stale = String(p.stale);
     return row;
@@ -143,7 +144,9 @@ async function refreshPortfolio() {
 }
 
 async function refreshStatus() {
-  renderStatus(await call("GET", "status"));
+  const [status, sources] = await Promise.all([call("GET", "status"), call("GET", "price_sources")]);
+  state.sources = sources.sources;
+  renderStatus(status);
 }
 
 // --- orders ------------------------------------------------------------------------------------------------
