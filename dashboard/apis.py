@@ -1,13 +1,11 @@
 """The page's JSON routes: the API's own views (same serializers, same services), reached with the session."""
 
-from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from market.apis import MarketDataApi
 from portfolio.apis import PerformanceApi, PortfolioApi, StatusApi
 from trading.apis import OrderDetailApi, OrderListApi, ResumeTradingApi, StopTradingApi
-from tradingrobot.security.apis import WsTicketOut
 from tradingrobot.security.principals import principal_ticket
 from tradingrobot.security.scopes import READ
 from tradingrobot.security.services import WS_TICKET_SECONDS, ws_ticket_issue
@@ -53,7 +51,6 @@ class PageWsTicketApi(StaffSession, APIView):
 
     required_scope = READ
 
-    @extend_schema(request=None, responses={201: WsTicketOut})
     def post(self, request):
         ticket = ws_ticket_issue(principal=principal_ticket(request.user))
         return Response({"status": "success", "ticket": ticket, "expires_in": WS_TICKET_SECONDS}, status=201)
@@ -62,7 +59,6 @@ class PageWsTicketApi(StaffSession, APIView):
 class PageEquityApi(StaffSession, APIView):
     required_scope = READ
 
-    @extend_schema(exclude=True)
     def get(self, request):
         return Response({"points": equity_curve(limit=1000)})
 
@@ -70,6 +66,5 @@ class PageEquityApi(StaffSession, APIView):
 class PagePriceSourcesApi(StaffSession, APIView):
     required_scope = READ
 
-    @extend_schema(exclude=True)
     def get(self, request):
         return Response({"sources": price_source_list()})

@@ -37,3 +37,4 @@ class StaffSession:
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [StaffSessionPermission]
+    schema = None  # the page's routes are not part of the public API description
