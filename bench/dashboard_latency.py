@@ -138,12 +138,11 @@ def main() -> None:
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission
-    from django.db import transaction
     from playwright.sync_api import sync_playwright
 
     from market.models import PriceSample, Symbol
     from market.services import SampleIn, sample_upsert_many
-    from trading import events
+    from trading.prices import prices_arrived
     from trading.services import trading_resume
     from tradingrobot.security.services import api_key_create
 
@@ -159,8 +158,7 @@ def main() -> None:
     def store(price: str) -> None:
         at = dt.datetime.now(dt.UTC)
         sample_upsert_many(samples=[SampleIn(tsla.pk, at, Decimal(price), 0)], source=PriceSample.Source.MANUAL)
-        with transaction.atomic():
-            events.announce("prices_stored", symbols=["TSLA"])
+        prices_arrived(symbol_ids=[tsla.pk])
 
     store("250.00")
     log = Path("var") / "bench-dashboard-daphne.log"

@@ -22,13 +22,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from market.models import PriceSample, Symbol
 from market.services import SampleIn, sample_upsert_many
-from trading import events
 from trading.order_request import order_request_parse
-from trading.services import order_place, orders_execute_resting
+from trading.prices import prices_arrived
+from trading.services import order_place
 from tradingrobot.security.services import api_key_create
 
 from .. import scratch
@@ -192,13 +192,11 @@ def wait_live(page, timeout_ms: int = 10_000) -> None:
 
 
 def store_price(ticker: str, price: str, at: dt.datetime | None = None, volume: int = 1000) -> None:
-    """A new sample, then what the poller does after storing (integration.services._after_store)."""
+    """A new sample, then the follow-up every price writer calls (fills, then `prices_stored`)."""
     symbol = Symbol.objects.get(ticker=ticker)
     at = at or dt.datetime.now(dt.UTC)
     sample_upsert_many(samples=[SampleIn(symbol.pk, at, Decimal(price), volume)], source=PriceSample.Source.MANUAL)
-    orders_execute_resting(symbol_ids=[symbol.pk])
-    with transaction.atomic():
-        events.announce("prices_stored", symbols=[ticker])
+    prices_arrived(symbol_ids=[symbol.pk])
 
 
 def api_call(server: Server, key: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:

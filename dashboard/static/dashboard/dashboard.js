@@ -49,7 +49,7 @@ async function call(method, path, body) {
 }
 
 // --- state -------------------------------------------------------------------------------------------------
-const state = { status: null, sources: {}, receivedAt: 0, orders: [], bars: [], lastSeq: null, frames: 0, gaps: 0, reconnects: 0 };
+const state = { status: null, sources: {}, receivedAt: 0, orders: [], bars: [], markers: [], lastSeq: null, frames: 0, gaps: 0, reconnects: 0 };
 window.dashboard = state; // read by the browser tests and handy in the console
 
 // --- header: market, prices, halt ------------------------------------------------------------------------
