@@ -29,6 +29,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "symbols": symbol_tickers(),
         "timezone": settings.DASHBOARD_TIME_ZONE,
         "may_halt": may_halt,
+        "user": f"user:{request.user.get_username()}",
         "features": {name: _page_route_exists(name) for name in ("strategies", "backtests")},
     }
     context = {"config": config, "symbols": config["symbols"], "timeframes": Timeframe.values, "may_halt": may_halt}

@@ -340,12 +340,21 @@ function wireKillSwitch() {
 
 async function killCall(path, body, done) {
   try {
-    await call("POST", path, body);
+    const answer = await call("POST", path, body);
     $("#kill-message").textContent = done;
+    // Shown at once from the answer; the status re-read below (and the stream) bring the stored details.
+    showHalt(answer.trading_halted, { by: config.user, reason: body.reason, since: new Date().toISOString() });
   } catch (error) {
     $("#kill-message").textContent = error.message;
   }
-  await Promise.all([refreshStatus(), refreshOrders(), refreshPortfolio()]);
+  Promise.all([refreshStatus(), refreshOrders(), refreshPortfolio()]).catch(report);
+}
+
+function showHalt(halted, { by, reason, since }) {
+  if (state.status) {
+    Object.assign(state.status, { trading_halted: halted, halted_by: halted ? by : "", halt_reason: halted ? reason : "", halted_since: halted ? since : null });
+    renderHalt(state.status);
+  }
 }
 
 // --- live updates ------------------------------------------------------------------------------------------
@@ -422,6 +431,7 @@ function onFrame(frame) {
       break;
     case "trading_halted":
     case "trading_resumed":
+      showHalt(frame.type === "trading_halted", { by: frame.by, reason: frame.reason, since: frame.server_time });
       refreshStatus().then(refreshOrders).catch(report);
       break;
     case "order_filled":
