@@ -4,8 +4,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from market.apis import MarketDataApi
-from portfolio.apis import PerformanceApi, PortfolioApi, StatusApi
-from trading.apis import OrderDetailApi, OrderListApi, ResumeTradingApi, StopTradingApi
+from trading.apis import (
+    OrderDetailApi,
+    OrderListApi,
+    PerformanceApi,
+    PortfolioApi,
+    ResumeTradingApi,
+    StatusApi,
+    StopTradingApi,
+)
 from tradingrobot.security.principals import principal_ticket
 from tradingrobot.security.scopes import READ
 from tradingrobot.security.services import WS_TICKET_SECONDS, ws_ticket_issue

@@ -1,8 +1,8 @@
 from django.db.models import OuterRef, Subquery
 
 from market.models import PriceSample, Symbol
+from portfolio.ledger import account_get_or_create
 from portfolio.models import Account, EquitySnapshot
-from portfolio.services import account_get_or_create
 
 
 def equity_curve(*, account: Account | None = None, limit: int) -> list[dict]:

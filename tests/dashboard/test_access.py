@@ -143,7 +143,7 @@ def test_cancel_from_the_page(operator, market_open, add_price):
 
 
 def test_equity_curve_lists_snapshots_oldest_first(operator):
-    from portfolio.performance import equity_snapshot_take
+    from portfolio.equity import equity_snapshot_take
 
     first = equity_snapshot_take()
     points = operator.get("/dashboard/api/equity").json()["points"]
