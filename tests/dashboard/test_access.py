@@ -7,6 +7,7 @@ import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import Client
 
@@ -17,7 +18,6 @@ from trading.services import order_place, trading_state_get
 from tradingrobot.security.models import AuditEvent
 
 from ..conftest import MARKET_OPEN_AT
-from .conftest import PASSWORD
 
 DATA_ROUTES = ("status", "portfolio", "orders", "market_data/TSLA", "equity", "performance", "price_sources")
 WRITES = (
@@ -29,8 +29,9 @@ WRITES = (
 
 
 def logged_in(username: str, *, csrf_checks: bool = False) -> Client:
+    """A session of `username` (the login form itself is driven by the browser tests)."""
     client = Client(enforce_csrf_checks=csrf_checks)
-    assert client.login(username=username, password=PASSWORD)
+    client.force_login(get_user_model().objects.get(username=username))
     return client
 
 
@@ -123,7 +124,7 @@ def test_stop_and_resume_with_session_and_csrf_go_through_the_halt_service(opera
     refused = api.post("/api/trade/TSLA/buy", {"quantity": 1}, format="json")
     assert (refused.status_code, refused.json()["code"]) == (423, "trading_halted")
 
-    resume = operator.post("/dashboard/api/resume_trading", HTTP_X_CSRFTOKEN=token)
+    resume = operator.post("/dashboard/api/resume_trading", content_type="application/json", HTTP_X_CSRFTOKEN=token)
     assert resume.status_code == 200
     assert trading_state_get().halted is False
     audited = AuditEvent.objects.filter(actor="user:op").order_by("pk").values_list("action", "outcome", "api_key")
@@ -168,7 +169,9 @@ def _ws(ticket: str, origin: bytes = b"http://testserver") -> WebsocketCommunica
 async def test_the_session_ticket_opens_the_updates_stream(make_user, hub_cleanup):
     await database_sync_to_async(make_user)("op", staff=True)
     client = await database_sync_to_async(logged_in)("op")
-    ticket = (await database_sync_to_async(client.post)("/dashboard/api/ws-ticket")).json()["ticket"]
+    ticket = (
+        await database_sync_to_async(client.post)("/dashboard/api/ws-ticket", content_type="application/json")
+    ).json()["ticket"]
     ws = _ws(ticket)
     connected, _ = await ws.connect(timeout=10)
     assert connected
@@ -190,7 +193,7 @@ async def test_a_foreign_origin_or_a_user_no_longer_staff_is_refused(make_user, 
     client = await database_sync_to_async(logged_in)("op")
 
     def ticket() -> str:
-        return client.post("/dashboard/api/ws-ticket").json()["ticket"]
+        return client.post("/dashboard/api/ws-ticket", content_type="application/json").json()["ticket"]
 
     foreign = _ws(await database_sync_to_async(ticket)(), origin=b"https://evil.example")
     connected, _ = await foreign.connect(timeout=10)
