@@ -161,7 +161,8 @@ async def hub_cleanup():
 def _ws(ticket: str, origin: bytes = b"http://testserver") -> WebsocketCommunicator:
     from tradingrobot.asgi import application
 
-    return WebsocketCommunicator(application, f"/ws/updates?ticket={ticket}", headers=[(b"origin", origin)])
+    headers = [(b"origin", origin), (b"host", b"testserver")]
+    return WebsocketCommunicator(application, f"/ws/updates?ticket={ticket}", headers=headers)
 
 
 @pytest.mark.asyncio
