@@ -7,7 +7,7 @@ PORT ?= 8000
 # Prometheus counters of every process (web, worker) in one folder, emptied at each start (README "Operations").
 PROMETHEUS_MULTIPROC_DIR ?= $(abspath var/prometheus)
 
-.PHONY: venv run demo test lint bench migrate clean api-contract staging staging-down
+.PHONY: venv run demo test lint bench migrate clean api-contract staging staging-down vendor-charts
 
 venv: $(VENV)/.installed
 
@@ -58,6 +58,16 @@ test: lint
 # Schemathesis against a live server with a key of every scope (CI runs it after make test).
 api-contract: venv
 	BIN=$(BIN) .ci/api_contract.sh
+
+# The live page's chart library, reproduced from the pinned dashboard/vendor/package.json and package-lock.json
+# (the only step that needs npm; CI and runtime use the committed files, checked by tests/dashboard/test_vendored.py).
+CHARTS_DIR := dashboard/static/dashboard/vendor
+vendor-charts:
+	cd dashboard/vendor && npm ci --no-audit --no-fund --ignore-scripts
+	cp dashboard/vendor/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js $(CHARTS_DIR)/
+	cp dashboard/vendor/node_modules/lightweight-charts/LICENSE $(CHARTS_DIR)/LICENSE
+	cp dashboard/vendor/NOTICE $(CHARTS_DIR)/NOTICE  # the package does not ship the project's NOTICE file
+	cd $(CHARTS_DIR) && sha256sum -c SHA256SUMS
 
 bench: venv
 	$(BIN)/python bench/api_load.py

@@ -44,7 +44,8 @@ def _target(kwargs: dict, data) -> str:
 def _api_event(request, response) -> dict | None:
     action = _view_action(request)
     auth = getattr(request, "auth", None)
-    if action is None or auth is None or response.status_code == 429:
+    staff_session = auth is None and getattr(getattr(request, "user", None), "is_staff", False)  # the live page
+    if action is None or (auth is None and not staff_session) or response.status_code == 429:
         return None
     data = getattr(response, "data", None)
     detail = {"method": request.method, "path": request.path}

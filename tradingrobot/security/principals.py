@@ -1,8 +1,15 @@
-"""What a credential may do and how it is named, whichever kind it is (API key or OAuth 2.0 token)."""
+"""What a credential may do and how it is named, whichever kind it is (API key, OAuth 2.0 token, or a staff user
+logged in to the live page, who may only watch the updates stream: its writes go through session + CSRF)."""
 
+from django.contrib.auth.models import AbstractBaseUser
 from oauth2_provider.models import AbstractAccessToken
 
 from .models import ApiKey
+from .scopes import READ
+
+
+def _is_staff(user: AbstractBaseUser) -> bool:
+    return bool(user.is_active and getattr(user, "is_staff", False))
 
 
 def principal_scopes(auth) -> frozenset[str]:
@@ -10,6 +17,8 @@ def principal_scopes(auth) -> frozenset[str]:
         return auth.scope_set
     if isinstance(auth, AbstractAccessToken):
         return frozenset(auth.scope.split()) if not auth.is_expired() else frozenset()
+    if isinstance(auth, AbstractBaseUser):
+        return frozenset({READ}) if _is_staff(auth) else frozenset()
     return frozenset()
 
 
@@ -19,6 +28,8 @@ def principal_id(auth) -> str | None:
         return f"key:{auth.prefix}"
     if isinstance(auth, AbstractAccessToken):
         return f"oauth:{auth.application_id}"
+    if isinstance(auth, AbstractBaseUser):
+        return f"user:{auth.pk}"
     return None
 
 
@@ -27,4 +38,6 @@ def principal_ticket(auth) -> dict | None:
         return {"kind": "key", "id": auth.pk}
     if isinstance(auth, AbstractAccessToken):
         return {"kind": "oauth", "id": auth.pk}
+    if isinstance(auth, AbstractBaseUser):
+        return {"kind": "user", "id": auth.pk}
     return None

@@ -1,7 +1,8 @@
 """ASGI middleware that authenticates WebSocket connections before the consumer sees them.
 
 Credentials: the same API keys (`Authorization: Api-Key <key>` or `X-API-Key`), an OAuth 2.0 bearer token, or
-`?ticket=<ticket>` from POST /api/ws-ticket. Browsers must come from an allowed origin. A refused connection is
+`?ticket=<ticket>` from POST /api/ws-ticket (or POST /dashboard/api/ws-ticket: a staff user's session).
+Browsers must come from an allowed origin. A refused connection is
 accepted, told why in one JSON message, and closed with 4401 (no or bad credentials), 4403 (scope) or 4429 (rate
 limit, too many open connections for the credential, too many messages a second); the close frame carries the
 reason where the server supports it (daphne sends the code only, hence the message). A foreign origin (scheme, host
@@ -19,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
@@ -105,6 +107,11 @@ def _ticket_auth(ticket: str):
         if api_key is None or api_key.revoked or api_key.has_expired:
             raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_TICKET, "The key behind this ticket is no longer valid.")
         return api_key
+    if principal["kind"] == "user":
+        user = get_user_model().objects.filter(pk=principal["id"], is_active=True, is_staff=True).first()
+        if user is None:
+            raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_TICKET, "The user behind this ticket is no longer staff.")
+        return user
     token = get_access_token_model().objects.select_related("application").filter(pk=principal["id"]).first()
     if token is None or not token.is_valid():
         raise Refused(UNAUTHENTICATED, ErrorCode.INVALID_TICKET, "The token behind this ticket is no longer valid.")
@@ -186,6 +193,8 @@ def _still_valid(auth) -> bool:
     if isinstance(auth, ApiKey):
         row = ApiKey.objects.filter(pk=auth.pk).values_list("revoked", "expiry_date").first()
         return row is not None and not row[0] and (row[1] is None or row[1] > timezone.now())
+    if isinstance(auth, get_user_model()):
+        return get_user_model().objects.filter(pk=auth.pk, is_active=True, is_staff=True).exists()
     token = get_access_token_model().objects.filter(pk=auth.pk).first()
     return token is not None and token.is_valid()
 
@@ -246,6 +255,14 @@ def rate_limited_receive(receive, send, *, per_second: int):
     return limited
 
 
+def _actor(auth) -> str:
+    if isinstance(auth, ApiKey):
+        return f"key:{auth.name}"
+    if isinstance(auth, get_user_model()):
+        return f"user:{auth.get_username()}"
+    return f"oauth:{auth.application.name}"
+
+
 class WebSocketAuthMiddleware:
     """Wrap the websocket router: `WebSocketAuthMiddleware(URLRouter([...]))`. The consumer finds the
     credential in scope["auth"], its actor name in scope["actor"], the client address in scope["client_ip"].
@@ -265,7 +282,7 @@ class WebSocketAuthMiddleware:
         too_many = _connection_refusal(auth)
         if too_many is not None:
             return await _refuse(receive, send, too_many)
-        actor = f"key:{auth.name}" if isinstance(auth, ApiKey) else f"oauth:{auth.application.name}"
+        actor = _actor(auth)
         scope = dict(scope, auth=auth, actor=actor, client_ip=ip)
         credential = _credential(auth)
         _open_connections[credential] += 1

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "trading.realtime",
     "trading.backtest",
     "integration",
+    "dashboard",  # the operator's live page (/dashboard/)
     "tradingrobot.ops",  # health, metrics, alerts, logs (settings: ops.py)
     "tradingrobot",  # tradingrobot/apps.py: installs the event listeners (tradingrobot/listeners.py)
 ]
@@ -102,6 +103,7 @@ TEMPLATES = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+DASHBOARD_TIME_ZONE = "America/New_York"  # the live page shows market times in the exchange's zone
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"

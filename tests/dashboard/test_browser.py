@@ -1,0 +1,421 @@
+"""The live page in a real browser: Debian's Chromium, driven by Playwright, against daphne on loopback.
+
+daphne runs on this test's PostgreSQL database and Redis, so what this process does (a price stored, a trade made
+while the server is down) reaches the page the way a Celery worker's writes do. Every request the browser makes
+is recorded; screenshots (desktop and phone width) are written under var/test-artifacts/dashboard/.
+Fails (never skips) when REQUIRE_SERVICES=1 and PostgreSQL, Redis or Chromium is missing."""
+
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.db import connection, connections
+
+from market.models import PriceSample, Symbol
+from market.services import SampleIn, sample_upsert_many
+from trading.order_request import order_request_parse
+from trading.prices import prices_arrived
+from trading.services import order_place
+from tradingrobot.security.services import api_key_create
+
+from .. import scratch
+from ..conftest import REQUIRE_SERVICES
+from .conftest import PASSWORD
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "var" / "test-artifacts" / "dashboard"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PORTS = range(8700, 8800)  # this suite's own port range
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def _require(condition: bool, why: str) -> None:
+    if not condition:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES=1 but {why}")
+        pytest.skip(why)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Server:
+    """daphne on a free loopback port; `restart` drops every WebSocket and comes back on the same port."""
+
+    def __init__(self, env: dict, log_dir: Path):
+        self.env, self.log_dir = env, log_dir
+        self.port = scratch.free_port(PORTS)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        log = self.log_dir / f"daphne-{self.starts}.log"
+        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        command.append("tradingrobot.asgi:application")
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command, cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"daphne exited:\n{log.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(f"{self.base}/api/health", timeout=2).close()  # noqa: S310 - loopback URL
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"daphne did not start:\n{log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def collected_static() -> None:
+    """What production serves: the files collectstatic gathers (whitenoise serves STATIC_ROOT), as `make run` does."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=120)  # noqa: S603 - our own interpreter
+
+
+@pytest.fixture
+def server(settings, tmp_path, collected_static):
+    _require(connection.vendor == "postgresql", "the browser tests need PostgreSQL (set DATABASE_URL)")
+    _require(bool(os.environ.get("REDIS_URL")), "the browser tests need Redis (set REDIS_URL)")
+    settings.REALTIME_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex[:12]}"  # this process publishes to the daphne
+    settings.TRADING_CALENDAR = "24/7"  # this process trades too (while the server is down)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
+            "SECRET_KEY": "browser-test-only-not-a-secret",
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": os.environ["REDIS_URL"],
+            "REALTIME_CHANNEL_PREFIX": settings.REALTIME_CHANNEL_PREFIX,
+            "TRADING_CALENDAR": "24/7",
+            "THROTTLE_RATE_TRADE": "1000/min",
+            "LOG_FORMAT": "plain",
+        }
+    )
+    daphne = Server(env, tmp_path)
+    daphne.start()
+    yield daphne
+    daphne.stop()
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    _require(shutil.which(CHROMIUM) is not None, f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls stay synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+        connections.close_all()  # the ones opened while Playwright's loop ran are kept apart (asgiref's Local)
+
+
+@dataclass
+class Watch:
+    """Everything the page asked for, and every console error it printed."""
+
+    host: str
+    requests: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def foreign(self) -> list[str]:
+        return [url for url in self.requests if urlsplit(url).netloc != self.host and not url.startswith("data:")]
+
+
+def open_page(browser, server: Server, username: str | None, viewport=DESKTOP):
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    watch = Watch(host=f"127.0.0.1:{server.port}")
+    page.on("request", lambda request: watch.requests.append(request.url))
+    page.on("websocket", lambda ws: watch.requests.append(ws.url))
+    page.on("console", lambda message: message.type == "error" and watch.console_errors.append(message.text))
+    page.on("pageerror", lambda error: watch.console_errors.append(str(error)))
+    if username is not None:
+        page.goto(f"{server.base}/dashboard/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server.base}/dashboard/")
+    return page, watch
+
+
+def wait_live(page, timeout_ms: int = 10_000) -> None:
+    page.wait_for_selector('#connection[data-state="live"]', timeout=timeout_ms)
+    page.wait_for_function("window.dashboard.status !== null && window.dashboard.lastBar !== undefined")
+
+
+def store_price(ticker: str, price: str, at: dt.datetime | None = None, volume: int = 1000) -> None:
+    """A new sample, then the follow-up every price writer calls (fills, then `prices_stored`)."""
+    symbol = Symbol.objects.get(ticker=ticker)
+    at = at or dt.datetime.now(dt.UTC)
+    sample_upsert_many(samples=[SampleIn(symbol.pk, at, Decimal(price), volume)], source=PriceSample.Source.MANUAL)
+    prices_arrived(symbol_ids=[symbol.pk])
+
+
+def api_call(server: Server, key: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(  # noqa: S310 - a loopback http:// URL we built
+        f"{server.base}{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "X-API-Key": key},
+        method=method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def key(db) -> str:
+    return api_key_create(name=f"browser-{uuid.uuid4().hex[:6]}", scopes="read,trade,admin", created_by="tests")[1]
+
+
+@pytest.fixture
+def priced():
+    """90 minutes of TSLA history, one sample a minute, the last one (250.00) now: the chart has candles."""
+    now = dt.datetime.now(dt.UTC)
+    symbol = Symbol.objects.get(ticker="TSLA")
+    samples = [
+        SampleIn(symbol.pk, now - dt.timedelta(seconds=seconds), Decimal(f"{250 + 3 * math.sin(seconds / 420):.2f}"), 0)
+        for seconds in range(90 * 60, 0, -20)  # three samples a minute: candles with bodies and wicks
+    ]
+    sample_upsert_many(samples=samples, source=PriceSample.Source.MANUAL)
+    store_price("TSLA", "250.00", now)
+
+
+def screenshots(browser, server: Server, username: str) -> None:
+    """The page at desktop and phone width, as test artifacts (README's picture is a copy of desktop.png)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page, watch = open_page(browser, server, username, viewport=viewport)
+        wait_live(page)
+        page.wait_for_function("window.dashboard.markers && window.dashboard.markers.length > 0")
+        page.wait_for_timeout(300)  # the chart paints on the next animation frame
+        widest = page.evaluate("document.documentElement.scrollWidth")
+        assert widest <= viewport["width"], f"the page is {widest} px wide on a {viewport['width']} px screen"
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        assert watch.console_errors == []
+        assert watch.foreign() == []
+        page.context.close()
+
+
+def test_login_renders_with_no_console_error_and_nothing_leaving_the_host(browser, server, make_user, priced):
+    make_user("op", staff=True, halt=True)
+    page, watch = open_page(browser, server, "op")
+    wait_live(page)
+    page.wait_for_function("document.querySelectorAll('#prices tbody tr').length > 0")
+    assert page.locator('#prices tr[data-symbol="TSLA"] td').first.inner_text() == "$250.00"
+    assert page.locator('#prices tr[data-symbol="TSLA"] td.source').inner_text() == "manual"
+    assert page.locator("#halt-banner").is_hidden()
+    assert page.locator("footer").inner_text().startswith("Charts: TradingView Lightweight Charts™")
+    page.wait_for_timeout(500)  # late requests and errors, if any, show up too
+    assert watch.console_errors == []
+    assert watch.requests, "no request recorded"
+    assert watch.foreign() == []
+    assert any(url.startswith(f"ws://127.0.0.1:{server.port}/ws/updates?ticket=") for url in watch.requests)
+    assert not any("api_key" in url.lower() or "x-api-key" in url.lower() for url in watch.requests)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "requests.txt").write_text("\n".join(watch.requests) + "\n")
+
+
+def test_trade_and_price_show_within_two_seconds_and_positions_equal_the_api(browser, server, make_user, key, priced):
+    make_user("op", staff=True)
+    page, watch = open_page(browser, server, "op")
+    wait_live(page)
+    assert page.locator("#chart-symbol").input_value() == "TSLA"  # the first symbol with data
+    page.wait_for_function("window.dashboard.lastBar && window.dashboard.lastBar.close === 250")
+    assert page.evaluate("window.dashboard.bars.length") >= 90
+
+    status, answer = api_call(server, key, "POST", "/api/trade/TSLA/buy", {"quantity": 3})
+    sent = time.monotonic()
+    assert status == 201, answer
+    order_id = answer["order"]["id"]
+    page.wait_for_selector(f'#orders tr[data-order-id="{order_id}"][data-status="filled"]', timeout=2000)
+    page.wait_for_function(
+        f"window.dashboard.markers.some(m => m.id === '{order_id}' && m.shape === 'arrowUp')", timeout=2000
+    )
+    assert time.monotonic() - sent <= 2.0
+
+    store_price("TSLA", "261.25")
+    sent = time.monotonic()
+    page.wait_for_function("window.dashboard.lastBar && window.dashboard.lastBar.close === 261.25", timeout=2000)
+    assert time.monotonic() - sent <= 2.0
+
+    _, portfolio = api_call(server, key, "GET", "/api/portfolio")
+    page.wait_for_function(
+        "document.querySelector('#positions tr[data-symbol=\"TSLA\"] td:nth-child(4)').textContent === '$261.25'",
+        timeout=2000,
+    )
+    rows = page.locator("#positions tbody tr[data-symbol]")
+    shown = [
+        (
+            row.get_attribute("data-symbol"),
+            Decimal(row.get_attribute("data-qty")),
+            row.locator("td").nth(3).inner_text(),
+        )
+        for row in rows.all()
+    ]
+    expected = [
+        (p["symbol"], Decimal(str(p["qty"])), f"${Decimal(str(p['market_value'])):,.2f}")
+        for p in portfolio["positions"]
+    ]
+    assert shown == expected == [("TSLA", Decimal("3"), "$783.75")]
+    assert watch.console_errors == []
+    assert watch.foreign() == []
+    screenshots(browser, server, "op")
+
+
+def test_kill_switch_halts_shows_the_banner_survives_a_reload_and_resume_clears_it(
+    browser, server, make_user, key, priced
+):
+    make_user("op", staff=True, halt=True)
+    page, watch = open_page(browser, server, "op")
+    wait_live(page)
+
+    page.click("#stop-open")
+    page.fill("#stop-reason", "browser drill")
+    page.click("#stop-cancel")  # the confirm step: cancelling does nothing
+    page.wait_for_timeout(300)
+    assert api_call(server, key, "GET", "/api/status")[1]["trading_halted"] is False
+
+    page.click("#stop-open")
+    page.fill("#stop-reason", "browser drill")
+    page.click("#stop-confirm")
+    clicked = time.monotonic()
+    page.wait_for_selector("#halt-banner:not([hidden])", timeout=1000)
+    assert time.monotonic() - clicked <= 1.0
+    banner = page.locator("#halt-banner").inner_text()
+    assert "TRADING HALTED by user:op" in banner and "browser drill" in banner
+    status, refused = api_call(server, key, "POST", "/api/trade/TSLA/buy", {"quantity": 1})
+    assert (status, refused["code"]) == (423, "trading_halted")
+
+    page.reload()
+    page.wait_for_selector("#halt-banner:not([hidden])", timeout=5000)
+    assert "browser drill" in page.locator("#halt-banner").inner_text()
+    assert page.locator("#resume-open").is_visible() and page.locator("#stop-open").is_hidden()
+
+    page.click("#resume-open")
+    page.click("#resume-confirm")
+    page.wait_for_selector("#halt-banner[hidden]", state="attached", timeout=1000)
+    assert api_call(server, key, "GET", "/api/status")[1]["trading_halted"] is False
+    assert api_call(server, key, "POST", "/api/trade/TSLA/buy", {"quantity": 1})[0] == 201
+    assert watch.console_errors == []
+    assert watch.foreign() == []
+
+
+def test_keyboard_alone_reaches_and_confirms_the_kill_switch(browser, server, make_user, key, priced):
+    make_user("op", staff=True, halt=True)
+    page, _ = open_page(browser, server, "op")
+    wait_live(page)
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "stop-open":
+            break
+    else:
+        raise AssertionError("Tab never reached the stop button")
+    page.keyboard.press("Enter")
+    page.keyboard.type("keyboard drill")  # the dialog focuses its first field, the reason
+    page.locator("#stop-confirm").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#halt-banner:not([hidden])", timeout=1000)
+    assert api_call(server, key, "GET", "/api/status")[1]["halt_reason"] == "keyboard drill"
+    unlabelled = page.evaluate(
+        """[...document.querySelectorAll('button, select, input:not([type=hidden])')].filter(c =>
+            !(c.labels && c.labels.length) && !c.getAttribute('aria-label') && !c.textContent.trim()
+        ).map(c => c.outerHTML)"""
+    )
+    assert unlabelled == []
+
+
+def test_server_drop_shows_connection_lost_reconnects_and_shows_what_happened(browser, server, make_user, priced):
+    make_user("op", staff=True)
+    page, _ = open_page(browser, server, "op")
+    wait_live(page)
+    snapshots_before = page.evaluate("window.dashboard.reconnects")
+
+    server.stop()
+    page.wait_for_selector('#connection[data-state="lost"]', timeout=2000)
+    assert "Connection lost" in page.locator("#connection").inner_text()
+    order, _ = order_place(request=order_request_parse(ticker="TSLA", side="buy", qty="2"), placed_by="meanwhile")
+    assert page.locator(f'#orders tr[data-order-id="{order.pk}"]').count() == 0
+
+    server.start()
+    back = time.monotonic()
+    page.wait_for_selector('#connection[data-state="live"]', timeout=5000)
+    page.wait_for_selector(f'#orders tr[data-order-id="{order.pk}"][data-status="filled"]', timeout=5000)
+    assert time.monotonic() - back <= 5.0
+    assert page.evaluate("window.dashboard.reconnects") > snapshots_before
+    page.wait_for_function("document.querySelector('#positions tr[data-symbol=\"TSLA\"]')?.dataset.qty === '2'")
+
+
+def test_non_staff_and_anonymous_get_no_page_and_no_data(browser, server, make_user):
+    make_user("clerk", staff=False)
+    anonymous, watch = open_page(browser, server, None)
+    response = anonymous.goto(f"{server.base}/dashboard/")
+    assert anonymous.url.startswith(f"{server.base}/dashboard/login/")
+    assert response.status == 200 and anonymous.locator("#dashboard-config").count() == 0
+    for path in ("status", "portfolio", "orders", "market_data/TSLA", "equity"):
+        answer = anonymous.request.get(f"{server.base}/dashboard/api/{path}")
+        assert answer.status == 403, (path, answer.status)
+        assert "positions" not in answer.text() and "orders" not in answer.json()
+    assert anonymous.request.post(f"{server.base}/dashboard/api/ws-ticket").status == 403
+
+    clerk, _ = open_page(browser, server, None)
+    clerk.goto(f"{server.base}/dashboard/login/")
+    clerk.fill("#id_username", "clerk")
+    clerk.fill("#id_password", PASSWORD)
+    clerk.click("button[type=submit]")
+    clerk.wait_for_load_state()
+    response = clerk.goto(f"{server.base}/dashboard/")
+    assert response.status == 403 and clerk.locator("#dashboard-config").count() == 0
+    for path in ("status", "portfolio", "orders", "market_data/TSLA", "equity"):
+        assert clerk.request.get(f"{server.base}/dashboard/api/{path}").status == 403, path
+    assert watch.foreign() == []
