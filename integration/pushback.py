@@ -17,6 +17,7 @@ import random
 import socket
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -77,7 +78,7 @@ def _site_local(value: object, zone: dt.tzinfo, *, times: bool = False) -> objec
     return value
 
 
-def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> dict:
+def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> Any:
     """The document WordPress receives."""
     return _site_local(message.payload, zone)
 

@@ -88,7 +88,7 @@ class CacheLock:
     def _current(self) -> str | None:
         if self._redis is not None:
             value = self._redis.get(self.key)
-            return value.decode() if value is not None else None
+            return value.decode() if isinstance(value, bytes) else value
         return cache.get(self.key)
 
     def _delete_if(self, token: str) -> bool:
