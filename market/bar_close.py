@@ -127,7 +127,8 @@ def _announce_closed(
         )
         last[key] = (row[0], row[1], row[6])
         previous = row
-    order: dict[str, int] = {tf: i for i, tf in enumerate(TIMEFRAMES)}  # per symbol: 1Min first, 1Day last; each oldest first
+    # per symbol: 1Min first, 1Day last; each oldest first
+    order: dict[str, int] = {tf: i for i, tf in enumerate(TIMEFRAMES)}
     batch.sort(key=lambda e: (e["symbol"], order[e["timeframe"]]))
     announce(*batch)
     return last, len(batch)
