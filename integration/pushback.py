@@ -33,7 +33,10 @@ from .transform import FetchFailed
 logger = logging.getLogger(__name__)
 
 PUSHBACK_LOCK = "pushback:deliver"
-ROUTES = {OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades", OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance"}
+ROUTES: dict[str, str] = {
+    OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades",
+    OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance",
+}
 # Refusals that a later retry may cure (credentials or plugin fixed by an operator) keep the record pending.
 WAIT_STATUSES = {401, 403, 404, 408, 409, 425, 429}
 

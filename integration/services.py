@@ -416,6 +416,7 @@ def _backfill(
                         _fail(report, response)
                 stop.set()
                 break
+            assert result is not None  # an ok response has been transformed
             write(span, result, count)
 
     def threaded(share: list[Window]) -> None:
