@@ -111,7 +111,7 @@ class CacheLock:
             self.acquired = True
             return True
         holder = self.holder = _owner_of(current) if current is not None else None
-        if holder is not None and stale is not None and stale(holder):
+        if current is not None and holder is not None and stale is not None and stale(holder):
             logger.warning("lock %s: taken over from a holder that died (%s)", self.name, self.holder)
             if self._delete_if(current) and self._add():
                 self.acquired = True
