@@ -27,7 +27,7 @@ class TradingStateAdmin(ReadOnlyAdmin):
         self.message_user(request, "Trading resumed.")
 
 
-FILL_FIELDS = ["qty", "price", "commission", "realized_pl", "executed_at"]
+FILL_FIELDS = ("qty", "price", "commission", "realized_pl", "executed_at")
 
 
 class FillInline(admin.TabularInline):
