@@ -115,9 +115,20 @@ def start_server(workers: int, threads: int) -> subprocess.Popen:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     worker_class = ["-k", "sync"] if threads <= 1 else ["-k", "gthread", "--threads", str(threads)]
     process = subprocess.Popen(
-        [gunicorn, "-w", str(workers), *worker_class, "-b", f"127.0.0.1:{PORT}",
-         "--log-level", "warning", "tradingrobot.wsgi"],
-        cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
+        [
+            gunicorn,
+            "-w",
+            str(workers),
+            *worker_class,
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+            "tradingrobot.wsgi",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **ENV},
+        stdout=subprocess.DEVNULL,
     )
     for _ in range(100):
         try:
@@ -215,11 +226,24 @@ def main() -> None:
     try:
         runs = [
             ("GET /api/status", "/api/status", 64, None, "/bench/minimal", None, (1500, 100, 0.75)),
-            ("GET /api/market_data 5Min x100", "/api/market_data/TSLA?timeframe=5Min&limit=100", 32, None,
-             "/bench/minimal", None, (800, 100, None)),
-            ("POST /api/trade", "/api/trade/TSLA/buy", 16, TRADE_LUA % (
-                "" if not headers else ', ["Authorization"] = "' + headers[1].split(": ", 1)[1] + '"'),
-             "/bench/locked_trade", LOCKED_LUA, (250, 150, None)),
+            (
+                "GET /api/market_data 5Min x100",
+                "/api/market_data/TSLA?timeframe=5Min&limit=100",
+                32,
+                None,
+                "/bench/minimal",
+                None,
+                (800, 100, None),
+            ),
+            (
+                "POST /api/trade",
+                "/api/trade/TSLA/buy",
+                16,
+                TRADE_LUA % ("" if not headers else ', ["Authorization"] = "' + headers[1].split(": ", 1)[1] + '"'),
+                "/bench/locked_trade",
+                LOCKED_LUA,
+                (250, 150, None),
+            ),
         ]
         if args.only:
             runs = [run for run in runs if args.only in run[1]]
@@ -235,16 +259,20 @@ def main() -> None:
     fills, gap = reconcile()
 
     print()
-    print(f"{'endpoint':34} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-          f"{'ceiling':>8} {'ratio':>6}  target")
+    print(
+        f"{'endpoint':34} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'ceiling':>8} {'ratio':>6}  target"
+    )
     for name, conns, m, c, (min_rps, max_p99, min_ratio) in rows:
         ratio = m["rps"] / c["rps"] if c["rps"] else 0
         ok = m["rps"] >= min_rps and m["p99"] <= max_p99 and m["errors"] == 0
         if min_ratio:
             ok = ok and ratio >= min_ratio
         goal = f">= {min_rps}/s, p99 <= {max_p99} ms" + (f", >= {min_ratio}x ceiling" if min_ratio else "")
-        print(f"{name:34} {conns:>5} {m['rps']:>8.0f} {m['p50']:>7.1f} {m['p99']:>7.1f} {m['errors']:>6} "
-              f"{c['rps']:>8.0f} {ratio:>6.2f}  {goal}: {'MET' if ok else 'NOT MET'}")
+        print(
+            f"{name:34} {conns:>5} {m['rps']:>8.0f} {m['p50']:>7.1f} {m['p99']:>7.1f} {m['errors']:>6} "
+            f"{c['rps']:>8.0f} {ratio:>6.2f}  {goal}: {'MET' if ok else 'NOT MET'}"
+        )
     print(f"trade fills: {fills}; lost updates (cash/position discrepancy): {gap}")
 
 
