@@ -96,7 +96,7 @@ class ResumeOut(serializers.Serializer):
 
 
 class MarketDataOut(serializers.Serializer):
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment]  # the contract's "source" key; shadows Field.source
         allow_null=True, help_text="Where the newest prices come from: wordpress, or the fallback feeding them now"
     )
 
