@@ -50,6 +50,7 @@ staging-down:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 	DJANGO_SETTINGS_MODULE=tradingrobot.test_settings $(BIN)/python manage.py makemigrations --check --dry-run
 
 test: lint

@@ -253,7 +253,9 @@ class Feed:
         return {"strategies": items, "total": len(items), "timestamp": self.now_local()}
 
     def index(self) -> dict:
-        offset = dt.datetime.now(self.state.zone).utcoffset().total_seconds() / 3600
+        utcoffset = dt.datetime.now(self.state.zone).utcoffset()
+        assert utcoffset is not None  # an aware datetime has an offset
+        offset = utcoffset.total_seconds() / 3600
         return {
             "name": "TradingRobotPlug (development feed)",
             "url": "",
@@ -456,5 +458,5 @@ def server_build(
     feed.receiver = Receiver(user=app_user, password=app_password)
     handler = type("DevFeedHandler", (Handler,), {"feed": feed})
     server = DevFeedServer((host, port), handler)
-    server.feed = handler.feed
+    server.feed = feed
     return server

@@ -17,6 +17,7 @@ import random
 import socket
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -33,7 +34,7 @@ from .transform import FetchFailed
 logger = logging.getLogger(__name__)
 
 PUSHBACK_LOCK = "pushback:deliver"
-ROUTES = {
+ROUTES: dict[str, str] = {
     OutboxMessage.Kind.TRADE: f"{NAMESPACE}/trades",
     OutboxMessage.Kind.PERFORMANCE: f"{NAMESPACE}/performance",
     OutboxMessage.Kind.STRATEGIES: f"{NAMESPACE}/strategies",
@@ -82,7 +83,7 @@ def _site_local(value: object, zone: dt.tzinfo, *, times: bool = False) -> objec
     return value
 
 
-def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> dict:
+def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> Any:
     """The document WordPress receives. A strategies mark sends the list as it is now (times in UTC, with Z)."""
     if message.kind == OutboxMessage.Kind.STRATEGIES:
         return strategies_document(at=timezone.now())

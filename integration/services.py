@@ -126,6 +126,7 @@ def site_zone_get(client: WordPressClient) -> dt.tzinfo:
     response = client.index(max_age=SITE_ZONE_MAX_AGE)
     if response.data is None:
         error = response.error
+        assert error is not None  # a response without data carries its error
         raise FetchFailed(
             error.code,
             f"{error.message} (asking /wp-json/ for the site's time zone; WP_TIMEZONE would spare that)",
@@ -164,6 +165,7 @@ def _status_record(kind: str, report: IngestReport) -> None:
         status.last_error_code = status.last_error_message = ""
     else:
         status.consecutive_failures += 1
+        assert report.error is not None  # a report that is not ok names its error
         status.last_error_code = report.error.code
         status.last_error_message = report.error.message
     status.save()
@@ -364,8 +366,8 @@ def _backfill(
     client = client or WordPressClient()
     started = time.monotonic()
     report = IngestReport(kind="backfill")
-    symbols = Symbol.objects.filter(is_primary=True) if not tickers else Symbol.objects.filter(ticker__in=tickers)
-    symbols = list(symbols.order_by("ticker"))
+    chosen = Symbol.objects.filter(is_primary=True) if not tickers else Symbol.objects.filter(ticker__in=tickers)
+    symbols = list(chosen.order_by("ticker"))
     unknown = sorted(set(tickers or []) - {s.ticker for s in symbols})
     if unknown:
         report.error = FetchFailed("unknown_symbol", f"not in the symbol table: {', '.join(unknown)}")
@@ -414,6 +416,7 @@ def _backfill(
                         _fail(report, response)
                 stop.set()
                 break
+            assert result is not None  # an ok response has been transformed
             write(span, result, count)
 
     def threaded(share: list[Window]) -> None:

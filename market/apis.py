@@ -1,4 +1,5 @@
 import datetime as dt
+from typing import cast
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -32,7 +33,7 @@ class BarOut(serializers.Serializer):
 class MarketDataOut(serializers.Serializer):
     symbol = serializers.CharField()
     timeframe = serializers.CharField()
-    data = BarOut(many=True)
+    data = BarOut(many=True)  # type: ignore[assignment]  # the contract's "data" key; the stub forbids shadowing .data
     count = serializers.IntegerField()
     as_of = serializers.DateTimeField(allow_null=True, help_text="Time of the newest stored sample.")
     stale = serializers.BooleanField(help_text="True when the newest sample is older than the schedule expects.")
@@ -83,4 +84,4 @@ class MarketDataApi(APIView):
 def _rendered(market_data: MarketData) -> tuple[dict, dt.datetime | None]:
     """The body rendered once per memo entry (100 nested serializers cost more than the query); only `stale`
     depends on the instant, so each answer refreshes it."""
-    return MarketDataOut(market_data).data, market_data.as_of
+    return cast(dict, MarketDataOut(market_data).data), market_data.as_of  # .data is the rendered body here

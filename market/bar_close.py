@@ -75,7 +75,7 @@ def bars_close(*, newest: Mapping[int, dt.datetime], live: bool) -> int:
     marks = _marks_lock(symbol_ids)
     condition = Q(pk__in=[])
     for symbol_id in symbol_ids:
-        by_timeframe = {tf: marks[(symbol_id, tf)] for tf in TIMEFRAMES}
+        by_timeframe: dict[str, BarCloseMark] = {tf: marks[(symbol_id, tf)] for tf in TIMEFRAMES}
         condition |= _closed_filter(clock, symbol_id, by_timeframe, newest[symbol_id])
     closing = Bar.objects.filter(condition)
     if listened("bar_closed"):
@@ -127,7 +127,8 @@ def _announce_closed(
         )
         last[key] = (row[0], row[1], row[6])
         previous = row
-    order = {tf: i for i, tf in enumerate(TIMEFRAMES)}  # per symbol: 1Min first, 1Day last; each oldest first
+    # per symbol: 1Min first, 1Day last; each oldest first
+    order: dict[str, int] = {tf: i for i, tf in enumerate(TIMEFRAMES)}
     batch.sort(key=lambda e: (e["symbol"], order[e["timeframe"]]))
     announce(*batch)
     return last, len(batch)

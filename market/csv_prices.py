@@ -27,7 +27,7 @@ def parse_row(row: dict, symbols: dict[str, int]) -> SampleIn:
         raise ValueError(f"price {row.get('price')!r} is not a number") from None
     if not price.is_finite() or price <= 0:
         raise ValueError(f"price {row.get('price')!r} is not a positive number")
-    if -price.as_tuple().exponent > 4 or price >= Decimal("1e14"):
+    if -int(price.as_tuple().exponent) > 4 or price >= Decimal("1e14"):
         price = price.quantize(Decimal("0.0001"))
     raw_volume = (row.get("volume") or "").strip()
     volume = None

@@ -15,7 +15,7 @@ from django.db import connection
 from .clock import market_clock
 from .models import Bar, PriceSample, Timeframe
 
-INTRADAY_SECONDS = {
+INTRADAY_SECONDS: dict[str, int] = {
     Timeframe.MIN1: 60,
     Timeframe.MIN5: 300,
     Timeframe.MIN15: 900,

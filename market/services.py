@@ -118,8 +118,8 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
                     result.unchanged += 1
             if changed:
                 now = timezone.now()
-                for sample in changed:
-                    sample.updated_at = now
+                for changed_sample in changed:
+                    changed_sample.updated_at = now
                 PriceSample.objects.bulk_update(changed, ["price", "volume", "source", "updated_at"], batch_size=500)
                 bars_rebuild(symbol_id, changed_at)
                 result.updated += len(changed)

@@ -61,7 +61,8 @@ def synthetic_sessions(*, start: dt.date, end: dt.date, calendar: str = "XNYS") 
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
     cal = _calendar(calendar, start - dt.timedelta(days=7), end + dt.timedelta(days=7))
-    schedule = cal.schedule.loc[start.isoformat() : end.isoformat()]
+    # a label slice of a pandas index; mypy checks slices as integer ranges
+    schedule = cal.schedule.loc[start.isoformat() : end.isoformat()]  # type: ignore[misc]
     return Sessions(
         opens=schedule["open"].dt.tz_convert(None).to_numpy().astype("datetime64[s]"),
         closes=schedule["close"].dt.tz_convert(None).to_numpy().astype("datetime64[s]"),

@@ -1,10 +1,11 @@
 from decimal import Decimal
+from typing import Any
 
 from django.db import models
 from django.db.models import Q
 
-MONEY = {"max_digits": 24, "decimal_places": 8}
-QTY = {"max_digits": 18, "decimal_places": 4}
+MONEY: dict[str, Any] = {"max_digits": 24, "decimal_places": 8}
+QTY: dict[str, Any] = {"max_digits": 18, "decimal_places": 4}
 
 
 class Account(models.Model):

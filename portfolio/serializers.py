@@ -24,4 +24,4 @@ class SymbolPriceOut(serializers.Serializer):
     timestamp = serializers.DateTimeField(allow_null=True)
     age_seconds = serializers.FloatField(allow_null=True)
     stale = serializers.BooleanField()
-    source = serializers.CharField(allow_null=True, required=False, help_text="wordpress, or a fallback source")
+    source = serializers.CharField(allow_null=True, required=False, help_text="wordpress, or a fallback source")  # type: ignore[assignment]  # the contract's "source" key; shadows Field.source

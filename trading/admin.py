@@ -37,12 +37,15 @@ class TradingStateAdmin(ReadOnlyAdmin):
         self.message_user(request, "Trading resumed.")
 
 
+FILL_FIELDS = ("qty", "price", "commission", "realized_pl", "executed_at")
+
+
 class FillInline(admin.TabularInline):
     model = Fill
     extra = 0
     can_delete = False
-    fields = ["qty", "price", "commission", "realized_pl", "executed_at"]
-    readonly_fields = fields
+    fields = FILL_FIELDS
+    readonly_fields = FILL_FIELDS
 
     def has_add_permission(self, request, obj=None):
         return False

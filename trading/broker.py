@@ -53,9 +53,11 @@ def execution_price(order: Order, sample_price: Decimal) -> Decimal | None:
     price = slipped_price(sample_price, order.side)
     if order.type == Order.Type.MARKET:
         return price
+    limit = order.limit_price
+    assert limit is not None  # a limit order carries its limit (a database constraint)
     if order.side == Order.Side.BUY:
-        return min(order.limit_price, price) if sample_price <= order.limit_price else None
-    return max(order.limit_price, price) if sample_price >= order.limit_price else None
+        return min(limit, price) if sample_price <= limit else None
+    return max(limit, price) if sample_price >= limit else None
 
 
 def crossing_filter(order: Order) -> dict:

@@ -1,10 +1,12 @@
+from typing import Any
+
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 
 from portfolio.models import MONEY, QTY
 
-PRICE = {"max_digits": 18, "decimal_places": 4}
+PRICE: dict[str, Any] = {"max_digits": 18, "decimal_places": 4}
 
 
 class TradingState(models.Model):

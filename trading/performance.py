@@ -112,7 +112,7 @@ def performance_report(*, strategy_id: str | None = None) -> dict:
     if one and strategy_id not in known:
         listed = ", ".join(known) or "none yet"
         raise NotFound(
-            f"No trades for strategy {strategy_id[:64]!r}; strategies with trades: {listed}.",
+            f"No trades for strategy {str(strategy_id)[:64]!r}; strategies with trades: {listed}.",
             code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()

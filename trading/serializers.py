@@ -27,7 +27,7 @@ class OrderOut(serializers.Serializer):
     filled_avg_price = price_field(allow_null=True)
     reject_code = serializers.CharField(allow_blank=True)
     reject_reason = serializers.CharField(allow_blank=True)
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # the contract's "source" key; shadows Field.source
     placed_by = serializers.CharField(allow_blank=True)
     strategy_id = serializers.CharField(allow_blank=True)
     created_at = serializers.DateTimeField()
@@ -98,7 +98,7 @@ class ResumeOut(serializers.Serializer):
 
 
 class MarketDataOut(serializers.Serializer):
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment]  # the contract's "source" key; shadows Field.source
         allow_null=True, help_text="Where the newest prices come from: wordpress, or the fallback feeding them now"
     )
 

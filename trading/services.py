@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -120,7 +121,12 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
         raise Rejection(
             ErrorCode.NO_PRICE, f"No price is stored for {order.symbol.ticker} yet; a market order needs one."
         )
-    estimate = order.limit_price if order.type == Order.Type.LIMIT else broker.slipped_price(latest.price, order.side)
+    if order.type == Order.Type.LIMIT:
+        estimate = order.limit_price
+        assert estimate is not None  # a limit order carries its limit (a database constraint)
+    else:
+        assert latest is not None  # a market order without a price was refused above
+        estimate = broker.slipped_price(latest.price, order.side)
     liquidation = order.source == Order.Source.LIQUIDATION
     _check_limits(order, account, position, estimate, capped=not liquidation)
 
@@ -304,7 +310,7 @@ def orders_execute_resting(*, symbol_ids: list[int] | None = None, expire: bool 
     with transaction.atomic():
         state = trading_state_lock()
         account = account_lock()
-        filters = {"account": account}
+        filters: dict[str, Any] = {"account": account}
         if symbol_ids is not None:
             filters["symbol_id__in"] = symbol_ids
         for order in open_orders_lock(**filters):
@@ -316,7 +322,9 @@ def orders_execute_resting(*, symbol_ids: list[int] | None = None, expire: bool 
             position = position_lock(account=account, symbol_id=order.symbol_id)
             try:
                 with transaction.atomic():
-                    _fill(order, account, position, broker.execution_price(order, sample.price), sample.timestamp)
+                    price = broker.execution_price(order, sample.price)
+                    assert price is not None  # _crossing_sample returned a sample that crosses the limit
+                    _fill(order, account, position, price, sample.timestamp)
                 filled += 1
             except Rejection as rejection:
                 account.refresh_from_db()

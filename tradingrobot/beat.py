@@ -8,6 +8,7 @@ installed again. Found by tests/faults (Redis restarted while polling and tradin
 """
 
 import logging
+from typing import Any
 
 import redis
 from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, RedBeatScheduler, get_redis
@@ -18,6 +19,8 @@ REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
 
 class ResilientRedBeatScheduler(RedBeatScheduler):
+    lock: Any  # set by RedBeatScheduler (untyped)
+
     def tick(self, min=min, **kwargs):
         try:
             if self.lock_key and self.lock is None and not self._lock_take():

@@ -30,7 +30,7 @@ class ErrorCode(enum.StrEnum):
     meaning: str
     surfaces: tuple[Surface, ...]
 
-    def __new__(cls, value: str, status: int, meaning: str, surfaces: tuple[Surface, ...] = API):
+    def __new__(cls, value: str, status: int, meaning: str, surfaces: tuple[Surface, ...] = API) -> "ErrorCode":
         member = str.__new__(cls, value)
         member._value_ = value
         member.status = HTTPStatus(status)
@@ -213,7 +213,7 @@ class WsClose(enum.IntEnum):
 
     meaning: str
 
-    def __new__(cls, value: int, meaning: str):
+    def __new__(cls, value: int, meaning: str) -> "WsClose":
         member = int.__new__(cls, value)
         member._value_ = value
         member.meaning = meaning

@@ -5,9 +5,10 @@ Every error body keeps the original backend's keys (`status`, `message`) and add
 
 import logging
 from http import HTTPStatus
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -22,11 +23,11 @@ class DomainError(Exception):
 
     code: ErrorCode = ErrorCode.BAD_REQUEST
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         error_code(cls.code)  # a subclass's own `code = "..."` would be an unlisted public code
 
-    def __init__(self, message: str, *, code: ErrorCode | None = None, **extra):
+    def __init__(self, message: str, *, code: ErrorCode | None = None, **extra: Any) -> None:
         super().__init__(message)
         if code is not None:
             self.code = error_code(code)
@@ -58,7 +59,7 @@ class TradingHalted(DomainError):
     code = ErrorCode.TRADING_HALTED
 
 
-def error_body(message: str, code: ErrorCode, **extra) -> dict:
+def error_body(message: str, code: ErrorCode, **extra: Any) -> dict[str, Any]:
     return {"status": "error", "code": error_code(code).value, "message": message, **extra}
 
 
@@ -97,7 +98,7 @@ def drf_error_code(exc: drf_exceptions.APIException) -> ErrorCode:
         return ErrorCode.ERROR
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
         return Response(error_body(exc.message, exc.code, **exc.extra), status=exc.status_code)
     for django_error, (drf_error, code) in DJANGO_ERRORS.items():
@@ -113,15 +114,16 @@ def api_exception_handler(exc, context):
         message = f"Method {request.method} is not allowed on {request.path}; use {allowed}."
         response.data = error_body(message, ErrorCode.METHOD_NOT_ALLOWED)
         return response
-    message, extra = _drf_message(exc)
-    code = drf_error_code(exc)
+    api_exc = cast(drf_exceptions.APIException, exc)  # DRF's handler answered: an APIException
+    message, extra = _drf_message(api_exc)
+    code = drf_error_code(api_exc)
     if isinstance(exc, drf_exceptions.ParseError):
         message = f"{message} Send valid JSON (or form data)."
     response.data = error_body(message, code, **extra)
     return response
 
 
-def json_not_found(request, exception=None):
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(
         error_body(
             f"No route matches {request.method} {request.path}. See /api/docs/ for the API.", ErrorCode.NOT_FOUND
@@ -130,13 +132,13 @@ def json_not_found(request, exception=None):
     )
 
 
-def json_server_error(request):
+def json_server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("Internal server error; it has been logged.", ErrorCode.SERVER_ERROR), status=500)
 
 
-def json_bad_request(request, exception=None):
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("Bad request.", ErrorCode.BAD_REQUEST), status=400)
 
 
-def json_permission_denied(request, exception=None):
+def json_permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("Permission denied.", ErrorCode.PERMISSION_DENIED), status=403)

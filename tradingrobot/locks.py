@@ -88,7 +88,7 @@ class CacheLock:
     def _current(self) -> str | None:
         if self._redis is not None:
             value = self._redis.get(self.key)
-            return value.decode() if value is not None else None
+            return value.decode() if isinstance(value, bytes) else value
         return cache.get(self.key)
 
     def _delete_if(self, token: str) -> bool:
@@ -110,8 +110,8 @@ class CacheLock:
         if current is None and self._add():  # its lease ended just now
             self.acquired = True
             return True
-        self.holder = _owner_of(current) if current is not None else None
-        if current is not None and stale is not None and stale(self.holder):
+        holder = self.holder = _owner_of(current) if current is not None else None
+        if current is not None and holder is not None and stale is not None and stale(holder):
             logger.warning("lock %s: taken over from a holder that died (%s)", self.name, self.holder)
             if self._delete_if(current) and self._add():
                 self.acquired = True

@@ -19,7 +19,7 @@ TIME_MIN = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 TIME_MAX = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
-def ticker_param(value, name: str = "symbol") -> str:
+def ticker_param(value: object, name: str = "symbol") -> str:
     """An upper-case ticker: 1 to 10 ASCII letters."""
     text = value.strip() if isinstance(value, str) else ""
     if not TICKER.fullmatch(text):
@@ -30,7 +30,7 @@ def ticker_param(value, name: str = "symbol") -> str:
 
 def time_param(value: str | None, name: str, *, code: ErrorCode) -> dt.datetime | None:
     """An ISO 8601 time (UTC when it carries no zone) from 1970 to 2099, in UTC; or None when absent."""
-    if value in (None, ""):
+    if not value:  # None or ""
         return None
     try:  # a "+" of an offset arrives as a space when the client did not encode it
         parsed = parse_datetime(value) or parse_datetime(value[:19] + value[19:].replace(" ", "+"))
@@ -53,7 +53,7 @@ def time_param(value: str | None, name: str, *, code: ErrorCode) -> dt.datetime 
 
 def int_param(value: str | None, name: str, *, code: ErrorCode, default: int, minimum: int, maximum: int) -> int:
     """A whole number in [minimum, maximum] written in ASCII digits, or `default` when absent."""
-    if value in (None, ""):
+    if not value:  # None or ""
         return default
     number = int(value) if WHOLE_NUMBER.fullmatch(value) else minimum - 1
     if not minimum <= number <= maximum:

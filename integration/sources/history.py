@@ -45,8 +45,8 @@ def fallback_backfill_run(
             report.error = FetchFailed("backfill_running", f"another backfill is running ({held.holder})")
             return report
         started = time.monotonic()
-        symbols = Symbol.objects.filter(is_primary=True) if not tickers else Symbol.objects.filter(ticker__in=tickers)
-        symbols = list(symbols.order_by("ticker"))
+        chosen = Symbol.objects.filter(is_primary=True) if not tickers else Symbol.objects.filter(ticker__in=tickers)
+        symbols = list(chosen.order_by("ticker"))
         unknown = sorted(set(tickers or []) - {s.ticker for s in symbols})
         if unknown:
             report.error = FetchFailed("unknown_symbol", f"not in the symbol table: {', '.join(unknown)}")

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
@@ -53,7 +54,7 @@ class RedisBroker:
 
     def __init__(self, url: str):
         self.url = url
-        self._client = None
+        self._client: Any = None
 
     def publish(self, event: dict) -> None:
         import redis

@@ -86,6 +86,7 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
         ids = {} if message.id is None else {"id": message.id}
         if message.action == "ping":
             return "pong", ids
+        assert self.client is not None  # receive() hands over only a connected client's messages
         current = self.client.subscription
         if message.action == "subscribe":
             updated = current.subscribe(message.topics, message.symbols)
@@ -96,6 +97,7 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
 
     def _reply(self, frame_type: str, fields: dict) -> None:
         if self.client is not None and not self.client.offer(frames.reply_frame(frame_type, **fields)):
+            assert self.hub is not None  # a connected client was registered with the hub
             self.hub.remove(self.client)
             self._on_lag()
 

@@ -13,8 +13,9 @@ import collections
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -44,7 +45,7 @@ class Client:
 
     def __init__(
         self,
-        send: Callable[[str], Awaitable[None]],
+        send: Callable[[str], Coroutine[Any, Any, None]],
         *,
         queue_size: int,
         on_lag: Callable[[], None],
@@ -297,7 +298,7 @@ def _latest_prices(symbols: list[str]) -> list[dict]:
         for p in price_latest_list(active_only=False)
         if p.ticker in wanted
     ]
-    return SymbolPriceOut(rows, many=True).data
+    return SymbolPriceOut(rows, many=True).data  # type: ignore[return-value]  # many=True: a ReturnList; the stub says ReturnDict
 
 
 _hub: Hub | None = None

@@ -4,6 +4,7 @@
 import functools
 import importlib
 import re
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -47,8 +48,9 @@ def _problems(cls: object) -> list[str]:
     for method in ("warmup_bars", "on_bar"):
         if not callable(getattr(cls, method, None)):
             problems.append(f"it has no {method}() method")
-    if getattr(cls, "__abstractmethods__", None):
-        problems.append(f"it leaves {', '.join(sorted(cls.__abstractmethods__))} unimplemented")
+    abstract = getattr(cls, "__abstractmethods__", None)
+    if abstract:
+        problems.append(f"it leaves {', '.join(sorted(abstract))} unimplemented")
     return problems
 
 
@@ -56,10 +58,11 @@ def _problems(cls: object) -> list[str]:
 def _load(paths: tuple[str, ...]) -> dict[str, Strategy]:
     kinds: dict[str, Strategy] = {cls.kind: cls() for cls in BUILTIN_KINDS}
     for path in paths:
-        cls = _import(path)
-        problems = _problems(cls)
+        found = _import(path)
+        problems = _problems(found)
         if problems:
             raise ImproperlyConfigured(f"STRATEGY_KINDS entry {path!r} is not a strategy kind: {'; '.join(problems)}.")
+        cls = cast("type[Strategy]", found)  # _problems found nothing missing: a strategy kind
         if cls.kind in kinds:
             raise ImproperlyConfigured(f"STRATEGY_KINDS entry {path!r}: the kind {cls.kind!r} is already taken.")
         kinds[cls.kind] = cls()

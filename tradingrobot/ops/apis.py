@@ -66,7 +66,7 @@ class ReadinessApi(PublicApi):
         )
         if not readiness.ready:  # one WARNING naming the failures instead of Django's bare ERROR line per probe
             logger.warning("%s", body["message"])
-            response._has_been_logged = True
+            response._has_been_logged = True  # type: ignore[attr-defined]  # Django's private flag (log_response)
         return response
 
 

@@ -82,6 +82,7 @@ def check_wordpress(at: dt.datetime) -> tuple[bool, str, dict]:
     down = feed.down(at=at)
     if down:
         return False, f"WordPress feed down: {down}", details
+    assert feed.last_success_at is not None  # down() names a feed that never succeeded
     age = (at - feed.last_success_at).total_seconds()
     return True, f"breaker {feed.breaker}; last successful poll {age:.0f} s ago", details
 

@@ -135,7 +135,8 @@ def json_formatter(**kwargs) -> logging.Formatter:
 
     class RedactingJsonFormatter(JsonFormatter):
         def formatException(self, ei) -> str:
-            return redact(super().formatException(ei))
+            # the stub says str | list[str]; logging.Formatter.formatException returns a str
+            return redact(super().formatException(ei))  # type: ignore[arg-type]
 
     return RedactingJsonFormatter(
         "%(asctime)s %(levelname)s %(name)s %(message)s",

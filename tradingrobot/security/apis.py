@@ -21,5 +21,7 @@ class WsTicketApi(APIView):
 
     @extend_schema(request=None, responses={201: WsTicketOut})
     def post(self, request):
-        ticket = ws_ticket_issue(principal=principal_ticket(request.auth))
+        principal = principal_ticket(request.auth)
+        assert principal is not None  # required_scope admitted a key or a token
+        ticket = ws_ticket_issue(principal=principal)
         return Response({"status": "success", "ticket": ticket, "expires_in": WS_TICKET_SECONDS}, status=201)

@@ -67,6 +67,7 @@ def _admin_event(request, response) -> dict | None:
     user = getattr(request, "user", None)
     if action is None or not getattr(user, "is_staff", False):
         return None
+    assert user is not None  # None has no is_staff
     selected = request.POST.getlist("_selected_action")
     return {
         "action": action,

@@ -3,6 +3,7 @@
 import datetime as dt
 import hashlib
 import secrets
+from typing import cast
 
 from django.core.cache import cache
 from django.db import transaction
@@ -68,9 +69,10 @@ def api_key_create(
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("The expiry must be in the future.", code=ErrorCode.INVALID_EXPIRY)
     with transaction.atomic():
-        api_key, plain = ApiKey.objects.create_key(
+        created, plain = ApiKey.objects.create_key(
             name=name, scopes=" ".join(scope_list), expiry_date=expires_at, created_by=created_by[:150]
         )
+        api_key = cast(ApiKey, created)  # the stub types the manager's key as the abstract base
         audit_record(
             action=AuditEvent.Action.KEY_CREATE,
             actor=created_by,

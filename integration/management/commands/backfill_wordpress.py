@@ -43,6 +43,7 @@ class Command(BaseCommand):
             bar = tqdm(total=todo, unit="window", disable=options["no_progress"], file=self.stderr._out)
 
         def on_window(window, report) -> None:
+            assert bar is not None  # on_plan runs before the first window
             bar.set_postfix_str(f"{window.symbol.ticker} {window.start:%Y-%m-%d} rows={report.rows}")
             bar.update(1)
 
@@ -66,4 +67,5 @@ class Command(BaseCommand):
         for example in report.skipped_examples:
             self.stdout.write(f"  skipped {example}")
         if not report.ok:
+            assert report.error is not None  # a report that is not ok names its error
             raise CommandError(f"backfill stopped: {report.error.code}: {report.error.message} (rerun to resume)")

@@ -18,4 +18,5 @@ class Command(BaseCommand):
         for example in report.skipped_examples:
             self.stdout.write(f"  skipped {example}")
         if not report.ok:
+            assert report.error is not None  # a report that is not ok names its error
             raise CommandError(f"poll failed: {report.error.code}: {report.error.message}")

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             )
         except OSError as exc:
             raise CommandError(f"cannot listen on {options['host']}:{options['port']}: {exc}")
-        host, port = server.server_address[:2]
+        host, port = str(server.server_address[0]), server.server_address[1]
         self.stdout.write(f"WordPress development feed on http://{host}:{port}/wp-json/ (zone {options['timezone']})")
         self.stdout.flush()
         try:

@@ -58,5 +58,5 @@ class Command(BaseCommand):
             f"stored {total.stored}, updated {total.updated}, unchanged {total.unchanged}, "
             f"skipped {sum(skipped.values())}; resting orders filled: {fills}"
         )
-        for reason, count in skipped.most_common():
-            self.stdout.write(f"  skipped {count}: {reason}")
+        for why, count in skipped.most_common():
+            self.stdout.write(f"  skipped {count}: {why}")
