@@ -9,7 +9,9 @@ plus unrealized at the last price, 4 decimals as a string (null while it never t
 """
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from market.selectors import price_latest_list
 from portfolio.models import BookPosition
@@ -21,7 +23,7 @@ MAX_LISTED = 200  # the plugin refuses longer lists
 FOUR = Decimal("0.0001")
 
 
-def _pnl(books: list[dict], prices: dict[str, Decimal | None]) -> str | None:
+def _pnl(books: list[Mapping[str, Any]], prices: dict[str, Decimal | None]) -> str | None:
     if not books:
         return None
     total = Decimal(0)
@@ -37,7 +39,7 @@ def strategies_document(*, at: dt.datetime) -> dict:
     """The list as it is now, in strategy_id order (at most MAX_LISTED), in a constant number of queries."""
     strategies = list(strategy_list()[:MAX_LISTED])
     latest = decisions_latest(strategy_pks=[s.pk for s in strategies])
-    books: dict[str, list[dict]] = {}
+    books: dict[str, list[Mapping[str, Any]]] = {}
     for row in BookPosition.objects.filter(book__in=[s.strategy_id for s in strategies]).values(
         "book", "symbol__ticker", "qty", "cost_basis", "realized_pl"
     ):

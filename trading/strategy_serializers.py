@@ -1,12 +1,19 @@
 """Input and output shapes of /api/strategies (one class per direction, so the API does not follow the models)."""
 
+from typing import TypedDict
+
 from rest_framework import serializers
 
 from tradingrobot.serializer_fields import money_field, qty_field
 
 from .models import Strategy, StrategyDecision
 
-LIMIT_DIGITS = {"max_digits": 14, "decimal_places": 4}  # at most 1,000,000,000 with 4 places
+class _Digits(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+LIMIT_DIGITS: _Digits = {"max_digits": 14, "decimal_places": 4}  # at most 1,000,000,000 with 4 places
 
 
 class StrictBooleanField(serializers.BooleanField):

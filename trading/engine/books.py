@@ -2,8 +2,9 @@
 does not grow with the number of strategies on a symbol."""
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Sum
 
@@ -38,7 +39,7 @@ def books_for(*, strategies: Sequence[Strategy], symbol_id: int, at: dt.datetime
     account = view.account
     equity = view.portfolio_value
     free_cash = cash_available(account=account)
-    held = {
+    held: dict[str, Mapping[str, Any]] = {
         row["book"]: row
         for row in BookPosition.objects.filter(account=account, symbol_id=symbol_id, book__in=ids).values(
             "book", "qty", "cost_basis"

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import TextChoices
 
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
@@ -66,7 +67,7 @@ def _decimal(value: object, *, maximum: Decimal) -> Decimal:
     return number
 
 
-def _choice(value: object, choices: type) -> str:
+def _choice(value: object, choices: type[TextChoices]) -> str:
     allowed = [c.value for c in choices]
     if value not in allowed:
         raise ValueError(f"must be one of {', '.join(allowed)}")
