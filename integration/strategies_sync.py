@@ -51,6 +51,7 @@ def strategies_sync(*, client: WordPressClient | None = None) -> SyncReport:
     report = SyncReport()
     response = (client or WordPressClient()).strategies(max_age=0)
     if not response.ok:
+        assert response.error is not None  # ok is False exactly when error is set
         report.error = f"{response.error.code}: {response.error.message}"
         logger.warning("strategies sync: %s", report.error)
         return report

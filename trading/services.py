@@ -4,6 +4,7 @@ Every function here is the one way to do its thing: the API, the admin, Celery t
 """
 
 import datetime as dt
+import functools
 import logging
 import uuid
 from decimal import Decimal
@@ -421,7 +422,7 @@ def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tup
                 )
                 liquidations.append(order)
                 if order.status not in LIQUIDATION_OK:
-                    transaction.on_commit(lambda o=order: _liquidation_failed(o), robust=True)
+                    transaction.on_commit(functools.partial(_liquidation_failed, order), robust=True)
         announce(events.TradingHalted(type="trading_halted", reason=state.reason, by=state.changed_by))
     return state, len(open_orders), liquidations
 

@@ -8,6 +8,7 @@ from tradingrobot.serializer_fields import money_field, qty_field
 
 from .models import Strategy, StrategyDecision
 
+
 class _Digits(TypedDict):
     max_digits: int
     decimal_places: int

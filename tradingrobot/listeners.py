@@ -22,7 +22,7 @@ LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
     (forward_event, WIRE_EVENTS),  # to the realtime broker, which reaches every web process
     (ledger_version_bump, LEDGER_EVENTS),  # the status memo is out of date
     (order_event_count, LEDGER_EVENTS),  # tradingrobot_order_events{event}
-    (bar_closed_received, {"bar_closed"}),  # the strategy engine: a task per live closed bar with strategies
+    (bar_closed_received, frozenset({"bar_closed"})),  # the strategy engine: a task per live closed bar with strategies
     (strategies_push_on_decision, STRATEGY_EVENTS),  # the site's strategy list: one mark per bar
 ]
 

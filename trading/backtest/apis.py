@@ -35,7 +35,7 @@ class BacktestIn(serializers.Serializer):
     commission_min = serializers.DecimalField(max_digits=12, decimal_places=4, required=False)
     qty = serializers.DecimalField(max_digits=16, decimal_places=4, required=False)
     starting_cash = serializers.DecimalField(max_digits=16, decimal_places=2, required=False)
-    data = serializers.ChoiceField(choices=["store", "synthetic"], default="store")
+    data = serializers.ChoiceField(choices=["store", "synthetic"], default="store")  # type: ignore[assignment]  # field named data shadows Serializer.data in the DRF stub
     seed = serializers.IntegerField(min_value=0, max_value=2**32, default=7)
 
 

@@ -66,6 +66,7 @@ def strategy_update(*, strategy_id: str, changes: Mapping[str, Any], by: str) ->
         strategy = Strategy.objects.select_for_update().filter(strategy_id=strategy_id).first()
         if strategy is None:
             strategy_get(strategy_id=strategy_id)  # raises NotFound
+        assert strategy is not None  # strategy_get raised when the row is missing
         changed = changes_apply(strategy, changes)
         if changed:
             strategy.save(update_fields=[*changed, "updated_at"])
