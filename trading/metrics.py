@@ -20,6 +20,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -51,7 +52,7 @@ class Metrics:
     max_drawdown: float  # percent, deepest fall from a peak of the mark-to-market curve
     sharpe_ratio: float | None
     cagr: float | None  # percent a year
-    roi: float  # percent of the starting cash
+    roi: float | None  # percent of the starting cash
     exposure: float | None  # percent of the bars with a position (backtests)
 
     def as_json(self) -> dict:
@@ -94,9 +95,11 @@ def local_dates(times: np.ndarray, tz: ZoneInfo = DAILY_CLOSE_TZ) -> np.ndarray:
     offsets = np.array(
         [
             int(
-                dt.datetime.fromtimestamp(int(h.astype("datetime64[s]").astype(np.int64)), tz)
-                .utcoffset()
-                .total_seconds()
+                # an aware datetime (tz given) always has an offset
+                cast(
+                    dt.timedelta,
+                    dt.datetime.fromtimestamp(int(h.astype("datetime64[s]").astype(np.int64)), tz).utcoffset(),
+                ).total_seconds()
             )
             for h in unique
         ],
@@ -131,7 +134,7 @@ def span_days(times: np.ndarray) -> float:
     return float((times[-1] - times[0]).astype(np.int64)) / 86400
 
 
-def _value_before(times: np.ndarray, values: Sequence, moment: dt.datetime, default: Decimal) -> Decimal:
+def _value_before(times: np.ndarray, values: Sequence | np.ndarray, moment: dt.datetime, default: Decimal) -> Decimal:
     index = int(np.searchsorted(times, _datetime64([moment])[0], side="left")) - 1
     if index < 0:
         return default
@@ -147,7 +150,7 @@ def metrics_compute(
     fills: int,
     closing: Sequence[tuple[Decimal, Decimal]],
     curve_times: Sequence[dt.datetime] | np.ndarray,
-    curve_values: Sequence,
+    curve_values: Sequence | np.ndarray,
     as_of: dt.datetime,
     exposure: float | None = None,
     tz: ZoneInfo = DAILY_CLOSE_TZ,
