@@ -198,7 +198,7 @@ def _rank_key(rank_by: str):
     return key
 
 
-def backtest_sweep_finish(*, run_id: int) -> BacktestRun | None:
+def backtest_sweep_finish(*, run_id: int) -> BacktestRun:
     """Rank the children once none is left queued or running; the parent stays running until then."""
     with transaction.atomic():
         parent = BacktestRun.objects.select_for_update().get(pk=run_id)
@@ -224,6 +224,7 @@ def backtest_sweep_finish(*, run_id: int) -> BacktestRun | None:
             parent.status, parent.ranking = BacktestRun.Status.DONE, rows
             parent.metrics = rows[0]["metrics"]
         parent.finished_at = now()
+        assert parent.started_at is not None  # running: _claim set started_at with the status
         parent.wall_seconds = (parent.finished_at - parent.started_at).total_seconds()
         parent.save()
     return parent

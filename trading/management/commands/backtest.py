@@ -128,6 +128,7 @@ class Command(BaseCommand):
             self._metrics(run, wall)
 
     def _metrics(self, run: BacktestRun, wall: float) -> None:
+        assert run.metrics is not None  # a done run without a ranking has metrics (the model's check constraint)
         width = max(len(name) for name in SHOWN)
         for name in SHOWN:
             value = run.metrics.get(name)
@@ -137,6 +138,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: {path}")
 
     def _ranking(self, run: BacktestRun, wall: float) -> None:
+        assert run.ranking is not None  # called only when the run has one
         rank_by = run.params["rank_by"]
         self.stdout.write(f"{len(run.ranking)} combinations in {wall:.2f} s, ranked by {rank_by}")
         self.stdout.write(f"{'#':>3}  {'params':<30} {'total_pnl':>12} {'sharpe':>8} {'max_dd':>8} {'trades':>7}")
