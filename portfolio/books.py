@@ -8,6 +8,7 @@ any other sale (manual, liquidation) takes the manual book first, then the strat
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 from market.selectors import price_latest_list
 
@@ -71,11 +72,12 @@ def book_trade(
         row.save()
         return BookMove(Decimal(0))
     if book != MANUAL:
-        row = rows.get(book)
-        held = row.qty if row else Decimal(0)
+        own = rows.get(book)
+        held = own.qty if own else Decimal(0)
         if held < qty:
             raise BookShort(book, held, qty)
-        return BookMove(_take(row, qty, price, commission))
+        # a missing book holds 0, which the line above refuses for any fill (qty > 0)
+        return BookMove(_take(cast(BookPosition, own), qty, price, commission))
     left, cost = qty, Decimal(0)
     for name in [MANUAL, *sorted(b for b in rows if b != MANUAL)]:
         row = rows[name]
