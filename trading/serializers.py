@@ -97,7 +97,7 @@ class ResumeOut(serializers.Serializer):
 # --- the account documents: /api/status, /api/portfolio, /api/performance ---
 
 
-class MarketDataOut(serializers.Serializer):
+class StatusMarketDataOut(serializers.Serializer):
     source = serializers.CharField(  # type: ignore[assignment]  # the contract's "source" key; shadows Field.source
         allow_null=True, help_text="Where the newest prices come from: wordpress, or the fallback feeding them now"
     )
@@ -117,7 +117,7 @@ class StatusOut(serializers.Serializer):
     halted_by = serializers.CharField(allow_blank=True)
     halted_since = serializers.DateTimeField(allow_null=True)
     prices = SymbolPriceOut(many=True)
-    market_data = MarketDataOut(required=False)
+    market_data = StatusMarketDataOut(required=False)
 
 
 class AccountOut(serializers.Serializer):

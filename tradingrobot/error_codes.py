@@ -45,6 +45,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_INPUT = "invalid_input", 400, "A value is not acceptable; the message names it."
     INVALID = "invalid", 400, "A field has the wrong type; `errors` names the field."
     MAX_LENGTH = "max_length", 400, "A field is too long; `errors` names the field."
+    REQUIRED = "required", 400, "A required field is missing; `errors` names the field."
     JSON_TOO_DEEP = "json_too_deep", 400, "The JSON body nests deeper than API_MAX_JSON_DEPTH."
     NUL_CHARACTER = "nul_character", 400, "A NUL byte (%00) in the path or a query value."
     MAX_DIGITS = "max_digits", 400, "A number has too many digits; `errors` names the field."

@@ -112,7 +112,8 @@ def test_every_route_of_the_schema_is_covered():
     paths = {path for _, path, _, _ in OPERATIONS}
     assert {"/api/trade/{symbol}/{side}/", "/api/market_data/{symbol}/", "/api/orders/{order_id}/"} <= paths
     assert {"/api/orders/", "/api/stop_trading/", "/api/resume_trading/", "/api/ws-ticket/", "/api/status/"} <= paths
-    assert len(OPERATIONS) == 13
+    assert {"/api/strategies/{strategy_id}/", "/api/backtests/", "/api/backtests/{run_id}/report/"} <= paths
+    assert len(OPERATIONS) == 22
 
 
 @st.composite

@@ -14,8 +14,9 @@ _clock = itertools.count()
 
 
 def stamp(seconds_later: int = 0) -> str:
-    """A document time newer than any earlier one of this session (the plugin keeps the newest list)."""
-    moment = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=next(_clock) + seconds_later)
+    """A document time newer than any earlier one of this session, the robot's own pushes included (they carry
+    microseconds; the plugin keeps the newest list)."""
+    moment = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1 + next(_clock) + seconds_later)
     return moment.isoformat().replace("+00:00", "Z")
 
 
