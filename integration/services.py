@@ -348,6 +348,13 @@ def backfill_run(
         )
 
 
+def backfill_symbols(tickers: list[str] | None) -> tuple[list[Symbol], list[str]]:
+    """The symbols a backfill covers (the primary ones when none are named), and the named ones not stored."""
+    chosen = Symbol.objects.filter(is_primary=True) if not tickers else Symbol.objects.filter(ticker__in=tickers)
+    symbols = list(chosen.order_by("ticker"))
+    return symbols, sorted(set(tickers or []) - {s.ticker for s in symbols})
+
+
 def backfill_lock_name() -> str:
     return f"{settings.WP_CACHE_PREFIX}:backfill"
 
@@ -366,9 +373,7 @@ def _backfill(
     client = client or WordPressClient()
     started = time.monotonic()
     report = IngestReport(kind="backfill")
-    chosen = Symbol.objects.filter(is_primary=True) if not tickers else Symbol.objects.filter(ticker__in=tickers)
-    symbols = list(chosen.order_by("ticker"))
-    unknown = sorted(set(tickers or []) - {s.ticker for s in symbols})
+    symbols, unknown = backfill_symbols(tickers)
     if unknown:
         report.error = FetchFailed("unknown_symbol", f"not in the symbol table: {', '.join(unknown)}")
         return report

@@ -11,12 +11,19 @@ from collections.abc import Callable
 from django.conf import settings
 
 from market.clock import now
-from market.models import Symbol
 from market.services import SampleIn, sample_upsert_many
 from tradingrobot.locks import cache_lock
 
 from ..models import BackfillWindow, FeedStatus
-from ..services import IngestReport, Window, _after_store, _status_record, backfill_lock_name, windows_plan
+from ..services import (
+    IngestReport,
+    Window,
+    _after_store,
+    _status_record,
+    backfill_lock_name,
+    backfill_symbols,
+    windows_plan,
+)
 from ..transform import FetchFailed, TransformResult
 from .base import SourceFailed
 from .budget import budget_rate_limited, budget_refusal, budget_spend
@@ -45,9 +52,7 @@ def fallback_backfill_run(
             report.error = FetchFailed("backfill_running", f"another backfill is running ({held.holder})")
             return report
         started = time.monotonic()
-        chosen = Symbol.objects.filter(is_primary=True) if not tickers else Symbol.objects.filter(ticker__in=tickers)
-        symbols = list(chosen.order_by("ticker"))
-        unknown = sorted(set(tickers or []) - {s.ticker for s in symbols})
+        symbols, unknown = backfill_symbols(tickers)
         if unknown:
             report.error = FetchFailed("unknown_symbol", f"not in the symbol table: {', '.join(unknown)}")
             return report
