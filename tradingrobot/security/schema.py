@@ -1,5 +1,6 @@
-"""OpenAPI: the API key security scheme, the 401/403/429 answers every protected operation can give, and the
-schema view that builds the document once."""
+"""OpenAPI: the API key security scheme, the 401/403/429 answers every protected operation can give, the 400 every
+operation can give (a NUL byte in the path or query is refused before routing), and the schema view that builds
+the document once."""
 
 from typing import ClassVar
 
@@ -53,13 +54,21 @@ class OAuthScheme(OpenApiAuthenticationExtension):
         }
 
 
+MALFORMED_REQUEST = "The path or query string is malformed (for example a NUL byte, code nul_character)."
+
+
 def add_security_answers(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["SecurityError"] = SECURITY_ERROR
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
-            if not isinstance(operation, dict) or not operation.get("security"):
+            if not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "400", {"description": MALFORMED_REQUEST, "content": {"application/json": {"schema": ERROR_REF}}}
+            )
+            if not operation.get("security"):
+                continue
             for status, description in ANSWERS.items():
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": ERROR_REF}}}
