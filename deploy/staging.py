@@ -256,7 +256,10 @@ class Staging:
                 100,
                 f"{py} -m daphne -b 127.0.0.1 -p {self.ports[f'daphne-{i}']} tradingrobot.asgi:application",
             )
-            programs[f"worker-{i}"] = (200, f"{celery} worker --pool solo --loglevel INFO -n worker-{i}@%%h -Q {queue}")
+            programs[f"worker-{i}"] = (
+                200,
+                f"{celery} worker --pool prefork --concurrency 1 --loglevel INFO -n worker-{i}@%%h -Q {queue}",
+            )
             programs[f"beat-{i}"] = (300, f"{celery} beat --loglevel INFO -s {self.dir}/beat-{i}.schedule")
         programs["nginx"] = (400, " ".join(self._nginx()))
         return programs

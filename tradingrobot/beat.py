@@ -16,6 +16,9 @@ from redis.exceptions import LockError
 
 logger = logging.getLogger(__name__)
 REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
+# A standing-by beat asks for the lock this often (one SET NX), so it takes over at most this long after the dead
+# beat's lock expires: within the lock timeout of the last renewal, whatever CELERY_BEAT_MAX_LOOP_INTERVAL is.
+STANDBY_POLL_SECONDS = 0.25
 
 
 class ResilientRedBeatScheduler(RedBeatScheduler):
@@ -24,7 +27,7 @@ class ResilientRedBeatScheduler(RedBeatScheduler):
     def tick(self, min=min, **kwargs):
         try:
             if self.lock_key and self.lock is None and not self._lock_take():
-                return self.max_interval  # standing by: another beat holds the lock
+                return min(self.max_interval, STANDBY_POLL_SECONDS)  # standing by: another beat holds the lock
             return super().tick(min=min, **kwargs)
         except REDIS_DOWN as error:
             logger.warning("beat: Redis unreachable (%s); trying again in %s s", error, self.max_interval)

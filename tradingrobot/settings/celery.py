@@ -39,8 +39,9 @@ CELERY_TIMEZONE = "UTC"
 # Every task is stopped at the soft limit (SoftTimeLimitExceeded: locks released, claims left to expire) and its
 # process killed at the hard one. The longest is a poll against a site at its worst: two calls (/wp-json/ and
 # /stock-data), each up to WP_RETRIES+1 attempts of 95 s plus Retry-After waits of up to 120 s, about 25 minutes.
-# The backfill is a management command, not a task: no limit applies to it. Enforced by the prefork, gevent and
-# eventlet pools; the solo pool (Procfile) runs tasks inline and cannot stop them.
+# The backfill is a management command, not a task: no limit applies to it. Enforced by the prefork pool, which
+# every worker command runs (Procfile, deploy/: one process each); the solo pool could not stop a task
+# (tests/ops/test_time_limits.py).
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1800)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1860)
 
