@@ -25,6 +25,7 @@ from django.db import connection
 
 from trading.services import trading_halt, trading_resume
 
+from .. import scratch
 from ..conftest import REQUIRE_SERVICES
 from .conftest import requires_redis, store_price
 
@@ -35,7 +36,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = (8110, 8111)
+PORT_RANGE = range(8600, 8700)  # this suite's own range; two free ports are taken from it per run
 DEFAULT_TICK = 5.0
 
 
@@ -66,7 +67,7 @@ def _wait_for_http(port: int, proc: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture
 def daphnes(realtime, hub_cleanup, tmp_path):
-    """Two daphne processes on the test database and Redis, with the default 5 s tick."""
+    """Two daphne processes on the test database and Redis, with the default 5 s tick; yields their two ports."""
     requires_redis()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(
@@ -82,8 +83,10 @@ def daphnes(realtime, hub_cleanup, tmp_path):
         }
     )
     procs = []
+    first = scratch.free_port(PORT_RANGE)
+    ports = (first, scratch.free_port(PORT_RANGE, {first}))
     try:
-        for port in PORTS:
+        for port in ports:
             log = tmp_path / f"daphne-{port}.log"
             command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
             command += ["--ping-interval", "1", "--ping-timeout", "2", "tradingrobot.asgi:application"]
@@ -92,7 +95,7 @@ def daphnes(realtime, hub_cleanup, tmp_path):
             )
             procs.append((proc, log))
             _wait_for_http(port, proc, log)
-        yield procs
+        yield ports
     finally:
         for proc, _ in procs:
             proc.terminate()
@@ -148,14 +151,14 @@ def _post_trade(port: int, key: str) -> dict:
 async def test_two_daphne_processes_deliver_events_and_ticks(daphnes):
     await store_price("TSLA", "250.00")
     key = await _api_key()
-    clients = [await _ws(PORTS[0], key), await _ws(PORTS[1], key)]
+    clients = [await _ws(daphnes[0], key), await _ws(daphnes[1], key)]
     try:
         for ws in clients:
             snapshot, _ = await _next(ws, "status")
             assert snapshot["snapshot"] is True
 
         # A trade through process 1 reaches the clients of both processes.
-        answer = await asyncio.to_thread(_post_trade, PORTS[0], key)
+        answer = await asyncio.to_thread(_post_trade, daphnes[0], key)
         assert answer["status"] == "success", answer
         order_id = answer["order"]["id"]
         for ws in clients:
@@ -197,7 +200,7 @@ async def _ticks(ws, count: int) -> list[tuple[dict, float]]:
 
 async def test_a_client_that_stops_answering_pings_is_dropped(daphnes):
     key = await _api_key()
-    sock = await asyncio.to_thread(_raw_handshake, PORTS[1], key)
+    sock = await asyncio.to_thread(_raw_handshake, daphnes[1], key)
     try:
         # The server pings after 1 s idle and gives up 2 s later; it checks every 2 s.
         closed_after = await asyncio.to_thread(_seconds_until_closed, sock, 15.0)
