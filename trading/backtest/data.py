@@ -4,8 +4,8 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from market.bars import Bars
-from market.models import Bar
-from market.selectors import bar_list, symbol_get
+from market.models import Bar, Symbol
+from market.selectors import bar_list
 from market.synthetic import synthetic_bars, synthetic_samples, synthetic_sessions
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
@@ -31,6 +31,19 @@ def _no_data(request: BacktestRequest, empty: list[str]) -> InvalidInput:
     )
 
 
+def _symbols_stored(request: BacktestRequest) -> dict[str, Symbol]:
+    """The request's symbols from the symbol table; an unknown one is a bad request field (400), not a 404."""
+    found = {s.ticker: s for s in Symbol.objects.filter(ticker__in=request.symbols)}
+    unknown = [ticker for ticker in request.symbols if ticker not in found]
+    if unknown:
+        known = ", ".join(Symbol.objects.filter(is_active=True).order_by("ticker").values_list("ticker", flat=True))
+        raise InvalidInput(
+            f"symbols: {', '.join(unknown)} not in the price store (store data); known symbols: {known}.",
+            code=ErrorCode.INVALID_BACKTEST,
+        )
+    return found
+
+
 def bars_available(*, request: BacktestRequest) -> None:
     """InvalidInput unless every symbol has a bar in the range: the cheap check made before a run is queued."""
     if request.data == "synthetic":
@@ -38,11 +51,12 @@ def bars_available(*, request: BacktestRequest) -> None:
             raise _no_data(request, list(request.symbols))
         return
     start, end = _bounds(request)
+    symbols = _symbols_stored(request)
     empty = [
         ticker
         for ticker in request.symbols
         if not Bar.objects.filter(
-            symbol=symbol_get(ticker=ticker), timeframe=request.timeframe, start__gte=start, start__lt=end
+            symbol=symbols[ticker], timeframe=request.timeframe, start__gte=start, start__lt=end
         ).exists()
     ]
     if empty:
@@ -59,11 +73,10 @@ def bars_load(*, request: BacktestRequest) -> dict[str, Bars]:
         out = {s: synthetic_bars(samples[s], timeframe=request.timeframe) for s in request.symbols}
     else:
         start, end = _bounds(request)
+        symbols = _symbols_stored(request)
         out = {}
         for ticker in request.symbols:
-            rows = bar_list(
-                symbol=symbol_get(ticker=ticker), timeframe=request.timeframe, limit=NO_LIMIT, start=start, end=end
-            )
+            rows = bar_list(symbol=symbols[ticker], timeframe=request.timeframe, limit=NO_LIMIT, start=start, end=end)
             out[ticker] = Bars.from_rows(rows.bars)
     empty = [s for s, series in out.items() if len(series) == 0]
     if empty:

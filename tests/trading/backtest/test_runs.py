@@ -98,6 +98,7 @@ BAD = [
     ({"start": "1900-01-01"}, "invalid_backtest", "at most 3660 days"),
     ({"symbols": ["TSLA", "BAD TICK"]}, "invalid_backtest", "symbols"),
     ({"slippage_bps": "-1"}, "invalid_backtest", "slippage_bps"),
+    ({"data": "store", "symbols": ["TSLA", "ZZZZ"]}, "invalid_backtest", "ZZZZ not in the price store"),
 ]
 
 
