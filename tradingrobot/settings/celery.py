@@ -45,60 +45,32 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=1800)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=1860)
 
+
+def _every(task: str, seconds: float) -> dict:
+    """A beat entry; a run still queued when the next one is due expires (dropped, never piled up)."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 CELERY_BEAT_SCHEDULE = {
     # A poll still queued when the next is due is dropped (a slow site must not pile them up).
-    "wordpress-poll": {
-        "task": "integration.tasks.wordpress_poll",
-        "schedule": WP_POLL_SECONDS,
-        "options": {"expires": WP_POLL_SECONDS},
-    },
+    "wordpress-poll": _every("integration.tasks.wordpress_poll", WP_POLL_SECONDS),
     # The site's /strategies list: new ids get a disabled row, the site's status is stored beside ours.
-    "strategies-sync": {
-        "task": "integration.tasks.strategies_sync",
-        "schedule": env.float("STRATEGIES_SYNC_SECONDS", default=900.0),
-        "options": {"expires": 900},
-    },
-    "pushback-deliver": {
-        "task": "integration.tasks.pushback_deliver",
-        "schedule": env.float("PUSHBACK_SECONDS", default=30.0),
-        "options": {"expires": 30},
-    },
-    "equity-snapshot": {
-        "task": "portfolio.tasks.equity_snapshot",
-        "schedule": env.float("EQUITY_SNAPSHOT_SECONDS", default=300.0),
-        "options": {"expires": 300},
-    },
-    "performance-push": {
-        "task": "portfolio.tasks.performance_push",
-        "schedule": env.float("PERFORMANCE_PUSH_SECONDS", default=900.0),
-        "options": {"expires": 900},
-    },
+    "strategies-sync": _every("integration.tasks.strategies_sync", env.float("STRATEGIES_SYNC_SECONDS", default=900.0)),
+    "pushback-deliver": _every("integration.tasks.pushback_deliver", env.float("PUSHBACK_SECONDS", default=30.0)),
+    "equity-snapshot": _every("portfolio.tasks.equity_snapshot", env.float("EQUITY_SNAPSHOT_SECONDS", default=300.0)),
+    "performance-push": _every(
+        "portfolio.tasks.performance_push", env.float("PERFORMANCE_PUSH_SECONDS", default=900.0)
+    ),
     # Day orders expire at the close and queued orders fill even when no poll brings new prices.
-    "orders-housekeeping": {
-        "task": "trading.tasks.orders_housekeeping",
-        "schedule": env.float("ORDERS_HOUSEKEEPING_SECONDS", default=60.0),
-        "options": {"expires": 60},
-    },
+    "orders-housekeeping": _every(
+        "trading.tasks.orders_housekeeping", env.float("ORDERS_HOUSEKEEPING_SECONDS", default=60.0)
+    ),
     # The optional fast poll (WP_FAST_POLL_SECONDS > 0): only while the market is open and trading not halted.
     **(
-        {
-            "wordpress-fast-poll": {
-                "task": "integration.tasks.wordpress_fast_poll",
-                "schedule": WP_FAST_POLL_SECONDS,
-                "options": {"expires": WP_FAST_POLL_SECONDS},
-            }
-        }
+        {"wordpress-fast-poll": _every("integration.tasks.wordpress_fast_poll", WP_FAST_POLL_SECONDS)}
         if WP_FAST_POLL_SECONDS > 0
         else {}
     ),
-    "ops-beat-heartbeat": {
-        "task": "ops.tasks.beat_heartbeat",
-        "schedule": OPS_BEAT_HEARTBEAT_SECONDS,
-        "options": {"expires": OPS_BEAT_HEARTBEAT_SECONDS},
-    },
-    "ops-alerts": {
-        "task": "ops.tasks.alerts_check",
-        "schedule": OPS_ALERT_SECONDS,
-        "options": {"expires": OPS_ALERT_SECONDS},
-    },
+    "ops-beat-heartbeat": _every("ops.tasks.beat_heartbeat", OPS_BEAT_HEARTBEAT_SECONDS),
+    "ops-alerts": _every("ops.tasks.alerts_check", OPS_ALERT_SECONDS),
 }
