@@ -1,4 +1,5 @@
-"""Bring WordPress prices into the price store: one poll of `/stock-data`, or a backfill of history.
+"""Bring prices into the price store: one poll (WordPress `/stock-data`, then the fallbacks' switching rules), or
+a backfill of history from any source of the chain (`sources/`), through one window loop.
 
 Writes go through `market.services.sample_upsert_many` (bulk, idempotent on (symbol, timestamp); it announces
 the bars they close, as not live for a backfill); afterwards `trading.prices.prices_arrived` lets the paper broker
@@ -27,23 +28,18 @@ from trading.prices import prices_arrived
 from tradingrobot.locks import cache_lock
 from tradingrobot.ops import metrics
 
-from .client import WordPressClient, WPResponse
+from .client import WordPressClient
 from .models import BackfillWindow, FeedStatus
-from .sources.fallback import fallback_poll
-from .transform import (
-    FetchFailed,
-    TransformResult,
-    history_rows,
-    rows_to_samples,
-    stock_data_rows,
-    utc_to_local,
-    zone_from_index,
-    zone_from_name,
-)
+from .sources.base import Fetched, PriceSource, SourceFailed
+from .sources.budget import budget_rate_limited, budget_refusal, budget_spend
+from .sources.fallback import PRIMARY, SOURCES, fallback_poll, source_get, sources_chain
+from .sources.wordpress import WordPressSource, site_zone_get
+from .transform import FetchFailed, TransformResult
+
+__all__ = ["IngestReport", "backfill_run", "site_zone_get", "stock_data_poll"]
 
 logger = logging.getLogger(__name__)
 
-SITE_ZONE_MAX_AGE = 24 * 3600
 SKIPPED_ROWS_KEPT = 20
 
 
@@ -118,32 +114,8 @@ class IngestReport:
         return text
 
 
-def site_zone_get(client: WordPressClient) -> dt.tzinfo:
-    """The site's time zone: WP_TIMEZONE when configured, else what `/wp-json/` reports (cached a day;
-    a stale answer is fine: a site's zone does not change while it is down)."""
-    if settings.WP_TIMEZONE:
-        return zone_from_name(settings.WP_TIMEZONE)
-    response = client.index(max_age=SITE_ZONE_MAX_AGE)
-    if response.data is None:
-        error = response.error
-        assert error is not None  # a response without data carries its error
-        raise FetchFailed(
-            error.code,
-            f"{error.message} (asking /wp-json/ for the site's time zone; WP_TIMEZONE would spare that)",
-            status=error.status,
-            site_down=error.site_down,
-        )
-    return zone_from_index(response.data)
-
-
 def _symbol_ids() -> dict[str, int]:
     return dict(Symbol.objects.values_list("ticker", "pk"))
-
-
-def _store(result: TransformResult, report: IngestReport, rows: int) -> UpsertResult:
-    upsert = sample_upsert_many(samples=result.samples, source=PriceSample.Source.WORDPRESS, live=True)
-    report.add(upsert, result, rows)
-    return upsert
 
 
 def _after_store(report: IngestReport, symbol_ids: set[int], *, source: str = PriceSample.Source.WORDPRESS) -> None:
@@ -172,41 +144,36 @@ def _status_record(kind: str, report: IngestReport) -> None:
     metrics.ingest_recorded(kind=kind, counts=status.last_counts)
 
 
-def _fail(report: IngestReport, response: WPResponse) -> None:
-    report.error = response.error
-    if response.stale:
-        report.stale_age = response.age_seconds
+def _fail(report: IngestReport, error: FetchFailed) -> None:
+    report.error = error
+    report.stale_age = getattr(error, "stale_age", None)
 
 
-def _fallback(report: IngestReport) -> None:
-    """WordPress failed or is stale: one round of the second sources (integration/sources/fallback.py)."""
+def _fallback(report: IngestReport, fallbacks: list[PriceSource]) -> None:
+    """The primary failed or is stale: one round of the second sources (integration/sources/fallback.py)."""
     reason = f"WordPress poll failed: {report.error.code}" if report.error else ""
-    fallback = fallback_poll(wordpress_ok=report.ok, wordpress_reason=reason)
+    fallback = fallback_poll(wordpress_ok=report.ok, wordpress_reason=reason, fallbacks=fallbacks)
     report.fallback = fallback.as_dict()
     if fallback.source:
         _after_store(report, fallback.upsert.symbol_ids, source=fallback.source)
 
 
 def stock_data_poll(*, client: WordPressClient | None = None) -> IngestReport:
-    """One poll of `/stock-data`: validate, store in bulk, fill resting orders. A failed fetch stores nothing
-    and is reported (with the stale answer's age when the site is down)."""
-    client = client or WordPressClient()
+    """One poll: the chain's first source (WordPress `/stock-data`) validated, stored in bulk, resting orders
+    filled; then, with MARKET_DATA_FALLBACK set, the switching rules. A failed fetch stores nothing and is
+    reported (with the stale answer's age when the site is down)."""
     started = time.monotonic()
     report = IngestReport(kind="poll")
+    primary, *fallbacks = sources_chain(WordPressSource(client))
     try:
-        zone = site_zone_get(client)
-        response = client.stock_data(max_age=0)
-        if not response.ok:
-            _fail(report, response)
-        else:
-            rows = stock_data_rows(response.data)
-            result = rows_to_samples(rows, symbol_ids=_symbol_ids(), zone=zone)
-            upsert = _store(result, report, len(rows))
-            _after_store(report, upsert.symbol_ids)
+        fetched = primary.latest(_symbol_ids())
+        upsert = sample_upsert_many(samples=fetched.result.samples, source=primary.name, live=True)
+        report.add(upsert, fetched.result, fetched.rows)
+        _after_store(report, upsert.symbol_ids, source=primary.name)
     except FetchFailed as error:
-        report.error = error
-    if settings.MARKET_DATA_FALLBACK:
-        _fallback(report)
+        _fail(report, error)
+    if fallbacks:
+        _fallback(report, fallbacks)
     report.seconds = time.monotonic() - started
     _status_record(FeedStatus.Kind.POLL, report)
     (logger.info if report.ok else logger.warning)("WordPress %s", report.summary())
@@ -257,12 +224,27 @@ def windows_plan(
     return plan, skipped
 
 
+def _window_fetch(source: PriceSource, window: Window) -> Fetched:
+    """One window of history, within the source's budget (a 429 pauses it)."""
+    if source.budgeted:
+        refusal = budget_refusal(source=source.name, requests=1)
+        if refusal:
+            raise SourceFailed(source.name, "budget", refusal)
+        budget_spend(source=source.name, requests=1)
+    try:
+        return source.history(window.symbol.ticker, window.symbol.pk, start=window.start, end=window.end)
+    except SourceFailed as error:
+        if error.rate_limited and source.budgeted:
+            budget_rate_limited(source=source.name)
+        raise
+
+
 def _prefetch(
-    client: WordPressClient, zone: dt.tzinfo, plan: list[Window], depth: int = 2
-) -> Iterator[tuple[Window, WPResponse, TransformResult | None, int]]:
-    """Fetch and validate windows in a thread, `depth` ahead of the writer: the site's answer time and our
+    source: PriceSource, plan: list[Window], depth: int = 2
+) -> Iterator[tuple[Window, Fetched | None, FetchFailed | None]]:
+    """Fetch and validate windows in a thread, `depth` ahead of the writer: the source's answer time and our
     parsing overlap the database's work, and at most `depth` answers are held at once (memory stays flat).
-    Yields (window, response, validated rows or None when the fetch failed, row count)."""
+    Yields (window, the validated answer or None, the failure or None)."""
     answers: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -271,24 +253,11 @@ def _prefetch(
             for window in plan:
                 if stop.is_set():
                     break
-                response = client.stock_history(
-                    window.symbol.ticker,
-                    start_date=utc_to_local(window.start, zone),
-                    end_date=utc_to_local(window.end - dt.timedelta(seconds=1), zone),
-                    store=False,
-                )
-                result, count = None, 0
-                if response.ok:
-                    try:
-                        rows = history_rows(response.data)
-                    except FetchFailed as error:
-                        response = WPResponse(None, None, error=error)
-                    else:
-                        ids = {window.symbol.ticker: window.symbol.pk}
-                        result, count = rows_to_samples(rows, symbol_ids=ids, zone=zone), len(rows)
-                answers.put((window, response, result, count))
-                if not response.ok:  # the writer stops at a failed window: fetch no further
-                    break
+                try:
+                    answers.put((window, _window_fetch(source, window), None))
+                except FetchFailed as error:
+                    answers.put((window, None, error))
+                    break  # the writer stops at a failed window: fetch no further
         finally:
             answers.put(None)
 
@@ -312,16 +281,22 @@ def backfill_run(
     window_days: float | None = None,
     force: bool = False,
     workers: int = 1,
-    client: WordPressClient | None = None,
+    source: str = PRIMARY,
     on_window: Callable[[Window, IngestReport], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    """History of the last `days` days through `/stock-data/{symbol}`, asked for with explicit site-local
-    `start_date`/`end_date` (the site's `days` window is wrong west of UTC). Resumable: completed windows
-    are recorded and skipped on the next run. Stops at the first failed window (rerun to resume).
-    `workers` > 1 runs that many fetch-and-write pipelines at once, each on its own database connection.
-    One backfill at a time: a cache lock whose lease (a window at its worst) is renewed after every window."""
-    ttl = settings.WP_READ_TIMEOUT * (settings.WP_RETRIES + 1) + 60
+    """History of the last `days` days from `source` (WordPress by default: `/stock-data/{symbol}` asked with
+    explicit site-local dates; a fallback for a window WordPress lacks), stored as history. Resumable:
+    completed windows are recorded per source and skipped on the next run. Stops at the first failed window
+    (rerun to resume). `workers` > 1 runs that many fetch-and-write pipelines at once, each on its own database
+    connection. One backfill at a time: a cache lock whose lease (a window at its worst) is renewed after every
+    window."""
+    if source not in SOURCES:
+        report = IngestReport(kind="backfill")
+        report.error = FetchFailed("unknown_source", f"--source {source!r}: one of {', '.join(SOURCES)}")
+        return report
+    adapter = source_get(source)
+    ttl = adapter.window_seconds + 60
     owner = f"{socket.gethostname()}:{os.getpid()}"
     with cache_lock(backfill_lock_name(), ttl=ttl, owner=owner) as held:
         if not held.acquired:
@@ -337,12 +312,12 @@ def backfill_run(
                 on_window(window, report)
 
         return _backfill(
+            adapter,
             days=days,
             tickers=tickers,
             window_days=window_days,
             force=force,
             workers=workers,
-            client=client,
             on_window=renewed,
             on_plan=on_plan,
         )
@@ -360,17 +335,16 @@ def backfill_lock_name() -> str:
 
 
 def _backfill(
+    source: PriceSource,
     *,
     days: float,
     tickers: list[str] | None = None,
     window_days: float | None = None,
     force: bool = False,
     workers: int = 1,
-    client: WordPressClient | None = None,
     on_window: Callable[[Window, IngestReport], None] | None = None,
     on_plan: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
-    client = client or WordPressClient()
     started = time.monotonic()
     report = IngestReport(kind="backfill")
     symbols, unknown = backfill_symbols(tickers)
@@ -380,7 +354,7 @@ def _backfill(
     end = now()
     window = dt.timedelta(days=window_days or settings.WP_BACKFILL_WINDOW_DAYS)
     plan, report.windows_skipped = windows_plan(
-        symbols=symbols, start=end - dt.timedelta(days=days), end=end, window=window, force=force
+        symbols=symbols, start=end - dt.timedelta(days=days), end=end, window=window, force=force, source=source.name
     )
     if on_plan:
         on_plan(len(plan), report.windows_skipped)
@@ -388,41 +362,42 @@ def _backfill(
     lock = threading.Lock()
     stop = threading.Event()
 
-    def write(span: Window, result: TransformResult, count: int) -> None:
+    def write(span: Window, fetched: Fetched) -> None:
+        result = fetched.result
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 # A bulk load need not wait for each window's WAL flush: a crash can lose only the last
                 # windows, and their BackfillWindow rows with them, so a rerun fetches them again.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            upsert = sample_upsert_many(samples=result.samples, source=PriceSample.Source.WORDPRESS, live=False)
+            upsert = sample_upsert_many(samples=result.samples, source=source.name, live=False)
             if span.end <= end:  # the window holding "now" is never complete: fetch it again next time
                 BackfillWindow.objects.update_or_create(
                     symbol=span.symbol,
                     start=span.start,
                     end=span.end,
-                    source=PriceSample.Source.WORDPRESS,
+                    source=source.name,
                     defaults={"rows": len(result.samples), "skipped": len(result.skipped)},
                 )
         with lock:
-            report.add(upsert, result, count)
+            report.add(upsert, result, fetched.rows)
             touched.update(upsert.symbol_ids)
             report.windows += 1
             if on_window:
                 on_window(span, report)
 
     def pipeline(share: list[Window]) -> None:
-        for span, response, result, count in _prefetch(client, zone, share):
+        for span, fetched, error in _prefetch(source, share):
             if stop.is_set():
                 break
-            if not response.ok:
+            if fetched is None:
+                assert error is not None  # a window without an answer carries its failure
                 with lock:
                     if report.error is None:
-                        _fail(report, response)
+                        _fail(report, error)
                 stop.set()
                 break
-            assert result is not None  # an ok response has been transformed
-            write(span, result, count)
+            write(span, fetched)
 
     def threaded(share: list[Window]) -> None:
         try:
@@ -436,7 +411,6 @@ def _backfill(
             connection.close()  # this thread's own connection
 
     try:
-        zone = site_zone_get(client)
         if workers <= 1 or connection.vendor == "sqlite":  # SQLite has one writer at a time anyway
             pipeline(plan)
         else:
@@ -450,7 +424,7 @@ def _backfill(
                 thread.join()
     except FetchFailed as error:
         report.error = error
-    _after_store(report, touched)
+    _after_store(report, touched, source=source.name)
     report.seconds = time.monotonic() - started
     _status_record(FeedStatus.Kind.BACKFILL, report)
     return report

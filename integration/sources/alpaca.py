@@ -13,7 +13,9 @@ from alpaca.data.timeframe import TimeFrame
 from django.conf import settings
 from pydantic import ValidationError
 
-from .base import Quote, SourceFailed, minute_of, price_parse
+from market.clock import now
+
+from .base import Quote, QuoteSource, SourceFailed, minute_of, price_parse
 
 NAME = "alpaca"
 
@@ -40,7 +42,7 @@ def client_build() -> StockHistoricalDataClient:
     return client
 
 
-class AlpacaSource:
+class AlpacaSource(QuoteSource):
     name = NAME
 
     def __init__(self, client: StockHistoricalDataClient | None = None):
@@ -49,7 +51,7 @@ class AlpacaSource:
     def requests_for(self, tickers: list[str]) -> int:
         return 1
 
-    def latest(self, tickers: list[str]) -> list[Quote]:
+    def latest_quotes(self, tickers: list[str], *, since: dict[str, dt.datetime]) -> list[Quote]:
         request = StockLatestBarRequest(symbol_or_symbols=tickers, feed=DataFeed.IEX)
         bars = self._call(lambda client: client.get_stock_latest_bar(request))
         missing = sorted(set(tickers) - set(bars or {}))
@@ -57,7 +59,8 @@ class AlpacaSource:
             raise SourceFailed(NAME, "empty", f"no latest bar for {', '.join(missing)}")
         return [_quote(ticker, bars[ticker]) for ticker in tickers]
 
-    def history(self, ticker: str, *, start: dt.datetime, end: dt.datetime) -> list[Quote]:
+    def history_quotes(self, ticker: str, *, start: dt.datetime, end: dt.datetime) -> list[Quote]:
+        end = min(end, now())
         request = StockBarsRequest(
             symbol_or_symbols=ticker, timeframe=TimeFrame.Minute, start=start, end=end, feed=DataFeed.IEX
         )

@@ -6,12 +6,14 @@ import datetime as dt
 import requests
 from django.conf import settings
 
-from .base import Quote, SourceFailed, minute_of, price_parse
+from market.clock import now
+
+from .base import Quote, QuoteSource, SourceFailed, minute_of, newer_than, price_parse
 
 NAME = "yahoo"
 
 
-class YahooSource:
+class YahooSource(QuoteSource):
     name = NAME
 
     def __init__(self, base_url: str | None = None, *, session: requests.Session | None = None):
@@ -22,10 +24,13 @@ class YahooSource:
     def requests_for(self, tickers: list[str]) -> int:
         return len(tickers)
 
-    def latest(self, tickers: list[str]) -> list[Quote]:
-        return [self._chart(ticker, {"interval": "1m", "range": "1d"})[-1] for ticker in tickers]
+    def latest_quotes(self, tickers: list[str], *, since: dict[str, dt.datetime]) -> list[Quote]:
+        """The day's one-minute chart of each ticker: its minutes after `since` (the newest one at least)."""
+        chart = {"interval": "1m", "range": "1d"}
+        return [q for ticker in tickers for q in newer_than(self._chart(ticker, chart), since.get(ticker))]
 
-    def history(self, ticker: str, *, start: dt.datetime, end: dt.datetime) -> list[Quote]:
+    def history_quotes(self, ticker: str, *, start: dt.datetime, end: dt.datetime) -> list[Quote]:
+        end = min(end, now())
         params = {"interval": "1m", "period1": int(start.timestamp()), "period2": int(end.timestamp())}
         return [q for q in self._chart(ticker, params) if start <= q.timestamp < end]
 

@@ -114,6 +114,10 @@ def test_wordpress_down_then_back(fallback_on, devfeed, market_open, django_capt
         with django_capture_on_commit_callbacks(execute=True):
             back = stock_data_poll()
         assert back.ok and back.fallback["source"] is None
+        # The seam: Yahoo's last sample is 15:39 and WordPress's first 15:45, so bar 15:40 would be empty; Yahoo
+        # is asked once per symbol for [15:40, 15:45) and answers 15:43 and 15:44.
+        assert back.fallback["seam"] == dict.fromkeys(TICKERS, 2)
+        assert fallback_on.hits("/v8/finance/chart/") == 4 * 3  # two rounds of four, then the seam's four
         assert active_source_get()["source"] == "wordpress"
         assert status_data()["market_data"]["source"] == "wordpress"
         assert [(e["previous"], e["source"]) for e in seen if e["type"] == "market_data_switched"] == [
@@ -129,10 +133,11 @@ def test_wordpress_down_then_back(fallback_on, devfeed, market_open, django_capt
         ("15:25", ["alpaca", "wordpress"]),  # WordPress at 15:25, Alpaca's 15:29 bar
         ("15:30", ["yahoo"]),  # Alpaca rate-limited: Yahoo's 15:34
         ("15:35", ["yahoo"]),
-        ("15:45", ["wordpress"]),  # WordPress back at 15:45; the 15:40 poll stored 15:39 (bar 15:35)
+        ("15:40", ["yahoo"]),  # the 15:40 poll stored 15:39 (bar 15:35); the seam filled bar 15:40
+        ("15:45", ["wordpress"]),  # WordPress back at 15:45
     ]
     for ticker in TICKERS:
-        assert largest_5min_gap(ticker) <= dt.timedelta(minutes=10), ticker
+        assert largest_5min_gap(ticker) == STEP, ticker  # no bar missing: the ceiling is 10 minutes
         assert sources_by_ticker()[ticker][-1][1] == "wordpress"
 
 

@@ -15,7 +15,7 @@ TICKERS = ["NVDA", "QQQ", "SPY", "TSLA"]
 
 
 def test_yahoo_latest_is_the_last_minute_of_the_chart(market_data):
-    assert YahooSource().latest(["TSLA", "SPY"]) == [
+    assert YahooSource().latest_quotes(["TSLA", "SPY"], since={}) == [
         Quote("TSLA", AT_1529, Decimal("475.3100")),
         Quote("SPY", AT_1529, Decimal("475.3100")),
     ]
@@ -23,7 +23,7 @@ def test_yahoo_latest_is_the_last_minute_of_the_chart(market_data):
 
 
 def test_yahoo_history_keeps_the_window(market_data):
-    quotes = YahooSource().history("TSLA", start=AT_1528, end=AT_1529)
+    quotes = YahooSource().history_quotes("TSLA", start=AT_1528, end=AT_1529)
     assert quotes == [Quote("TSLA", AT_1528, Decimal("475.1200"))]
 
 
@@ -41,12 +41,12 @@ def test_yahoo_history_keeps_the_window(market_data):
 def test_yahoo_wrong_shapes_are_failed_fetches(market_data, status, fixture, code, limited):
     market_data.answer("/v8/finance/chart/", status, fixture)
     with pytest.raises(SourceFailed) as failed:
-        YahooSource().latest(["TSLA"])
+        YahooSource().latest_quotes(["TSLA"], since={})
     assert (failed.value.code, failed.value.rate_limited) == (code, limited)
 
 
 def test_alpaca_latest_bars_through_the_sdk_in_one_request(market_data):
-    quotes = AlpacaSource().latest(TICKERS)
+    quotes = AlpacaSource().latest_quotes(TICKERS, since={})
     assert quotes == [
         Quote("NVDA", AT_1529, Decimal("176.4200")),
         Quote("QQQ", AT_1529, Decimal("610.0500")),
@@ -60,7 +60,7 @@ def test_alpaca_latest_bars_through_the_sdk_in_one_request(market_data):
 
 
 def test_alpaca_history(market_data):
-    quotes = AlpacaSource().history("TSLA", start=AT_1528, end=AT_1529 + dt.timedelta(minutes=1))
+    quotes = AlpacaSource().history_quotes("TSLA", start=AT_1528, end=AT_1529 + dt.timedelta(minutes=1))
     assert [(q.timestamp, q.price) for q in quotes] == [(AT_1528, Decimal("475.2000")), (AT_1529, Decimal("475.3300"))]
 
 
@@ -76,7 +76,7 @@ def test_alpaca_history(market_data):
 def test_alpaca_wrong_shapes_are_failed_fetches(market_data, status, fixture, code, limited):
     market_data.answer("/v2/stocks/bars/latest", status, fixture)
     with pytest.raises(SourceFailed) as failed:
-        AlpacaSource().latest(TICKERS)
+        AlpacaSource().latest_quotes(TICKERS, since={})
     assert (failed.value.code, failed.value.rate_limited) == (code, limited)
     assert market_data.hits("/v2/stocks/bars/latest") == 1  # the SDK's own 429 loop is off
 
@@ -84,5 +84,5 @@ def test_alpaca_wrong_shapes_are_failed_fetches(market_data, status, fixture, co
 def test_alpaca_without_keys_asks_nothing(market_data, settings):
     settings.ALPACA_API_KEY_ID = ""
     with pytest.raises(SourceFailed) as failed:
-        AlpacaSource().latest(TICKERS)
+        AlpacaSource().latest_quotes(TICKERS, since={})
     assert failed.value.code == "not_configured" and market_data.seen == []

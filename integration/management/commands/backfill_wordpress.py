@@ -3,7 +3,6 @@ from tqdm import tqdm
 
 from integration.services import backfill_run
 from integration.sources.fallback import SOURCES
-from integration.sources.history import fallback_backfill_run
 
 
 class Command(BaseCommand):
@@ -25,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
         parser.add_argument(
             "--source",
-            choices=["wordpress", *SOURCES],
+            choices=list(SOURCES),
             default="wordpress",
             help="Where history comes from: WordPress (default) or a fallback, for a window WordPress lacks.",
         )
@@ -52,13 +51,12 @@ class Command(BaseCommand):
             "tickers": tickers,
             "window_days": options["window_days"],
             "force": options["force"],
+            "workers": options["workers"],
+            "source": options["source"],
             "on_plan": on_plan,
             "on_window": on_window,
         }
-        if options["source"] == "wordpress":
-            report = backfill_run(workers=options["workers"], **common)
-        else:
-            report = fallback_backfill_run(source=options["source"], **common)
+        report = backfill_run(**common)
         if bar is not None:
             bar.close()
         rate = report.rows / report.seconds if report.seconds else 0
