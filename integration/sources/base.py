@@ -8,7 +8,7 @@ and the backfill pick sources by name and by their place in the chain (`fallback
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from django.conf import settings
 
@@ -58,7 +58,10 @@ class SourceFailed(FetchFailed):
 class PriceSource(Protocol):
     name: str
     budgeted: bool  # the per-source daily cap and rate-limit pause (budget.py) apply to its requests
-    window_seconds: float  # the longest one `history` call may take (the backfill lock's lease)
+
+    @property
+    def window_seconds(self) -> float:
+        """The longest one `history` call may take (the backfill lock's lease)."""
 
     def requests_for(self, tickers: list[str]) -> int:
         """How many HTTP requests `latest` makes for these tickers (for the daily cap)."""
@@ -74,7 +77,7 @@ class PriceSource(Protocol):
 class QuoteSource:
     """A source whose adapter answers in `Quote`s (the fallbacks): the interface's samples built from them."""
 
-    name: ClassVar[str]
+    name: str
     budgeted = True
 
     @property

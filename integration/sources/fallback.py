@@ -12,8 +12,10 @@ kept for readiness and announced (`market_data_switched`).
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -27,7 +29,7 @@ from tradingrobot.ops import metrics
 
 from ..transform import FetchFailed
 from .alpaca import AlpacaSource
-from .base import PriceSource, SourceFailed
+from .base import Fetched, PriceSource, SourceFailed
 from .budget import budget_answered, budget_rate_limited, budget_refusal, budget_spend, budget_state
 from .wordpress import WordPressSource
 from .yahoo import YahooSource
@@ -49,10 +51,20 @@ class FallbackReport:
     upsert: UpsertResult = field(default_factory=UpsertResult)
     failures: list[dict] = field(default_factory=list)
     seam: dict[str, int] = field(default_factory=dict)  # on the way back: ticker -> fallback samples of the seam
+    seconds: float = 0.0  # time spent asking fallbacks and storing their answers
 
     def as_dict(self) -> dict:
-        out = {"source": self.source, "tickers": self.tickers, "stored": self.upsert.stored, "failures": self.failures}
-        return {**out, "seam": self.seam} if self.seam else out
+        out: dict[str, object] = {
+            "source": self.source,
+            "tickers": self.tickers,
+            "stored": self.upsert.stored,
+            "failures": self.failures,
+        }
+        if self.seam:
+            out["seam"] = self.seam
+        if self.tickers or self.seam:
+            out["seconds"] = round(self.seconds, 4)
+        return out
 
 
 def source_get(name: str) -> PriceSource:
@@ -122,7 +134,9 @@ def _newest(tickers: list[str], **filters) -> dict[str, dt.datetime]:
     return {ticker: at for ticker, at in rows if at is not None}
 
 
-def _ask(source: PriceSource, tickers: list[str], report: FallbackReport, call: Callable[[], object]):
+def _ask(
+    source: PriceSource, tickers: list[str], report: FallbackReport, call: Callable[[], Fetched]
+) -> Fetched | None:
     """One budgeted call of a fallback; None (and the failure noted) when it is refused or fails."""
     requests = source.requests_for(tickers)
     refusal = budget_refusal(source=source.name, requests=requests) if source.budgeted else None
@@ -151,8 +165,14 @@ def fallback_poll(
     *, wordpress_ok: bool, wordpress_reason: str = "", fallbacks: list[PriceSource] | None = None
 ) -> FallbackReport:
     """After the primary's poll: back to it when it is fresh (closing the seam), else one round of the fallbacks."""
+    started = time.monotonic()
+    report = _fallback_round(wordpress_ok, wordpress_reason, fallback_sources() if fallbacks is None else fallbacks)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _fallback_round(wordpress_ok: bool, wordpress_reason: str, chain: list[PriceSource]) -> FallbackReport:
     report = FallbackReport()
-    chain = fallback_sources() if fallbacks is None else fallbacks
     tickers = stale_tickers(wordpress_ok=wordpress_ok)
     if not tickers:
         if wordpress_ok:
@@ -165,7 +185,7 @@ def fallback_poll(
     ids = dict(Symbol.objects.filter(ticker__in=tickers).values_list("ticker", "pk"))
     since = _newest(tickers)
     for source in chain:
-        fetched = _ask(source, tickers, report, lambda source=source: source.latest(ids, since=since))
+        fetched = _ask(source, tickers, report, partial(source.latest, ids, since=since))
         if fetched is None:
             continue
         report.upsert = sample_upsert_many(samples=fetched.result.samples, source=source.name, live=True)
@@ -194,14 +214,8 @@ def _seam_close(previous: str, chain: list[PriceSource], report: FallbackReport)
         start = after + MINUTE
         if first is None or not _bar_start_between(start, first):
             continue
-        fetched = _ask(
-            source,
-            [ticker],
-            report,
-            lambda ticker=ticker, start=start, first=first: source.history(
-                ticker, symbols[ticker], start=start, end=first
-            ),
-        )
+        history = partial(source.history, ticker, symbols[ticker], start=start, end=first)
+        fetched = _ask(source, [ticker], report, history)
         if fetched is None:
             return  # refused or failed: the next symbol would fare no better
         upsert = sample_upsert_many(samples=fetched.result.samples, source=previous, live=False)

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "market_data"
 
@@ -44,7 +44,8 @@ def server_start(fake: FakeMarketData) -> ThreadingHTTPServer:
             status, name = fake.routes[max(matches, key=len)]
             body = (FIXTURES / name).read_bytes()
             if fake.follow_clock and status == 200 and name.endswith(".json"):
-                body = json.dumps(clock_followed(json.loads(body))).encode()
+                asked = parse_qs(urlsplit(self.path).query).get("symbols", [""])[0]
+                body = json.dumps(clock_followed(json.loads(body), asked=asked)).encode()
             self.send_response(status)
             kind = "application/json" if name.endswith(".json") else "text/plain"
             self.send_header("Content-Type", kind)
@@ -62,17 +63,25 @@ def server_start(fake: FakeMarketData) -> ThreadingHTTPServer:
     return server
 
 
-def clock_followed(body: dict) -> dict:
-    """The same answer, its newest minute moved to the minute before the (frozen) clock's."""
+def clock_followed(body: dict, *, asked: str = "") -> dict:
+    """The same answer, its newest minute moved to the minute before the (frozen) clock's; a history answer of one
+    symbol is given the one symbol `asked` for (so one fixture serves every symbol's history)."""
     last = int(time.time()) // 60 * 60 - 60
     for result in (body.get("chart") or {}).get("result") or []:
         stamps = result.get("timestamp") or []
         if stamps:
             result["timestamp"] = [t - stamps[-1] + last for t in stamps]
     bars = body.get("bars")
+    if isinstance(bars, dict) and asked and "," not in asked and len(bars) == 1:
+        bars = body["bars"] = {asked: next(iter(bars.values()))}
     if isinstance(bars, dict):
         stamp = dt.datetime.fromtimestamp(last, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for bar in bars.values():
             if isinstance(bar, dict):
                 bar["t"] = stamp
+            elif isinstance(bar, list) and bar and all(isinstance(b, dict) and "t" in b for b in bar):
+                newest = dt.datetime.fromisoformat(bar[-1]["t"]).timestamp()
+                for b in bar:  # a history answer: its minutes moved together, the newest one before "now"
+                    moved = dt.datetime.fromisoformat(b["t"]).timestamp() - newest + last
+                    b["t"] = dt.datetime.fromtimestamp(moved, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return body
