@@ -21,6 +21,7 @@ from trading.order_request import OrderRequest
 from trading.services import order_place
 from tradingrobot import events
 from tradingrobot.ops.health import check_run
+from tradingrobot.settings.integration import MARKET_DATA_STALE_SECONDS as DEFAULT_STALE_SECONDS
 
 pytestmark = pytest.mark.django_db
 TICKERS = ["NVDA", "QQQ", "SPY", "TSLA"]
@@ -180,4 +181,29 @@ def test_daily_cap(fallback_on, devfeed, market_open, wp_settings):
     assert (
         capped.fallback["failures"][0]["code"] == "budget" and "daily cap" in capped.fallback["failures"][0]["message"]
     )
+    assert fallback_on.hits("/v8/finance/chart/") == 4
+
+
+def test_stale_rows_switch_at_the_second_missed_poll_by_default(fallback_on, market_open, settings):
+    """The default age (420 s: a 5-minute poll and 2 minutes) switches a symbol WordPress stopped updating at the
+    second poll after its last row, so its next 5-minute bar is not left empty (600 s would wait a third poll)."""
+    settings.MARKET_DATA_STALE_SECONDS = DEFAULT_STALE_SECONDS
+    tsla = Symbol.objects.get(ticker="TSLA").pk
+    sample_upsert_many(samples=[SampleIn(tsla, MARKET_OPEN_AT - STEP, Decimal("250"))], source="wordpress")
+    assert "TSLA" not in stale_tickers(wordpress_ok=True)  # one poll later: fresh enough
+    market_open.shift(STEP)
+    assert "TSLA" in stale_tickers(wordpress_ok=True)  # the second poll: a fallback is asked
+
+
+def test_no_seam_request_when_the_fallback_is_refused(fallback_on, devfeed, market_open, wp_settings):
+    """Back to WordPress while the fallback that fed the store is paused: no request, the refusal reported."""
+    wp_settings.MARKET_DATA_FALLBACK = ["yahoo"]
+    devfeed.fault("http500")
+    assert stock_data_poll().fallback["source"] == "yahoo"  # 15:29 from Yahoo (bar 15:25)
+    wp_settings.MARKET_DATA_DAILY_CAP = 4  # spent: the seam may not ask
+    devfeed.fault("ok")
+    market_open.shift(2 * STEP)
+    back = stock_data_poll()
+    assert back.ok and active_source_get()["source"] == "wordpress"
+    assert back.fallback["failures"][0]["code"] == "budget" and "seam" not in back.fallback
     assert fallback_on.hits("/v8/finance/chart/") == 4

@@ -28,7 +28,7 @@ PUSHBACK_LEASE_SECONDS = env.float("PUSHBACK_LEASE_SECONDS", default=300.0)
 
 # Second market-data sources while WordPress is down (integration/sources/), all off by default. Keys: security.py.
 MARKET_DATA_FALLBACK = env.list("MARKET_DATA_FALLBACK", default=[])  # in order, e.g. alpaca,yahoo
-MARKET_DATA_STALE_SECONDS = env.float("MARKET_DATA_STALE_SECONDS", default=600.0)  # WordPress sample older: switch
+MARKET_DATA_STALE_SECONDS = env.float("MARKET_DATA_STALE_SECONDS", default=420.0)  # WordPress sample older: switch
 MARKET_DATA_TIMEOUT_SECONDS = env.float("MARKET_DATA_TIMEOUT_SECONDS", default=10.0)
 MARKET_DATA_BACKOFF_SECONDS = env.float("MARKET_DATA_BACKOFF_SECONDS", default=600.0)  # after a 429; doubled
 MARKET_DATA_BACKOFF_MAX_SECONDS = env.float("MARKET_DATA_BACKOFF_MAX_SECONDS", default=1800.0)
