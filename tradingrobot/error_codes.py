@@ -163,6 +163,11 @@ class ErrorCode(enum.StrEnum):
 
     # --- operations ---
     NOT_READY = "not_ready", 503, "/api/health/ready: a check fails; `failing` names it."
+    TICKETS_UNAVAILABLE = (
+        "tickets_unavailable",
+        503,
+        "POST /api/ws-ticket while the cache (Redis) is unreachable; connect with the key header meanwhile.",
+    )
 
     # --- WebSocket closes (an error frame, then close 4429) ---
     WS_RATE_LIMITED = "ws_rate_limited", 429, "More than WS_MAX_MESSAGES_PER_SECOND messages a second.", WS

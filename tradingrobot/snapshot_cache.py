@@ -8,16 +8,28 @@ other processes' writes are seen within the max age.
 Two memos use it: the ledger memo (the status document's ledger part, market data pages; bumped by every
 trading event and price write; max age STATUS_CACHE_SECONDS, 0 turns it off) and the API key memo
 (tradingrobot/security/keys.py).
+
+The cache unreachable (Redis down or restarting) is not an error for a memo: the version cannot be read, so the
+memo is skipped (every read builds its value, from the database) and this process's entries are dropped, so none
+remembered before the outage is reused after it; a bump that cannot reach the cache drops them too.
 """
 
+import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+# What a cache call raises while Redis is unreachable (refused, reset, timed out): callers that can do without the
+# cache (memos, rate limits, locks that fall back) catch exactly this, never a bare Exception.
+CACHE_DOWN: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+UNREACHABLE = object()  # the version while the cache cannot be read: matches no entry
 
 
 class VersionedMemo:
@@ -26,17 +38,34 @@ class VersionedMemo:
         self.max_age = max_age
         self.max_entries = max_entries
         self._lock = threading.Lock()
+        self._down = False  # the cache was unreachable at the last try (one warning per outage, not per read)
         self._entries: OrderedDict[Hashable, tuple[Any, float, Any]] = OrderedDict()
 
     def version(self) -> Any:
-        return cache.get(self.version_key)
+        """The shared version, or UNREACHABLE (and this process's entries dropped) while the cache is down."""
+        try:
+            version = cache.get(self.version_key)
+        except CACHE_DOWN as error:
+            self._unreachable("read", error)
+            return UNREACHABLE
+        self._down = False
+        return version
 
     def bump(self, *args, **kwargs) -> None:
         """Invalidate every process's entries (usable as an event listener or a signal receiver)."""
         try:
-            cache.incr(self.version_key)
-        except ValueError:  # not set yet (or evicted)
-            cache.set(self.version_key, int(time.time() * 1000), timeout=None)
+            try:
+                cache.incr(self.version_key)
+            except ValueError:  # not set yet (or evicted)
+                cache.set(self.version_key, int(time.time() * 1000), timeout=None)
+        except CACHE_DOWN as error:
+            self._unreachable("bumped", error)
+
+    def _unreachable(self, action: str, error: BaseException) -> None:
+        if not self._down:
+            logger.warning("memo %s not %s: cache unreachable (%s); memo skipped", self.version_key, action, error)
+        self._down = True
+        self.clear()
 
     def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
         """`build()`'s value, reused while the version is unchanged and the value is young enough.
@@ -45,6 +74,8 @@ class VersionedMemo:
         if max_age <= 0:
             return build()
         version = self.version()
+        if version is UNREACHABLE:
+            return build()
         entry = self._entries.get(key)
         if entry is not None and entry[0] == version and time.monotonic() - entry[1] < max_age:
             return entry[2]

@@ -39,7 +39,7 @@ class MemoryBroker:
             return  # no WebSocket clients in this process: nobody to tell
         loop.call_soon_threadsafe(handler, event)
 
-    async def run(self, handler: EventHandler, ready: Callable[[], None]) -> None:
+    async def run(self, handler: EventHandler, ready: Callable[[], None], lost: Callable[[], None]) -> None:
         self._handler, self._loop = handler, asyncio.get_running_loop()
         ready()
         try:
@@ -66,8 +66,9 @@ class RedisBroker:
         except redis.RedisError:
             logger.exception("could not publish %s to Redis; WebSocket clients miss it", event.get("type"))
 
-    async def run(self, handler: EventHandler, ready: Callable[[], None]) -> None:
-        """Subscribe once, call `handler` for each event; reconnect with a pause when Redis goes away."""
+    async def run(self, handler: EventHandler, ready: Callable[[], None], lost: Callable[[], None]) -> None:
+        """Subscribe once, call `handler` for each event; reconnect with a pause when Redis goes away (`lost`
+        tells the hub, so new clients are not kept waiting for a subscription that cannot come)."""
         import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 
@@ -86,6 +87,7 @@ class RedisBroker:
                     if message.get("type") == "message":
                         _handle_raw(handler, message["data"])
             except (RedisError, OSError):
+                lost()
                 logger.warning("Redis subscription to %s lost; retrying in 1 s", channel, exc_info=True)
                 await asyncio.sleep(1.0)
             finally:

@@ -131,15 +131,38 @@ class Hub:
         self._snapshot_task: asyncio.Task | None = None
         self._stale: dict[str, bool] | None = None
         self._ready = asyncio.Event()
+        self._broker_down = asyncio.Event()
         self._fan_out_lock = asyncio.Lock()
         self._tasks = [
-            loop.create_task(self.broker.run(self._on_event, self._ready.set), name="realtime-broker"),
+            loop.create_task(
+                self.broker.run(self._on_event, self._broker_listening, self._broker_lost), name="realtime-broker"
+            ),
             loop.create_task(self._tick_loop(), name="realtime-ticks"),
             loop.create_task(self._event_loop(), name="realtime-events"),
         ]
 
     async def wait_ready(self, timeout: float = 10.0) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
+        """Until the broker listens (so no event after this is missed), at most `timeout` seconds; not at all while
+        the broker says it cannot reach Redis: clients still get the snapshot and the ticks, only events are
+        missed until the subscription is back (Redis down must never refuse a connection)."""
+        if self._ready.is_set() or self._broker_down.is_set():
+            return
+        ready, down = self.loop.create_task(self._ready.wait()), self.loop.create_task(self._broker_down.wait())
+        try:
+            await asyncio.wait({ready, down}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ready.cancel()
+            down.cancel()
+        if not self._ready.is_set():
+            logger.warning("realtime broker not listening; this client gets ticks but no events until it is")
+
+    def _broker_lost(self) -> None:
+        self._ready.clear()
+        self._broker_down.set()
+
+    def _broker_listening(self) -> None:
+        self._broker_down.clear()
+        self._ready.set()
 
     # --- clients ---------------------------------------------------------------------------------------
 

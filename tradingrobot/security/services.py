@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from tradingrobot.error_codes import ErrorCode
-from tradingrobot.errors import InvalidInput
+from tradingrobot.errors import DomainError, InvalidInput
+from tradingrobot.snapshot_cache import CACHE_DOWN
 
 from .models import ApiKey, AuditEvent
 from .scopes import ALL
@@ -115,7 +116,14 @@ def _ticket_cache_key(ticket: str) -> str:
 def ws_ticket_issue(*, principal: dict) -> str:
     """`principal` names the credential: {"kind": "key", "id": ...} or {"kind": "oauth", "id": ...}."""
     ticket = secrets.token_urlsafe(32)
-    cache.set(_ticket_cache_key(ticket), principal, timeout=WS_TICKET_SECONDS)
+    try:
+        cache.set(_ticket_cache_key(ticket), principal, timeout=WS_TICKET_SECONDS)
+    except CACHE_DOWN as error:
+        raise DomainError(
+            "WebSocket tickets live in the cache, which is unreachable just now; retry shortly, or connect with"
+            " the 'X-API-Key' header.",
+            code=ErrorCode.TICKETS_UNAVAILABLE,
+        ) from error
     return ticket
 
 
@@ -124,7 +132,10 @@ def ws_ticket_redeem(ticket: str) -> dict | None:
     if not ticket or len(ticket) > 100:
         return None
     key = _ticket_cache_key(ticket)
-    principal = cache.get(key)
-    if principal is None or not cache.delete(key):  # delete wins once, even under races
+    try:
+        principal = cache.get(key)
+        if principal is None or not cache.delete(key):  # delete wins once, even under races
+            return None
+    except CACHE_DOWN:  # no ticket can be checked (nor have been issued) while the cache is down
         return None
     return principal

@@ -5,19 +5,19 @@ import logging
 import math
 import time
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework.throttling import BaseThrottle
+
+from tradingrobot.snapshot_cache import CACHE_DOWN
 
 from .client_ip import request_client_ip
 from .principals import principal_id
 from .scopes import TRADE, required_scope
 
 logger = logging.getLogger(__name__)
-# The cache unreachable (Redis restarting): the limits are not counted rather than every request failing with a
-# 500, readiness included (tests/faults: readiness must say 503 "redis", the API keep trading on the database).
-CACHE_DOWN = (redis.RedisError, OSError)
+# The cache unreachable (Redis restarting, CACHE_DOWN): the limits are not counted rather than every request failing
+# with a 500, readiness included (tests/faults: readiness must say 503 "redis", the API keep trading on the database).
 PERIODS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600, "day": 86400}
 
 
