@@ -166,6 +166,7 @@ class Staging:
             "CELERY_REDBEAT_LOCK_TIMEOUT": "60",
             "CELERY_BEAT_MAX_LOOP_INTERVAL": "5",
             "WP_BASE_URL": f"http://127.0.0.1:{self.ports['feed']}",
+            "WP_ALLOW_HTTP": "true",  # the feed on loopback: production refuses http:// otherwise
             "WP_TIMEZONE": "",
             "WP_APP_USER": "staging",
             "WP_APP_PASSWORD": secrets.token_hex(12),  # WordPress shows it in groups of 4; either form works

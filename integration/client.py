@@ -25,7 +25,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from tradingrobot.ops.metrics import wordpress_call
-from tradingrobot.security.outbound import wordpress_auth
+from tradingrobot.security.outbound import wordpress_auth, wordpress_plain_http_refusal
 
 from .breaker import CircuitBreaker
 from .transform import FetchFailed, body_decode
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE = "/tradingrobotplug/v1"
 RETRY_STATUSES = frozenset([429, *range(500, 600)])
+POST_OK = frozenset([200, 201])  # the receiver stored the record (201 new, 200 the same record again)
 
 
 class _CappedRetry(Retry):
@@ -171,17 +172,24 @@ class WordPressClient:
         return WPResponse(data, fetched_at)
 
     def post(self, route: str, body: dict) -> Any:
-        """POST a JSON document to a REST route with the Application Password; the decoded answer, or
-        FetchFailed. Not retried here: the outbox retries with backoff, and the routes are idempotent."""
+        """POST a JSON document to a REST route with the Application Password; the decoded answer of a 200 or
+        201, or FetchFailed. Redirects are not followed (requests would turn a POST after a 301/302 into a GET,
+        whose 200 says nothing was stored): a 3xx is a failure naming its Location. Not retried here: the outbox
+        retries with backoff, and the routes are idempotent."""
         if not self.breaker.allow():
             state = self.breaker.state()
             raise FetchFailed(
                 "circuit_open", f"{self.base_url} failed repeatedly; next try in {state.retry_in:.0f} s", site_down=True
             )
         url, query = self._url(route, None, "query" if self._style() == "query" else "pretty")
+        refusal = wordpress_plain_http_refusal(url)
+        if refusal:
+            raise FetchFailed("insecure_url", refusal)
         try:
             with wordpress_call("post"):
-                data = self._send("post", url, query, json=body, auth=wordpress_auth(url))
+                data = self._send(
+                    "post", url, query, json=body, auth=wordpress_auth(url), allow_redirects=False, accept=POST_OK
+                )
         except FetchFailed as error:
             (self.breaker.record_failure if error.site_down else self.breaker.record_success)()
             raise
@@ -226,7 +234,7 @@ class WordPressClient:
         with wordpress_call("get"):
             return self._send("get", url, query)
 
-    def _send(self, method: str, url: str, query: dict, **kwargs) -> Any:
+    def _send(self, method: str, url: str, query: dict, *, accept: frozenset[int] | None = None, **kwargs) -> Any:
         try:
             response = self.session.request(
                 method, url, params=query, timeout=(settings.WP_CONNECT_TIMEOUT, settings.WP_READ_TIMEOUT), **kwargs
@@ -242,9 +250,22 @@ class WordPressClient:
             raise FetchFailed(code, _reason(exc), site_down=True) from None
         except requests.exceptions.RequestException as exc:
             raise FetchFailed("request_error", _reason(exc), site_down=True) from None
-        if response.status_code == 429:
+        status = response.status_code
+        if status == 429:
             raise FetchFailed("rate_limited", "HTTP 429 after retries", status=429, site_down=True)
-        return body_decode(status=response.status_code, content=response.content)
+        if 300 <= status < 400:
+            location = response.headers.get("Location") or "(no Location header)"
+            raise FetchFailed(
+                "redirected",
+                f"HTTP {status} to {location[:200]}: not followed ({method.upper()} {url}); set WP_BASE_URL to the"
+                " address the site answers at",
+                status=status,
+            )
+        if accept is not None and status < 400 and status not in accept:
+            raise FetchFailed(
+                "not_acknowledged", f"HTTP {status}: only {'/'.join(map(str, sorted(accept)))} say stored"
+            )
+        return body_decode(status=status, content=response.content)
 
 
 def _reason(exc: Exception) -> str:

@@ -53,7 +53,8 @@ class Receiver:
         return 201, document
 
     def strategies_replace(self, document: object) -> tuple[int, dict]:
-        """As the plugin: the whole list is replaced, unless the stored document is newer."""
+        """As the plugin: the whole list is replaced, unless the stored document is newer; `total` counts the list
+        sent either way (the push-back checks it)."""
         if not isinstance(document, dict) or not isinstance(document.get("strategies"), list):
             return 400, _error("rest_invalid_param", "Invalid parameter(s): strategies", 400)
         timestamp = document.get("timestamp")
@@ -63,7 +64,7 @@ class Receiver:
             self.posts += 1
             stored = self.strategies
             if stored is not None and _instant(stored["timestamp"]) > _instant(timestamp):
-                return 200, {"status": "ignored", "total": len(stored["strategies"]), "timestamp": timestamp}
+                return 200, {"status": "ignored", "total": len(document["strategies"]), "timestamp": timestamp}
             self.strategies = document
         return 200, {"status": "replaced", "total": len(document["strategies"]), "timestamp": timestamp}
 

@@ -41,6 +41,9 @@ ROUTES: dict[str, str] = {
 }
 # Refusals that a later retry may cure (credentials or plugin fixed by an operator) keep the record pending.
 WAIT_STATUSES = {401, 403, 404, 408, 409, 425, 429}
+# So do answers that stored nothing for sure: a redirect (WP_BASE_URL to correct), a 2xx that is not 200/201 or does
+# not echo the record's id (a proxy or cache page answering for the site), an http:// URL refused in production.
+WAIT_CODES = {"redirected", "not_acknowledged", "insecure_url"}
 
 
 @dataclass
@@ -90,13 +93,38 @@ def wordpress_document(message: OutboxMessage, zone: dt.tzinfo) -> Any:
     return _site_local(message.payload, zone)
 
 
+def acknowledgement_check(message: OutboxMessage, sent: Any, answer: Any) -> None:
+    """FetchFailed unless the receiver's answer shows it stored what was sent (CONTRACTS.md, push-back; the
+    plugin's includes/receiver.php and strategies.php): a trade echoes its `trade_id`, a metrics document its
+    `strategy_id`, a strategy list says `replaced` or `ignored` (an equal or newer list is stored) with the
+    `total` sent."""
+    if message.kind == OutboxMessage.Kind.STRATEGIES:
+        count = len(sent.get("strategies") or [])
+        fine = isinstance(answer, dict) and answer.get("status") in ("replaced", "ignored")
+        if fine and answer.get("total") == count:
+            return
+        raise FetchFailed(
+            "not_acknowledged", f"expected status replaced/ignored and total {count}; got {_excerpt(answer)}"
+        )
+    field_name = "trade_id" if message.kind == OutboxMessage.Kind.TRADE else "strategy_id"
+    expected = sent.get(field_name)
+    got = answer.get(field_name) if isinstance(answer, dict) else None
+    if got is None or str(got) != str(expected):
+        raise FetchFailed("not_acknowledged", f"expected {field_name} {expected!r} echoed; got {_excerpt(answer)}")
+
+
+def _excerpt(answer: Any) -> str:
+    text = repr(answer)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 def _settle(message: OutboxMessage, *, error: FetchFailed | None = None) -> Outcome:
     """Delivered without an error; deferred with backoff when the site is down or may be fixed; else failed."""
     if error is None:
         outbox_settle(message=message, outcome="delivered")
         return "delivered"
     text = f"{error.code}: {error.message}"
-    if error.site_down or (error.status in WAIT_STATUSES):
+    if error.site_down or (error.status in WAIT_STATUSES) or error.code in WAIT_CODES:
         retry_at = timezone.now() + dt.timedelta(seconds=backoff_seconds(message.attempts + 1))
         outbox_settle(message=message, outcome="deferred", error=text, retry_at=retry_at)
         return "deferred"
@@ -137,7 +165,8 @@ def _deliver(lock: CacheLock, report: DeliveryReport, *, limit: int, client: Wor
             report.skipped = "the delivery lock was lost (a record took longer than PUSHBACK_LEASE_SECONDS)"
             return
         try:
-            client.post(ROUTES[message.kind], wordpress_document(message, zone))
+            document = wordpress_document(message, zone)
+            acknowledgement_check(message, document, client.post(ROUTES[message.kind], document))
         except FetchFailed as error:
             report.errors.append(f"{message.key}: {error.code}: {error.message}")
             if _settle(message, error=error) == "failed":

@@ -16,7 +16,9 @@ def secret_key_weakness(secret_key: str) -> str | None:
     return None
 
 
-def production_refusals(*, secret_key: str, debug: bool, allowed_hosts: list[str]) -> list[str]:
+def production_refusals(
+    *, secret_key: str, debug: bool, allowed_hosts: list[str], wp_base_url: str = "", wp_allow_http: bool = False
+) -> list[str]:
     """Every reason production must not start; empty when it may."""
     refusals = []
     weakness = secret_key_weakness(secret_key)
@@ -26,4 +28,9 @@ def production_refusals(*, secret_key: str, debug: bool, allowed_hosts: list[str
         refusals.append("DEBUG is on (it shows settings and tracebacks to anyone); unset DEBUG")
     if "*" in allowed_hosts or not allowed_hosts:
         refusals.append("ALLOWED_HOSTS must name this API's host names, not '*' or nothing")
+    if wp_base_url.lower().startswith("http://") and not wp_allow_http:
+        refusals.append(
+            "WP_BASE_URL is plain http:// (the Application Password would travel in clear); use https://, or set"
+            " WP_ALLOW_HTTP=true if the link is private"
+        )
     return refusals

@@ -65,6 +65,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 # Outbound: the WordPress Application Password; never logged (a logging filter redacts it), never in the admin.
 WP_APP_USER = env("WP_APP_USER", default="")
 WP_APP_PASSWORD = env("WP_APP_PASSWORD", default="")
+# Plain http:// to WordPress: production refuses to start with it, and with DEBUG off no push-back is sent over it to
+# a host other than loopback, unless this says the link is private (tradingrobot/security/outbound.py).
+WP_ALLOW_HTTP = env.bool("WP_ALLOW_HTTP", default=False)
 # Alpaca market data (the `alpaca` fallback source): keys from the environment only.
 ALPACA_API_KEY_ID = env("ALPACA_API_KEY_ID", default="")
 ALPACA_API_SECRET_KEY = env("ALPACA_API_SECRET_KEY", default="")
@@ -83,5 +86,13 @@ if PRODUCTION:
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Production refuses to start with a weak SECRET_KEY, DEBUG on, or ALLOWED_HOSTS='*' (security/production.py).
-if PRODUCTION and (_refusals := production_refusals(secret_key=SECRET_KEY, debug=DEBUG, allowed_hosts=ALLOWED_HOSTS)):
+# And with an http:// WP_BASE_URL unless WP_ALLOW_HTTP.
+_refusals = production_refusals(
+    secret_key=SECRET_KEY,
+    debug=DEBUG,
+    allowed_hosts=ALLOWED_HOSTS,
+    wp_base_url=WP_BASE_URL,
+    wp_allow_http=WP_ALLOW_HTTP,
+)
+if PRODUCTION and _refusals:
     raise ImproperlyConfigured("Production refuses to start: " + "; ".join(_refusals))
