@@ -113,6 +113,16 @@ class RecordingHandler(Handler):
 
     def _pushback(self, route: str) -> None:
         site = self.site
+        if site.redirect_status:  # a front (a moved site, an http->https rule) answering for WordPress
+            length = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(length)
+            with site.lock:
+                site.redirected += 1
+            self.send_response(site.redirect_status)
+            self.send_header("Location", f"{site.url}{self.path}")  # its GET answers 200: the list of trades
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if site.post_hang.is_set() and route.endswith("/trades"):
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
@@ -166,6 +176,8 @@ class WordPress:
         self.in_flight = 0
         self.post_hang = threading.Event()
         self.post_release = threading.Event()
+        self.redirect_status = 0  # 301/302: every push-back POST is answered with a redirect to the same path
+        self.redirected = 0
         self.feed = None
         self.server = None
 
@@ -343,6 +355,7 @@ def stack(tmp_path_factory):
         "OPS_BEAT_HEARTBEAT_SECONDS": "1",
         "OPS_BEAT_MAX_AGE_SECONDS": "8",
         "OPS_POLL_MAX_AGE_SECONDS": "10",
+        "OPS_OUTBOX_MAX_AGE_SECONDS": "6",  # records that wait this long turn readiness 503 "outbox"
         "OPS_REDIS_TIMEOUT_SECONDS": "0.5",
         "EQUITY_SNAPSHOT_SECONDS": "3600",
         "PERFORMANCE_PUSH_SECONDS": "3600",
