@@ -14,10 +14,11 @@ class SymbolAdmin(admin.ModelAdmin):
 
 @admin.register(PriceSample)
 class PriceSampleAdmin(ReadOnlyAdmin):
-    """Samples change through ingestion, which keeps the bars consistent."""
+    """Samples change through ingestion, which keeps the bars consistent. `quarantined`: outside the price band,
+    waiting for the next sample to confirm it (market/price_band.py)."""
 
-    list_display = ["symbol", "timestamp", "price", "volume", "source", "updated_at"]
-    list_filter = ["symbol", "source"]
+    list_display = ["symbol", "timestamp", "price", "volume", "source", "quarantined", "updated_at"]
+    list_filter = ["quarantined", "symbol", "source"]
     search_fields = ["symbol__ticker"]
     date_hierarchy = "timestamp"
     list_select_related = ["symbol"]

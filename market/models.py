@@ -36,11 +36,22 @@ class PriceSample(models.Model):
     price = models.DecimalField(max_digits=18, decimal_places=4)
     volume = models.BigIntegerField(null=True, blank=True, help_text="Cumulative volume of the trading day.")
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    quarantined = models.BooleanField(
+        default=False,
+        db_default=False,  # the bulk insert of new samples is SQL of its own (market/services.py)
+        help_text="Moved more than PRICE_BAND_PERCENT from the last accepted sample: kept out of fills, bars and"
+        " bar_closed until the next sample confirms it (market/price_band.py).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["symbol", "timestamp"]
+        indexes = [
+            models.Index(
+                fields=["symbol", "timestamp"], condition=Q(quarantined=True), name="pricesample_quarantined_idx"
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["symbol", "timestamp"], name="pricesample_symbol_timestamp_uniq"),
             models.CheckConstraint(condition=Q(price__gt=0), name="pricesample_price_positive"),

@@ -219,7 +219,9 @@ def bars_rebuild(symbol_id: int, timestamps: Iterable[dt.datetime]) -> None:
     """Recompute from the stored samples every bar that holds one of `timestamps`."""
     buckets = {(tf, bucket_of(tf, ts)) for ts in timestamps for tf in TIMEFRAMES}
     for timeframe, (start, end) in buckets:
-        samples = PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=start, timestamp__lt=end)
+        samples = PriceSample.objects.filter(
+            symbol_id=symbol_id, timestamp__gte=start, timestamp__lt=end, quarantined=False
+        )
         rows = [
             SampleRow(symbol_id, ts, price, volume)
             for ts, price, volume in samples.order_by("timestamp").values_list("timestamp", "price", "volume")

@@ -38,7 +38,7 @@ class LatestPrice:
 
 def price_latest_list(*, active_only: bool = True) -> list[LatestPrice]:
     """The newest sample of every symbol, in one query."""
-    newest = PriceSample.objects.filter(symbol=OuterRef("pk")).order_by("-timestamp")
+    newest = PriceSample.objects.filter(symbol=OuterRef("pk"), quarantined=False).order_by("-timestamp")
     symbols = Symbol.objects.all() if not active_only else Symbol.objects.filter(is_active=True)
     rows = symbols.annotate(
         last_price=Subquery(newest.values("price")[:1]),
@@ -49,13 +49,31 @@ def price_latest_list(*, active_only: bool = True) -> list[LatestPrice]:
 
 
 def price_latest(*, symbol_id: int) -> PriceSample | None:
-    return PriceSample.objects.filter(symbol_id=symbol_id).order_by("-timestamp").first()
+    """The newest accepted sample (a quarantined one is not a price: market/price_band.py)."""
+    return PriceSample.objects.filter(symbol_id=symbol_id, quarantined=False).order_by("-timestamp").first()
+
+
+@dataclass(frozen=True)
+class QuarantinedPrice:
+    ticker: str
+    timestamp: dt.datetime
+    price: Decimal
+
+
+def price_quarantined_list(*, since: dt.datetime) -> list[QuarantinedPrice]:
+    """The samples quarantined by the price band (market/price_band.py) stamped at or after `since`, oldest first."""
+    rows = (
+        PriceSample.objects.filter(quarantined=True, timestamp__gte=since)
+        .order_by("timestamp")
+        .values_list("symbol__ticker", "timestamp", "price")
+    )
+    return [QuarantinedPrice(ticker, at, price) for ticker, at, price in rows[:100]]
 
 
 def price_first_between(*, symbol_id: int, start: dt.datetime, end: dt.datetime) -> PriceSample | None:
-    """The first sample at or after `start` and before `end`."""
+    """The first accepted sample at or after `start` and before `end`."""
     return (
-        PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=start, timestamp__lt=end)
+        PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=start, timestamp__lt=end, quarantined=False)
         .order_by("timestamp")
         .first()
     )
@@ -168,7 +186,7 @@ def bar_sources(*, symbol_id: int, timeframe: str, starts: list[dt.datetime]) ->
         return {}
     end = bucket_of(timeframe, starts[-1])[1]
     rows = (
-        PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=starts[0], timestamp__lt=end)
+        PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=starts[0], timestamp__lt=end, quarantined=False)
         .order_by()
         .values_list("timestamp", "source")
     )

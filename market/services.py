@@ -1,6 +1,7 @@
 """Writes to the price store. Every writer (CSV loader, WordPress poller, backfill) calls `sample_upsert_many`."""
 
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,11 +10,15 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from tradingrobot.ops.metrics import price_quarantine_count
 from tradingrobot.snapshot_cache import ledger_version_bump
 
 from .bar_close import bars_close
-from .models import FALLBACK_SOURCES, PriceSample
+from .models import FALLBACK_SOURCES, PriceSample, Symbol
+from .price_band import BandVerdict, band_judge
 from .rollup import SampleRow, bars_merge, bars_merge_from_sql, bars_rebuild, execute_binary
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class UpsertResult:
     unchanged: int = 0
     symbol_ids: set[int] = field(default_factory=set)
     bars_closed: int = 0
+    quarantined: int = 0  # stored flagged, outside the price band
 
     def __iadd__(self, other: "UpsertResult") -> "UpsertResult":
         self.stored += other.stored
@@ -38,6 +44,7 @@ class UpsertResult:
         self.unchanged += other.unchanged
         self.symbol_ids |= other.symbol_ids
         self.bars_closed += other.bars_closed
+        self.quarantined += other.quarantined
         return self
 
 
@@ -86,6 +93,8 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
     newest: dict[int, dt.datetime] = {}
     fallback = source in FALLBACK_SOURCES
     displaced: dict[int, list[dt.datetime]] = {}  # fallback samples a WordPress sample of their minute replaced
+    quarantined_rows: list[SampleIn] = []  # new samples outside the sanity band (market/price_band.py)
+    verdicts: dict[int, BandVerdict] = {}
     with transaction.atomic():
         new_rows: list[SampleIn] = []
         for symbol_id, items in by_symbol.items():
@@ -116,6 +125,13 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
                     changed_at.append(s.timestamp)
                 else:
                     result.unchanged += 1
+            judged = band_judge(symbol_id=symbol_id, new=[(r.timestamp, r.price) for r in new_rows[new_before:]])
+            if judged.quarantined:  # stored apart, flagged: never merged into a bar
+                fresh = new_rows[new_before:]
+                del new_rows[new_before:]
+                new_rows.extend(r for r in fresh if r.timestamp not in judged.quarantined)
+                quarantined_rows.extend(r for r in fresh if r.timestamp in judged.quarantined)
+            verdicts[symbol_id] = judged
             if changed:
                 now = timezone.now()
                 for changed_sample in changed:
@@ -123,9 +139,10 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
                 PriceSample.objects.bulk_update(changed, ["price", "volume", "source", "updated_at"], batch_size=500)
                 bars_rebuild(symbol_id, changed_at)
                 result.updated += len(changed)
-            if len(new_rows) > new_before or changed:
+            confirmed_at = [at for _, at in judged.confirmed]
+            if len(new_rows) > new_before or changed or confirmed_at:
                 result.symbol_ids.add(symbol_id)
-                newest[symbol_id] = max([s.timestamp for s in new_rows[new_before:]] + changed_at)
+                newest[symbol_id] = max([s.timestamp for s in new_rows[new_before:]] + changed_at + confirmed_at)
 
         if connection.vendor == "postgresql":
             _insert_new_and_merge(new_rows, source)
@@ -141,6 +158,8 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
                 batch_size=1000,
             )
             bars_merge(SampleRow(s.symbol_id, s.timestamp, s.price, s.volume) for s in new_rows)
+        _quarantine_store(quarantined_rows, source, verdicts)
+        result.quarantined = len(quarantined_rows)
         for symbol_id, gone in displaced.items():
             if gone:
                 bars_rebuild(symbol_id, gone)
@@ -150,6 +169,55 @@ def sample_upsert_many(*, samples: Sequence[SampleIn], source: str, live: bool =
         if result.symbol_ids:
             transaction.on_commit(ledger_version_bump)
     return result
+
+
+def _quarantine_store(rows: list[SampleIn], source: str, verdicts: dict[int, BandVerdict]) -> None:
+    """Store the samples outside the band flagged (no bar sees them); accept the stored ones confirmed now and
+    rebuild their bars. Counted and logged after commit."""
+    PriceSample.objects.bulk_create(
+        [
+            PriceSample(
+                symbol_id=s.symbol_id,
+                timestamp=s.timestamp,
+                price=s.price,
+                volume=s.volume,
+                source=source,
+                quarantined=True,
+            )
+            for s in rows
+        ],
+        ignore_conflicts=True,
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for row in rows:
+        counts.setdefault(row.symbol_id, {"quarantined": 0, "confirmed": 0})["quarantined"] += 1
+    for symbol_id, verdict in verdicts.items():
+        if verdict.confirmed:
+            PriceSample.objects.filter(pk__in=[pk for pk, _ in verdict.confirmed]).update(
+                quarantined=False, updated_at=timezone.now()
+            )
+            bars_rebuild(symbol_id, [at for _, at in verdict.confirmed])
+        confirmed = len(verdict.confirmed) + verdict.confirmed_new
+        if confirmed:
+            counts.setdefault(symbol_id, {"quarantined": 0, "confirmed": 0})["confirmed"] += confirmed
+            counts[symbol_id]["quarantined"] += verdict.confirmed_new
+    if counts:
+        transaction.on_commit(lambda: _quarantine_report(counts, rows))
+
+
+def _quarantine_report(counts: dict[int, dict[str, int]], rows: list[SampleIn]) -> None:
+    tickers = dict(Symbol.objects.filter(pk__in=counts).values_list("pk", "ticker"))
+    for symbol_id, by_verdict in counts.items():
+        for verdict, count in by_verdict.items():
+            if count:
+                price_quarantine_count(tickers.get(symbol_id, "?"), verdict, count)
+    for row in rows:
+        logger.warning(
+            "price of %s at %s quarantined: %s is outside the band around the last accepted sample",
+            tickers.get(row.symbol_id, row.symbol_id),
+            row.timestamp.isoformat(),
+            row.price,
+        )
 
 
 _INSERT_UNNEST = """

@@ -348,6 +348,7 @@ def _crossing_sample(order: Order, session_open: dt.datetime, at: dt.datetime) -
     return (
         PriceSample.objects.filter(
             symbol_id=order.symbol_id,
+            quarantined=False,  # market/price_band.py: never a fill price
             timestamp__gt=order.created_at,
             timestamp__gte=session_open,
             timestamp__lte=at,

@@ -17,6 +17,7 @@ CONDITIONS = {
     "TradingRobotOutboxBacklogGrowing",
     "TradingRobotTradingHalted",
     "TradingRobotLiquidationIncomplete",
+    "TradingRobotPriceQuarantined",
 }
 
 
@@ -45,7 +46,7 @@ def test_promtool_checks_the_rules(promtool):
         [promtool, "check", "rules", "alerts.yml"], cwd=RULES_DIR, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 10 rules found" in done.stdout
+    assert "SUCCESS: 11 rules found" in done.stdout
 
 
 def test_promtool_unit_tests_the_rules(promtool):

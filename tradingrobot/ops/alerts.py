@@ -16,6 +16,7 @@ import requests
 from django.conf import settings
 
 from market.clock import now
+from market.selectors import price_quarantined_list
 from trading.services import trading_state_get
 from tradingrobot.locks import cache_lock
 from tradingrobot.serializer_fields import iso_z
@@ -75,6 +76,20 @@ def _outbox_backlog(at: dt.datetime) -> str | None:
     return "; ".join(problems) or None
 
 
+QUARANTINE_WINDOW = dt.timedelta(minutes=15)  # as TradingRobotPriceQuarantined's increase(...[15m])
+
+
+def _price_quarantined(at: dt.datetime) -> str | None:
+    held = price_quarantined_list(since=at - QUARANTINE_WINDOW)
+    if not held:
+        return None
+    parts = [f"{q.ticker} {q.price} at {iso_z(q.timestamp)}" for q in held[:10]]
+    return (
+        f"prices outside the {settings.PRICE_BAND_PERCENT:g}% band quarantined (not used for fills or bars until the"
+        f" next sample confirms them): {', '.join(parts)}"
+    )
+
+
 def _trading_halted(at: dt.datetime) -> str | None:
     state = trading_state_get()
     if not state.halted:
@@ -88,6 +103,7 @@ CONDITIONS = [
     Condition("error_rate", "warning", _error_rate),
     Condition("outbox_backlog", "warning", _outbox_backlog),
     Condition("trading_halted", "warning", _trading_halted),
+    Condition("price_quarantined", "warning", _price_quarantined),
 ]
 
 

@@ -57,6 +57,12 @@ LIQUIDATION_FAILURES = Counter(
     "Liquidation orders of a stop that were neither filled nor resting (the position stays open), by symbol.",
     ["symbol"],
 )
+PRICE_QUARANTINE = Counter(
+    "tradingrobot_price_quarantine",
+    "Price samples by sanity-band verdict: quarantined (too far from the last accepted), confirmed (the next sample"
+    " landed near it), by symbol.",
+    ["symbol", "verdict"],
+)
 WEBSOCKET_CLIENTS = Gauge(
     "tradingrobot_websocket_clients", "Connected ws /ws/updates clients.", multiprocess_mode="livesum"
 )
@@ -135,3 +141,8 @@ def strategy_evaluation_observe(seconds: float) -> None:
 
 def liquidation_failed(symbol: str) -> None:
     LIQUIDATION_FAILURES.labels(symbol=symbol).inc()
+
+
+def price_quarantine_count(symbol: str, verdict: str, count: int = 1) -> None:
+    """verdict: quarantined | confirmed."""
+    PRICE_QUARANTINE.labels(symbol=symbol, verdict=verdict).inc(count)

@@ -12,6 +12,9 @@ PAPER_SLIPPAGE_BPS = Decimal(env.str("PAPER_SLIPPAGE_BPS", default="0"))
 PAPER_COMMISSION_PER_SHARE = Decimal(env.str("PAPER_COMMISSION_PER_SHARE", default="0"))
 PAPER_COMMISSION_MIN = Decimal(env.str("PAPER_COMMISSION_MIN", default="0"))
 MAX_PRICE_AGE_SECONDS = env.int("MAX_PRICE_AGE_SECONDS", default=900)
+# A new sample further than this many percent from the last accepted one is quarantined until the next sample
+# confirms it (market/price_band.py); 0 turns the band off.
+PRICE_BAND_PERCENT = env.float("PRICE_BAND_PERCENT", default=20.0)
 MAX_ORDER_QTY = Decimal(env.str("MAX_ORDER_QTY", default="100000"))
 MAX_ORDER_NOTIONAL = Decimal(env.str("MAX_ORDER_NOTIONAL", default="1000000"))
 QTY_DECIMAL_PLACES = env.int("QTY_DECIMAL_PLACES", default=4)
