@@ -24,8 +24,8 @@ def bar_5min():
 
 
 def test_a_wordpress_sample_replaces_the_fallbacks_of_its_minute_and_the_bar_is_rebuilt(symbols):
-    put(symbols, "alpaca", [(0, "100", None), (60, "200", None), (120, "102", None)])
-    assert bar_5min() == (Decimal("100"), Decimal("200"), Decimal("100"), Decimal("102"))
+    put(symbols, "alpaca", [(0, "100", None), (60, "110", None), (120, "102", None)])
+    assert bar_5min() == (Decimal("100"), Decimal("110"), Decimal("100"), Decimal("102"))
 
     result = put(symbols, "wordpress", [(77, "101", 5000)])  # 15:01:17, inside the fallback's 15:01 minute
 
@@ -34,7 +34,7 @@ def test_a_wordpress_sample_replaces_the_fallbacks_of_its_minute_and_the_bar_is_
         (T0 + dt.timedelta(seconds=77), Decimal("101"), "wordpress"),
         (T0 + dt.timedelta(seconds=120), Decimal("102"), "alpaca"),
     ]
-    assert bar_5min() == (Decimal("100"), Decimal("102"), Decimal("100"), Decimal("102"))  # the 200 is gone
+    assert bar_5min() == (Decimal("100"), Decimal("102"), Decimal("100"), Decimal("102"))  # the 110 is gone
     assert Bar.objects.filter(timeframe="1Min", start=T0 + dt.timedelta(minutes=1)).get().close == Decimal("101")
     assert result.symbol_ids == {symbols["TSLA"].pk}
 
