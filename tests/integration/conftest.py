@@ -86,6 +86,9 @@ def market_data(wp_settings):
     wp_settings.ALPACA_API_SECRET_KEY = "test-secret"
     wp_settings.MARKET_DATA_TIMEOUT_SECONDS = 2.0
     wp_settings.MARKET_DATA_FALLBACK = []
+    # The vendors' recorded answers quote real price levels (TSLA ~475), the development feed synthetic ones (~250):
+    # a switch between them is a jump the price band would quarantine (tests/market/test_price_band.py covers it).
+    wp_settings.PRICE_BAND_PERCENT = 0
     fake.answer("/v8/finance/chart/", 200, "yahoo/chart_ok.json")
     fake.answer("/v2/stocks/bars/latest", 200, "alpaca/bars_latest_ok.json")
     fake.answer("/v2/stocks/bars", 200, "alpaca/bars_ok.json")

@@ -32,9 +32,12 @@ def bars_in_db() -> set[tuple]:
     )
 
 
-def bars_from_samples() -> set[tuple]:
+def bars_from_samples() -> set[tuple]:  # the accepted samples: a quarantined one is in no bar
     rows = [
-        SampleRow(*values) for values in PriceSample.objects.values_list("symbol_id", "timestamp", "price", "volume")
+        SampleRow(*values)
+        for values in PriceSample.objects.filter(quarantined=False).values_list(
+            "symbol_id", "timestamp", "price", "volume"
+        )
     ]
     return {
         (
