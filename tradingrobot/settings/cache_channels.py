@@ -5,7 +5,7 @@ from .base import env
 REDIS_URL = env("REDIS_URL", default="")
 # Seconds a cache call waits for Redis (connect, then each answer): a Redis that is down or unreachable costs a
 # request at most this, then the callers that can do without the cache go on (memos skipped, limits not counted).
-CACHE_REDIS_TIMEOUT_SECONDS = env.float("CACHE_REDIS_TIMEOUT_SECONDS", default=0.5)
+CACHE_REDIS_TIMEOUT_SECONDS = env.float("CACHE_REDIS_TIMEOUT_SECONDS", default=1.0)
 if REDIS_URL:
     CACHES = {
         "default": {
