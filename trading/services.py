@@ -27,6 +27,7 @@ from tradingrobot.events import announce
 from tradingrobot.ops import metrics
 
 from . import broker, events
+from .authority import OPERATOR, Authority, cancel_authorize
 from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
@@ -53,22 +54,18 @@ def order_place(
     placed_by: str,
     source: str = Order.Source.API,
     bypass_halt: bool = False,
+    principal: str | None = None,
 ) -> tuple[Order, bool]:
-    """Place an order. Returns (order, created): a repeated client_order_id returns the first order.
+    """Place an order. Returns (order, created): a repeated client_order_id of the same principal returns its
+    first order; another principal's orders are never seen (the key is theirs alone).
 
     In one transaction: locks trading state (shared), account and position; checks the rules; writes the
     order; fills it at once when the market is open and a fresh price allows, else leaves it resting."""
+    owner = (principal or order_principal_default(source=source, strategy_id=request.strategy_id))[:160]
     with transaction.atomic():
         if request.client_order_id:
-            idempotency_key_lock(request.client_order_id)
-            existing = Order.objects.filter(client_order_id=request.client_order_id).select_related("symbol").first()
+            existing = _order_idempotent(request, owner)
             if existing is not None:
-                if existing.request_fingerprint != request.fingerprint():
-                    raise Unprocessable(
-                        f"client_order_id {request.client_order_id!r} was already used for a different order "
-                        f"(#{existing.pk}); use a new key for a new order.",
-                        code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                    )
                 return existing, False
 
         symbol = symbol_get(ticker=request.ticker)
@@ -83,6 +80,7 @@ def order_place(
         at = now()
         order = Order(
             client_order_id=request.client_order_id or uuid.uuid4().hex,
+            principal=owner,
             request_fingerprint=request.fingerprint(),
             account=account,
             symbol=symbol,
@@ -108,6 +106,30 @@ def order_place(
                 )
             )
         return order, True
+
+
+def order_principal_default(*, source: str, strategy_id: str | None) -> str:
+    """The principal of an order placed by the robot itself: a strategy is its own principal (its
+    deterministic client_order_id is exactly-once per strategy); commands, tasks, liquidations by source."""
+    if source == Order.Source.STRATEGY:
+        return f"strategy:{strategy_id or ''}"
+    return str(source)
+
+
+def _order_idempotent(request: OrderRequest, principal: str) -> Order | None:
+    """This principal's earlier order with the request's client_order_id, or None. Claims the key for the
+    transaction (409 while another request of the same principal holds it)."""
+    key = request.client_order_id
+    assert key  # the caller only asks with a key
+    idempotency_key_lock(f"{principal}\n{key}")
+    existing = Order.objects.filter(principal=principal, client_order_id=key).select_related("symbol").first()
+    if existing is not None and existing.request_fingerprint != request.fingerprint():
+        raise Unprocessable(
+            f"client_order_id {key!r} was already used by this credential for a different order "
+            f"(#{existing.pk}); use a new key for a new order.",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        )
+    return existing
 
 
 def _place_checked(order: Order, account: Account, position: Position, at: dt.datetime) -> None:
@@ -361,11 +383,14 @@ def _crossing_sample(order: Order, session_open: dt.datetime, at: dt.datetime) -
 # --- canceling and expiring ----------------------------------------------------------
 
 
-def order_cancel(*, order_id: int, canceled_by: str) -> Order:
+def order_cancel(*, order_id: int, canceled_by: str, authority: Authority = OPERATOR) -> Order:
+    """Cancel an open order. A principal cancels its own orders; another principal's orders, and liquidation
+    and admin orders (halted or not), need `admin`."""
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("symbol").filter(pk=order_id).first()
         if order is None:
             raise NotFound(f"No order with id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
+        cancel_authorize(order, authority)
         if not order.is_open:
             raise Conflict(
                 f"Order {order_id} is {order.status}; only new, accepted or partially filled orders can be canceled.",
