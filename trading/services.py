@@ -151,7 +151,9 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
         assert latest is not None  # a market order without a price was refused above
         estimate = broker.slipped_price(latest.price, order.side)
     liquidation = order.source == Order.Source.LIQUIDATION
-    _check_limits(order, account, position, estimate, capped=not liquidation)
+    if not liquidation:
+        _check_cap(order, broker.cap_price(order, latest.price if latest else None), when="")
+    _check_limits(order, account, position, estimate)
 
     fill_price = None
     if session is not None and latest is not None:
@@ -175,15 +177,20 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
     announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
-def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal, *, capped: bool) -> None:
-    """`capped=False` for liquidations: the per-order cap must never keep the stop from selling."""
-    notional = order.qty * estimate
-    if capped and notional > settings.MAX_ORDER_NOTIONAL:
+def _check_cap(order: Order, price: Decimal, *, when: str) -> None:
+    """The per-order cap (MAX_ORDER_NOTIONAL) on what is left to fill, at `price`. Never for liquidations:
+    the cap must never keep the stop from selling."""
+    notional = (order.qty - order.filled_qty) * price
+    if notional > settings.MAX_ORDER_NOTIONAL:
         raise Rejection(
             ErrorCode.RISK_LIMIT,
-            f"Order value ~{notional:.2f} exceeds the limit of {settings.MAX_ORDER_NOTIONAL} per order; "
-            "trade fewer shares.",
+            f"Order value{when} ~{notional:.2f} (at {price}) exceeds the limit of {settings.MAX_ORDER_NOTIONAL} "
+            "per order; trade fewer shares.",
         )
+
+
+def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
+    notional = order.qty * estimate
     if order.side == Order.Side.BUY:
         needed = notional + broker.commission_for(order.qty)
         available = account.cash - _cash_reserved(account)
@@ -266,6 +273,8 @@ def _halted_message(state: TradingState) -> str:
 def _fill(order: Order, account: Account, position: Position, price: Decimal, at: dt.datetime) -> Fill:
     """Execute the whole remaining quantity at `price`: cash, position, fill and order change together.
     The caller holds the locks on account and position."""
+    if order.source != Order.Source.LIQUIDATION:
+        _check_cap(order, price, when=" at fill")  # a resting order, or a market order accepted while closed
     qty = order.qty - order.filled_qty
     booking = Booking(
         side=order.side,
