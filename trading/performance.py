@@ -16,29 +16,24 @@ strategy_id are realized there but held in the manual book.
 """
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Hashable
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Max, Sum
-from django.db.models.functions import TruncDate
 
 from market.clock import market_clock, now
 from portfolio.books import books_unrealized_pl
 from portfolio.ledger import account_get_or_create
 from portfolio.models import Account, EquityClose
 from portfolio.selectors import portfolio_get
-from trading.metrics import Metrics, metrics_compute
+from trading.metrics import MIN_DAYS_FOR_ANNUALISED, Metrics, metrics_compute
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
 from tradingrobot.snapshot_cache import VersionedMemo
 
-from .models import Fill, Order
 from .outbox import outbox_performance_add
+from .performance_fills import ALL, ContentMemo, FillSummary, Traded, account_traded, fill_summaries, traded_list
 
-ZERO = Decimal("0")
-ALL = "ALL"  # the strategy id of the whole account
 performance_memo = VersionedMemo("ledger:version", max_age=lambda: settings.PERFORMANCE_CACHE_SECONDS, max_entries=64)
 
 # The keys of the live documents (/api/performance, the push-back): their wire shape, unchanged.
@@ -65,39 +60,6 @@ def live_json(metrics: Metrics) -> dict:
     return {key: document[key] for key in LIVE_KEYS}
 
 
-@dataclass
-class FillSummary:
-    """What the metrics need of a set of fills: counts, realized P&L per market-local day, closing trades."""
-
-    fills: int = 0
-    realized: Decimal = ZERO
-    days: list[tuple[dt.datetime, Decimal]] = field(default_factory=list)  # (last fill of the day, realized)
-    closing: list[tuple[Decimal, Decimal]] = field(default_factory=list)  # (P&L, cost of the shares sold)
-
-
-def _fill_summaries(account: Account, strategy_ids: list[str] | None, tz: ZoneInfo) -> dict[str, FillSummary]:
-    """One summary per strategy id (None: one for the whole account, under ALL), in two queries."""
-    fills = Fill.objects.filter(account=account)
-    if strategy_ids is not None:
-        fills = fills.filter(order__strategy_id__in=strategy_ids)
-    group = "order__strategy_id" if strategy_ids is not None else None
-    summaries = {s: FillSummary() for s in (strategy_ids if strategy_ids is not None else [ALL])}
-    daily = fills.annotate(day=TruncDate("executed_at", tzinfo=tz))
-    names = [group, "day"] if group else ["day"]
-    rows = daily.values(*names).annotate(last=Max("executed_at"), realized=Sum("realized_pl"), n=Count("id"))
-    for row in rows.order_by(*names):
-        summary = summaries[row[group] if group else ALL]
-        summary.fills += row["n"]
-        summary.realized += row["realized"]
-        summary.days.append((row["last"], row["realized"]))
-    sells = fills.filter(side=Order.Side.SELL).order_by("executed_at", "id")
-    for sid, qty, price, commission, realized in sells.values_list(
-        group or "side", "qty", "price", "commission", "realized_pl"
-    ):
-        summaries[sid if group else ALL].closing.append((realized, qty * price - realized - commission))
-    return summaries
-
-
 def _compute(
     account: Account, summary: FillSummary, unrealized: Decimal, curve: list[tuple[dt.datetime, Decimal]], at
 ) -> Metrics:
@@ -115,11 +77,11 @@ def _compute(
     )
 
 
-def _strategy_metrics(account: Account, strategy_ids: list[str], at: dt.datetime) -> dict[str, Metrics]:
-    summaries = _fill_summaries(account, strategy_ids, market_clock().tz)
-    unrealized = books_unrealized_pl(account_id=account.pk, books=strategy_ids)
+def _strategy_metrics(
+    account: Account, strategy_ids: list[str], unrealized: dict[str, Decimal], at: dt.datetime
+) -> dict[str, Metrics]:
     metrics = {}
-    for sid, summary in summaries.items():
+    for sid, summary in fill_summaries(account, strategy_ids, market_clock().tz).items():
         running, curve = account.starting_cash, [(account.created_at, account.starting_cash)]
         for last, realized in summary.days:
             running += realized
@@ -129,8 +91,7 @@ def _strategy_metrics(account: Account, strategy_ids: list[str], at: dt.datetime
     return metrics
 
 
-def _account_metrics(account: Account, at: dt.datetime) -> Metrics:
-    summary = _fill_summaries(account, None, market_clock().tz)[ALL]
+def _account_metrics(account: Account, summary: FillSummary, at: dt.datetime) -> Metrics:
     view = portfolio_get(account=account)
     curve = [(account.created_at, account.starting_cash)]
     curve += list(EquityClose.objects.filter(account=account).order_by("day").values_list("at", "equity"))
@@ -139,29 +100,48 @@ def _account_metrics(account: Account, at: dt.datetime) -> Metrics:
 
 
 def performance_compute(*, strategy_id: str | None = None, account: Account | None = None) -> Metrics:
+    """The metrics now, computed afresh (the documents below reuse what they can)."""
     account = account or account_get_or_create()
     at = now()
     if strategy_id:
-        return _strategy_metrics(account, [strategy_id], at)[strategy_id]
-    return _account_metrics(account, at)
+        unrealized = books_unrealized_pl(account_id=account.pk, books=[strategy_id])
+        return _strategy_metrics(account, [strategy_id], unrealized, at)[strategy_id]
+    return _account_metrics(account, fill_summaries(account, None, market_clock().tz)[ALL], at)
 
 
 def strategy_ids(*, account: Account | None = None) -> list[str]:
-    """The strategies with fills, at most PERFORMANCE_MAX_STRATEGIES: the most recently traded, by id."""
-    account = account or account_get_or_create()
-    traded = (
-        Order.objects.filter(account=account, fills__isnull=False)
-        .exclude(strategy_id="")
-        .values("strategy_id")
-        .annotate(last=Max("fills__executed_at"))
-        .order_by("-last", "strategy_id")
-        .values_list("strategy_id", flat=True)
+    """The strategies listed: with fills, at most PERFORMANCE_MAX_STRATEGIES, the most recently traded, by id."""
+    return [t.strategy_id for t in traded_list(account or account_get_or_create())]
+
+
+# What a strategy's live metrics depend on besides its fills: its book's open P&L and the market-local date
+# (daily and monthly P&L, today's close, whether the curve is long enough to annualise). Metrics of the same
+# inputs are reused from `strategy_memo`; only strategies with a new fill or price move are computed.
+strategy_memo = ContentMemo(max_entries=1024)
+account_fills_memo = ContentMemo(max_entries=8)
+
+
+def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.datetime) -> Hashable:
+    annualised = (at - account.created_at) >= dt.timedelta(days=MIN_DAYS_FOR_ANNUALISED)
+    return (account.pk, account.starting_cash, traded, unrealized, market_clock().local_date(at), annualised)
+
+
+def _strategies_live(account: Account, traded: list[Traded], at: dt.datetime) -> dict[str, dict]:
+    unrealized = books_unrealized_pl(account_id=account.pk, books=[t.strategy_id for t in traded])
+    keys = {t.strategy_id: _live_key(account, t, unrealized[t.strategy_id], at) for t in traded}
+
+    def build(names: list[str]) -> dict[str, dict]:
+        return {sid: live_json(m) for sid, m in _strategy_metrics(account, names, unrealized, at).items()}
+
+    return strategy_memo.get_many(keys, build)
+
+
+def _account_live(account: Account, at: dt.datetime) -> dict:
+    tz = market_clock().tz
+    summary = account_fills_memo.get(
+        (account.pk, account_traded(account), str(tz)), lambda: fill_summaries(account, None, tz)[ALL]
     )
-    return sorted(traded[: settings.PERFORMANCE_MAX_STRATEGIES])
-
-
-def _strategy_known(account: Account, strategy_id: str) -> bool:
-    return Fill.objects.filter(account=account, order__strategy_id=strategy_id).exists()
+    return live_json(_account_metrics(account, summary, at))
 
 
 def performance_report(*, strategy_id: str | None = None) -> dict:
@@ -174,23 +154,23 @@ def performance_report(*, strategy_id: str | None = None) -> dict:
 def _report(strategy_id: str | None) -> dict:
     account = account_get_or_create()
     one = strategy_id not in (None, "", ALL)
-    if one and not _strategy_known(account, str(strategy_id)):
+    traded = traded_list(account, strategy_id=str(strategy_id)) if one else []
+    if one and not traded:
         listed = ", ".join(strategy_ids(account=account)) or "none yet"
         raise NotFound(
             f"No trades for strategy {str(strategy_id)[:64]!r}; strategies with trades: {listed}.",
             code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()
-    metrics = _strategy_metrics(account, [str(strategy_id)], at)[str(strategy_id)] if one else None
     report = {
         "strategy_id": strategy_id or ALL,
         "period": {"start_date": account.created_at, "end_date": at},
-        "metrics": live_json(metrics or _account_metrics(account, at)),
+        "metrics": _strategies_live(account, traded, at)[str(strategy_id)] if one else _account_live(account, at),
         "timestamp": at,
     }
     if not strategy_id:
-        listed = _strategy_metrics(account, strategy_ids(account=account), at)
-        report["strategies"] = [{"strategy_id": s, "metrics": live_json(m)} for s, m in sorted(listed.items())]
+        listed = _strategies_live(account, traded_list(account), at)
+        report["strategies"] = [{"strategy_id": s, "metrics": listed[s]} for s in sorted(listed)]
     return report
 
 

@@ -3,12 +3,19 @@
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portfolio.equity import equity_snapshot_take
 from portfolio.models import EquityClose, EquitySnapshot
-from trading.performance import performance_compute, performance_report
+from trading.performance import (
+    account_fills_memo,
+    performance_compute,
+    performance_memo,
+    performance_report,
+    strategy_memo,
+)
 from tradingrobot.snapshot_cache import ledger_version_bump
 
 from ..conftest import MARKET_OPEN_AT
@@ -74,8 +81,17 @@ def test_the_strategies_listed_are_bounded_to_the_most_recently_traded(priced, p
     assert performance_report(strategy_id="S-C")["strategy_id"] == "S-C"  # still answered on its own
 
 
-def test_the_report_is_memoized_per_ledger_version(priced, place, settings):
+@pytest.fixture
+def memo_on(settings):
     settings.PERFORMANCE_CACHE_SECONDS = 60
+    for memo in (performance_memo, strategy_memo, account_fills_memo):
+        memo.clear()
+    yield
+    for memo in (performance_memo, strategy_memo, account_fills_memo):
+        memo.clear()
+
+
+def test_the_report_is_memoized_per_ledger_version(priced, place, memo_on):
     place(qty="1")
     first = performance_report()
     assert _queries(performance_report) == 0
@@ -83,3 +99,17 @@ def test_the_report_is_memoized_per_ledger_version(priced, place, settings):
     ledger_version_bump()
     assert _queries(performance_report) > 0
     assert performance_report() is not first
+
+
+def test_a_new_version_recomputes_only_the_strategies_whose_fills_changed(priced, place, memo_on):
+    _traded_strategies(place, 3)
+    before = {s["strategy_id"]: s["metrics"] for s in performance_report()["strategies"]}
+    ledger_version_bump()
+    reused = _queries(performance_report)  # nothing traded: every strategy's metrics reused
+    place(qty="1", strategy_id="S-01")
+    ledger_version_bump()
+    with CaptureQueriesContext(connection) as captured:
+        after = {s["strategy_id"]: s["metrics"] for s in performance_report()["strategies"]}
+    assert len(captured.captured_queries) > reused
+    assert (before["S-01"]["total_trades"], after["S-01"]["total_trades"]) == (2, 3)
+    assert after["S-00"] == before["S-00"] and after["S-02"] == before["S-02"]
