@@ -65,8 +65,12 @@ def _one_value(request, body: dict, name: str, conflict: ErrorCode):
     return in_body if in_body is not None else in_query
 
 
-def _authority(request) -> Authority:
-    return Authority(principal=principal_of(request), admin=principal_is_admin(request))
+class ActsForPrincipal:
+    """Views whose answer depends on who asks (orders belong to a principal); the live page maps its staff
+    users onto principals its own way (dashboard/permissions.py)."""
+
+    def authority(self, request) -> Authority:
+        return Authority(principal=principal_of(request), admin=principal_is_admin(request))
 
 
 def _quantity(quantity, qty):
@@ -78,7 +82,7 @@ def _quantity(quantity, qty):
     return quantity if quantity is not None else qty
 
 
-class TradeApi(APIView):
+class TradeApi(ActsForPrincipal, APIView):
     required_scope = "trade"
     audit_action = "order_place"
 
@@ -117,9 +121,9 @@ class TradeApi(APIView):
             strategy_id=values["strategy_id"],
         )
         order, created = services.order_place(
-            request=order_request, placed_by=actor_of(request), principal=principal_of(request)
+            request=order_request, placed_by=actor_of(request), principal=self.authority(request).principal
         )
-        order_data = OrderOut(order, context={"viewer": _authority(request)}).data
+        order_data = OrderOut(order, context={"viewer": self.authority(request)}).data
         if order.status == Order.Status.REJECTED:
             return Response(
                 error_body(order.reject_reason, error_code_of(order.reject_code), order=order_data),
@@ -130,7 +134,7 @@ class TradeApi(APIView):
         )
 
 
-class OrderListApi(APIView):
+class OrderListApi(ActsForPrincipal, APIView):
     required_scope = "read"
 
     @extend_schema(
@@ -160,26 +164,26 @@ class OrderListApi(APIView):
         )
         page = list(orders[offset : offset + limit])
         body = {"orders": page, "total": orders.count(), "limit": limit, "offset": offset}
-        return Response(OrderListOut(body, context={"viewer": _authority(request)}).data)
+        return Response(OrderListOut(body, context={"viewer": self.authority(request)}).data)
 
 
-class OrderDetailApi(APIView):
+class OrderDetailApi(ActsForPrincipal, APIView):
     required_scope = {"GET": "read", "DELETE": "trade"}
     audit_action = {"DELETE": "order_cancel"}
 
     @extend_schema(operation_id="order_detail", responses={200: OrderDetailOut, 404: ErrorOut})
     def get(self, request, order_id: int):
         order = selectors.order_get(order_id=order_id)
-        return Response(OrderDetailOut(order, context={"viewer": _authority(request)}).data)
+        return Response(OrderDetailOut(order, context={"viewer": self.authority(request)}).data)
 
     @extend_schema(responses={200: TradeOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut})
     def delete(self, request, order_id: int):
-        authority = _authority(request)
+        authority = self.authority(request)
         order = services.order_cancel(order_id=order_id, canceled_by=actor_of(request), authority=authority)
         return Response({"status": "success", "order": OrderOut(order, context={"viewer": authority}).data})
 
 
-class StopTradingApi(APIView):
+class StopTradingApi(ActsForPrincipal, APIView):
     required_scope = "admin"
     audit_action = "trading_halt"
 
@@ -213,7 +217,7 @@ class StopTradingApi(APIView):
             "liquidation_detail": detail,
             "liquidation_orders": liquidations,
         }
-        return Response(StopOut(body, context={"viewer": _authority(request)}).data)
+        return Response(StopOut(body, context={"viewer": self.authority(request)}).data)
 
 
 def _liquidation_outcome(orders: list[Order]) -> tuple[str, str]:

@@ -18,6 +18,7 @@ strategy_id are realized there but held in the manual book.
 import datetime as dt
 from collections.abc import Hashable
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 
@@ -162,15 +163,15 @@ def _report(strategy_id: str | None) -> dict:
             code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()
-    report = {
+    report: dict[str, Any] = {
         "strategy_id": strategy_id or ALL,
         "period": {"start_date": account.created_at, "end_date": at},
         "metrics": _strategies_live(account, traded, at)[str(strategy_id)] if one else _account_live(account, at),
         "timestamp": at,
     }
     if not strategy_id:
-        listed = _strategies_live(account, traded_list(account), at)
-        report["strategies"] = [{"strategy_id": s, "metrics": listed[s]} for s in sorted(listed)]
+        live = _strategies_live(account, traded_list(account), at)
+        report["strategies"] = [{"strategy_id": s, "metrics": live[s]} for s in sorted(live)]
     return report
 
 
