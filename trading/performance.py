@@ -70,7 +70,7 @@ def _compute(
         realized=summary.realized,
         unrealized=unrealized,
         fills=summary.fills,
-        closing=summary.closing,
+        closing=summary.stats,
         curve_times=[point[0] for point in curve],
         curve_values=[point[1] for point in curve],
         as_of=at,

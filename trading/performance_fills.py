@@ -19,6 +19,7 @@ from django.db.models.functions import TruncDate
 
 from portfolio.models import Account
 
+from .metrics import ClosingStats, closing_stats
 from .models import Fill, Order
 
 ZERO = Decimal("0")
@@ -33,6 +34,7 @@ class FillSummary:
     realized: Decimal = ZERO
     days: list[tuple[dt.datetime, Decimal]] = field(default_factory=list)  # (last fill of the day, realized)
     closing: list[tuple[Decimal, Decimal]] = field(default_factory=list)  # (P&L, cost of the shares sold)
+    stats: ClosingStats = field(default_factory=lambda: closing_stats([]))  # `closing` reduced, once
 
 
 def fill_summaries(account: Account, strategy_ids: list[str] | None, tz: ZoneInfo) -> dict[str, FillSummary]:
@@ -54,6 +56,8 @@ def fill_summaries(account: Account, strategy_ids: list[str] | None, tz: ZoneInf
         group or "side", "qty", "price", "commission", "realized_pl"
     ):
         summaries[sid if group else ALL].closing.append((realized, qty * price - realized - commission))
+    for summary in summaries.values():
+        summary.stats = closing_stats(summary.closing)
     return summaries
 
 
