@@ -33,7 +33,8 @@ from tradingrobot.errors import NotFound
 from tradingrobot.snapshot_cache import VersionedMemo
 
 from .outbox import outbox_performance_add
-from .performance_fills import ALL, ContentMemo, FillSummary, Traded, account_traded, fill_summaries, traded_list
+from .performance_fills import ALL, ContentMemo, FillSummary, Traded, fill_summaries, traded_list
+from .performance_state import AccountFills, AccountFillsMemo
 
 performance_memo = VersionedMemo("ledger:version", max_age=lambda: settings.PERFORMANCE_CACHE_SECONDS, max_entries=64)
 
@@ -119,7 +120,7 @@ def strategy_ids(*, account: Account | None = None) -> list[str]:
 # (daily and monthly P&L, today's close, whether the curve is long enough to annualise). Metrics of the same
 # inputs are reused from `strategy_memo`; only strategies with a new fill or price move are computed.
 strategy_memo = ContentMemo(max_entries=1024)
-account_fills_memo = ContentMemo(max_entries=16)
+account_fills = AccountFillsMemo()
 
 
 def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.datetime) -> Hashable:
@@ -137,16 +138,8 @@ def _strategies_live(account: Account, traded: list[Traded], at: dt.datetime) ->
     return strategy_memo.get_many(keys, build)
 
 
-def _account_live(account: Account, stamp: Traded, at: dt.datetime) -> dict:
-    tz = market_clock().tz
-    summary = account_fills_memo.get((account.pk, stamp, str(tz)), lambda: fill_summaries(account, None, tz)[ALL])
-    return live_json(_account_metrics(account, summary, at))
-
-
-def _listed(account: Account, stamp: Traded) -> list[Traded]:
-    """The strategies listed, reused until a fill lands anywhere in the account (`stamp`)."""
-    key = ("listed", account.pk, stamp, settings.PERFORMANCE_MAX_STRATEGIES)
-    return account_fills_memo.get(key, lambda: traded_list(account))
+def _account_live(account: Account, fills: AccountFills, at: dt.datetime) -> dict:
+    return live_json(_account_metrics(account, fills.summary(), at))
 
 
 def performance_report(*, strategy_id: str | None = None) -> dict:
@@ -167,17 +160,20 @@ def _report(strategy_id: str | None) -> dict:
             code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()
-    stamp = account_traded(account)
+    if one:
+        fills, metrics = None, _strategies_live(account, traded, at)[str(strategy_id)]
+    else:
+        fills = account_fills.get(account, reuse=settings.PERFORMANCE_CACHE_SECONDS > 0)
+        metrics = _account_live(account, fills, at)
     report: dict[str, Any] = {
         "strategy_id": strategy_id or ALL,
         "period": {"start_date": account.created_at, "end_date": at},
-        "metrics": _strategies_live(account, traded, at)[str(strategy_id)]
-        if one
-        else _account_live(account, stamp, at),
+        "metrics": metrics,
         "timestamp": at,
     }
     if not strategy_id:
-        live = _strategies_live(account, _listed(account, stamp), at)
+        assert fills is not None  # the account's report
+        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at)
         report["strategies"] = [{"strategy_id": s, "metrics": live[s]} for s in sorted(live)]
     return report
 

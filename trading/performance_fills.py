@@ -86,12 +86,6 @@ def traded_list(account: Account, *, strategy_id: str | None = None) -> list[Tra
     return sorted((Traded(*row) for row in rows[: settings.PERFORMANCE_MAX_STRATEGIES]), key=lambda t: t.strategy_id)
 
 
-def account_traded(account: Account) -> Traded:
-    """The whole account's fills as one grouped row (under ALL)."""
-    row = Fill.objects.filter(account=account).aggregate(n=Count("id"), last_id=Max("id"), realized=Sum("realized_pl"))
-    return Traded(ALL, row["n"], row["last_id"] or 0, row["realized"] or ZERO)
-
-
 class ContentMemo:
     """A per-process LRU of values keyed by their complete inputs (never stale, so never invalidated).
     Off when PERFORMANCE_CACHE_SECONDS is 0 (the test settings: rolled-back ids may come again)."""

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from portfolio.equity import equity_snapshot_take
 from portfolio.models import EquityClose, EquitySnapshot
 from trading.performance import (
-    account_fills_memo,
+    account_fills,
     performance_compute,
     performance_memo,
     performance_report,
@@ -84,10 +84,10 @@ def test_the_strategies_listed_are_bounded_to_the_most_recently_traded(priced, p
 @pytest.fixture
 def memo_on(settings):
     settings.PERFORMANCE_CACHE_SECONDS = 60
-    for memo in (performance_memo, strategy_memo, account_fills_memo):
+    for memo in (performance_memo, strategy_memo, account_fills):
         memo.clear()
     yield
-    for memo in (performance_memo, strategy_memo, account_fills_memo):
+    for memo in (performance_memo, strategy_memo, account_fills):
         memo.clear()
 
 
@@ -113,3 +113,33 @@ def test_a_new_version_recomputes_only_the_strategies_whose_fills_changed(priced
     assert len(captured.captured_queries) > reused
     assert (before["S-01"]["total_trades"], after["S-01"]["total_trades"]) == (2, 3)
     assert after["S-00"] == before["S-00"] and after["S-02"] == before["S-02"]
+
+
+def test_new_fills_are_folded_into_the_account_totals_as_a_full_read_would_count_them(priced, place, memo_on, settings):
+    _traded_strategies(place, 3)
+    performance_report()
+    place(qty="2", strategy_id="S-01")
+    place(side="sell", qty="1", strategy_id="S-02")
+    place(side="sell", qty="1")  # the manual book: no strategy
+    ledger_version_bump()
+    folded = performance_report()
+    settings.PERFORMANCE_CACHE_SECONDS = 0
+    fresh = performance_report()
+    assert folded["metrics"] == fresh["metrics"]
+    assert folded["metrics"]["total_trades"] == 9
+    assert folded["strategies"] == fresh["strategies"]
+
+
+def test_totals_that_do_not_add_up_are_read_again(priced, place, memo_on, settings):
+    from trading.models import Fill
+
+    _traded_strategies(place, 2)
+    performance_report()
+    Fill.objects.filter(pk=Fill.objects.filter(side="sell").order_by("id").values("pk")[:1]).update(
+        realized_pl=Decimal("-7")
+    )  # not how fills change; stands for anything the folding did not see
+    ledger_version_bump()
+    seen = performance_report()["metrics"]
+    settings.PERFORMANCE_CACHE_SECONDS = 0
+    assert seen == performance_report()["metrics"]
+    assert seen["losing_trades"] == 1
