@@ -103,6 +103,7 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "symbol"], name="order_status_symbol_idx"),
+            models.Index(fields=["strategy_id"], name="order_strategy_idx"),  # a strategy's fills (performance)
             # Open orders are few among many: cash and shares held back are summed over them on every order.
             models.Index(
                 fields=["account", "side", "symbol"],
