@@ -1,12 +1,14 @@
 """Who may see and use the live page: staff users logged in through Django's auth (a session, never an API key).
 
 The page's JSON routes reuse the API's views with session authentication (DRF enforces CSRF on writes) and map the
-API's scopes to the user: `read` and `trade` to staff, `admin` (stop and resume trading) to staff holding the
-`trading.halt_trading` permission."""
+API's scopes to the user: `read` and `trade` to staff, `admin` (stop and resume trading, cancel another principal's
+or a liquidation order, see every client_order_id) to staff holding the `trading.halt_trading` permission.
+A staff user is the principal `user:<id>`."""
 
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 
+from trading.authority import Authority
 from tradingrobot.security.scopes import ADMIN, required_scope
 
 HALT_PERMISSION = "trading.halt_trading"
@@ -38,3 +40,6 @@ class StaffSession:
     authentication_classes = [SessionAuthentication]
     permission_classes = [StaffSessionPermission]
     schema = None  # the page's routes are not part of the public API description
+
+    def authority(self, request) -> Authority:
+        return Authority(principal=f"user:{request.user.pk}", admin=user_may_halt(request.user))

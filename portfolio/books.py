@@ -98,11 +98,17 @@ def book_of(*, source: str, strategy_id: str) -> str:
 
 def book_unrealized_pl(*, account_id: int, book: str) -> Decimal:
     """The book's open P&L at the latest stored prices (a symbol without a price counts at its cost)."""
+    return books_unrealized_pl(account_id=account_id, books=[book]).get(book, Decimal(0))
+
+
+def books_unrealized_pl(*, account_id: int, books: list[str]) -> dict[str, Decimal]:
+    """`book_unrealized_pl` of several books in two queries (the latest prices, the books' positions)."""
     prices = {p.ticker: p.price for p in price_latest_list(active_only=False)}
-    total = Decimal(0)
-    for qty, cost, ticker in BookPosition.objects.filter(account_id=account_id, book=book, qty__gt=0).values_list(
-        "qty", "cost_basis", "symbol__ticker"
-    ):
+    totals = {book: Decimal(0) for book in books}
+    rows = BookPosition.objects.filter(account_id=account_id, book__in=books, qty__gt=0).values_list(
+        "book", "qty", "cost_basis", "symbol__ticker"
+    )
+    for book, qty, cost, ticker in rows:
         price = prices.get(ticker)
-        total += qty * price - cost if price is not None else Decimal(0)
-    return total
+        totals[book] += qty * price - cost if price is not None else Decimal(0)
+    return totals

@@ -92,3 +92,20 @@ class EquitySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.at:%Y-%m-%d %H:%M} {self.equity}"
+
+
+class EquityClose(models.Model):
+    """The last equity snapshot of each market-local day: the daily series behind drawdown and Sharpe, so
+    performance reads a row a day instead of every snapshot. Written with the snapshot (portfolio/equity.py)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="equity_closes")
+    day = models.DateField()
+    at = models.DateTimeField()
+    equity = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["account", "day"]
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="equityclose_account_day_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.equity}"

@@ -14,6 +14,7 @@ OWNERS = {
     "Account": {"portfolio/ledger.py"},
     "Position": {"portfolio/ledger.py"},
     "EquitySnapshot": {"portfolio/equity.py"},
+    "EquityClose": {"portfolio/equity.py"},
     "Strategy": {"trading/engine/services.py"},
     "StrategyDecision": {"trading/engine/execution.py"},
     "BookPosition": set(),  # saved row by row by portfolio/books.py, called by the ledger only

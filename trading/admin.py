@@ -4,6 +4,7 @@ from tradingrobot.admin_base import ReadOnlyAdmin
 from tradingrobot.errors import DomainError
 
 from . import outbox, services, strategy_admin  # noqa: F401  (strategy_admin registers Strategy and StrategyDecision)
+from .authority import Authority
 from .models import Fill, Order, OutboxMessage, TradingState
 
 
@@ -80,9 +81,10 @@ class OrderAdmin(ReadOnlyAdmin):
     @admin.action(description="Cancel selected open orders", permissions=["cancel"])
     def cancel_orders(self, request, queryset):
         canceled, refused = 0, []
+        authority = Authority(principal=f"user:{request.user.pk}", admin=_may(request, "cancel_any_order"))
         for order_id in queryset.values_list("pk", flat=True):
             try:
-                services.order_cancel(order_id=order_id, canceled_by=_actor(request))
+                services.order_cancel(order_id=order_id, canceled_by=_actor(request), authority=authority)
                 canceled += 1
             except DomainError as error:
                 refused.append(error.message)

@@ -9,9 +9,11 @@ from tradingrobot.actors import actor_of
 from tradingrobot.error_codes import ErrorCode, error_code_of
 from tradingrobot.errors import InvalidInput, error_body
 from tradingrobot.query_params import int_param, ticker_param, time_param
+from tradingrobot.security.principals import principal_is_admin, principal_of
 from tradingrobot.serializer_fields import ErrorOut
 
 from . import documents, performance, selectors, services
+from .authority import Authority
 from .models import Order
 from .order_request import order_request_parse
 from .serializers import (
@@ -63,6 +65,14 @@ def _one_value(request, body: dict, name: str, conflict: ErrorCode):
     return in_body if in_body is not None else in_query
 
 
+class ActsForPrincipal:
+    """Views whose answer depends on who asks (orders belong to a principal); the live page maps its staff
+    users onto principals its own way (dashboard/permissions.py)."""
+
+    def authority(self, request) -> Authority:
+        return Authority(principal=principal_of(request), admin=principal_is_admin(request))
+
+
 def _quantity(quantity, qty):
     """`quantity` (the contract) or its alias `qty`; both given and different is an error."""
     if quantity is not None and qty is not None and _as_text(quantity) != _as_text(qty):
@@ -72,7 +82,7 @@ def _quantity(quantity, qty):
     return quantity if quantity is not None else qty
 
 
-class TradeApi(APIView):
+class TradeApi(ActsForPrincipal, APIView):
     required_scope = "trade"
     audit_action = "order_place"
 
@@ -110,8 +120,10 @@ class TradeApi(APIView):
             client_order_id=values["client_order_id"] or header_key,
             strategy_id=values["strategy_id"],
         )
-        order, created = services.order_place(request=order_request, placed_by=actor_of(request))
-        order_data = OrderOut(order).data
+        order, created = services.order_place(
+            request=order_request, placed_by=actor_of(request), principal=self.authority(request).principal
+        )
+        order_data = OrderOut(order, context={"viewer": self.authority(request)}).data
         if order.status == Order.Status.REJECTED:
             return Response(
                 error_body(order.reject_reason, error_code_of(order.reject_code), order=order_data),
@@ -122,7 +134,7 @@ class TradeApi(APIView):
         )
 
 
-class OrderListApi(APIView):
+class OrderListApi(ActsForPrincipal, APIView):
     required_scope = "read"
 
     @extend_schema(
@@ -152,24 +164,26 @@ class OrderListApi(APIView):
         )
         page = list(orders[offset : offset + limit])
         body = {"orders": page, "total": orders.count(), "limit": limit, "offset": offset}
-        return Response(OrderListOut(body).data)
+        return Response(OrderListOut(body, context={"viewer": self.authority(request)}).data)
 
 
-class OrderDetailApi(APIView):
+class OrderDetailApi(ActsForPrincipal, APIView):
     required_scope = {"GET": "read", "DELETE": "trade"}
     audit_action = {"DELETE": "order_cancel"}
 
     @extend_schema(operation_id="order_detail", responses={200: OrderDetailOut, 404: ErrorOut})
     def get(self, request, order_id: int):
-        return Response(OrderDetailOut(selectors.order_get(order_id=order_id)).data)
+        order = selectors.order_get(order_id=order_id)
+        return Response(OrderDetailOut(order, context={"viewer": self.authority(request)}).data)
 
-    @extend_schema(responses={200: TradeOut, 404: ErrorOut, 409: ErrorOut})
+    @extend_schema(responses={200: TradeOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut})
     def delete(self, request, order_id: int):
-        order = services.order_cancel(order_id=order_id, canceled_by=actor_of(request))
-        return Response({"status": "success", "order": OrderOut(order).data})
+        authority = self.authority(request)
+        order = services.order_cancel(order_id=order_id, canceled_by=actor_of(request), authority=authority)
+        return Response({"status": "success", "order": OrderOut(order, context={"viewer": authority}).data})
 
 
-class StopTradingApi(APIView):
+class StopTradingApi(ActsForPrincipal, APIView):
     required_scope = "admin"
     audit_action = "trading_halt"
 
@@ -203,7 +217,7 @@ class StopTradingApi(APIView):
             "liquidation_detail": detail,
             "liquidation_orders": liquidations,
         }
-        return Response(StopOut(body).data)
+        return Response(StopOut(body, context={"viewer": self.authority(request)}).data)
 
 
 def _liquidation_outcome(orders: list[Order]) -> tuple[str, str]:

@@ -60,6 +60,20 @@ def execution_price(order: Order, sample_price: Decimal) -> Decimal | None:
     return max(limit, price) if sample_price >= limit else None
 
 
+def cap_price(order: Order, last_price: Decimal | None) -> Decimal:
+    """The price per share the notional cap is checked at when the order is placed: the most it can fill at
+    as far as the last price tells. A buy limit never fills above its limit; a sell limit far below the market
+    fills at the market, so max(limit, last); a market order at the last price slipped."""
+    if order.type == Order.Type.MARKET:
+        assert last_price is not None  # a market order without a price is refused before this
+        return slipped_price(last_price, order.side)
+    limit = order.limit_price
+    assert limit is not None  # a limit order carries its limit (a database constraint)
+    if order.side == Order.Side.SELL and last_price is not None:
+        return max(limit, last_price)
+    return limit
+
+
 def crossing_filter(order: Order) -> dict:
     """ORM filter on samples that cross `order`'s limit."""
     if order.type == Order.Type.MARKET:

@@ -4,7 +4,7 @@
 Inputs are plain values, so the live ledger and the backtester's in-memory book feed it the same way:
 - `closing`: one (P&L, cost of the shares sold) per closing (sell) fill, the P&L being the fill's realized P&L
   as the ledger books it (proceeds - cost removed - the sell's commission; a buy's commission is realized on
-  the buy and counts in `realized`, not in any trade);
+  the buy and counts in `realized`, not in any trade); or those trades reduced once by `closing_stats`;
 - `curve`: the mark-to-market equity at every point the caller has (every bar in a backtest; the equity
   snapshots of the account live), oldest first.
 
@@ -142,13 +142,43 @@ def _value_before(times: np.ndarray, values: Sequence | np.ndarray, moment: dt.d
     return value if isinstance(value, Decimal) else Decimal(repr(float(value))).quantize(CENT)
 
 
+@dataclass(frozen=True)
+class ClosingStats:
+    """The closing trades reduced to what the metrics read: built once, reused while the trades are the same."""
+
+    count: int
+    wins: int
+    losses: int
+    gross_profit: Decimal
+    gross_loss: Decimal  # a sum of negative P&Ls (<= 0)
+    pnl_sum: Decimal
+    returns_sum: float  # of P&L / cost x 100, over trades with a cost
+    returns_n: int
+
+
+def closing_stats(closing: Sequence[tuple[Decimal, Decimal]]) -> ClosingStats:
+    gains = [pnl for pnl, _ in closing if pnl > 0]
+    losses = [pnl for pnl, _ in closing if pnl < 0]
+    returns = [float(pnl / cost * 100) for pnl, cost in closing if cost]
+    return ClosingStats(
+        count=len(closing),
+        wins=len(gains),
+        losses=len(losses),
+        gross_profit=sum(gains, ZERO),
+        gross_loss=sum(losses, ZERO),
+        pnl_sum=sum((pnl for pnl, _ in closing), ZERO),
+        returns_sum=sum(returns),
+        returns_n=len(returns),
+    )
+
+
 def metrics_compute(
     *,
     starting_cash: Decimal,
     realized: Decimal,
     unrealized: Decimal,
     fills: int,
-    closing: Sequence[tuple[Decimal, Decimal]],
+    closing: Sequence[tuple[Decimal, Decimal]] | ClosingStats,
     curve_times: Sequence[dt.datetime] | np.ndarray,
     curve_values: Sequence | np.ndarray,
     as_of: dt.datetime,
@@ -158,9 +188,7 @@ def metrics_compute(
     times = _datetime64(curve_times)
     floats = np.asarray([float(v) for v in curve_values] if not isinstance(curve_values, np.ndarray) else curve_values)
     floats = floats.astype(np.float64)
-    gains = [pnl for pnl, _ in closing if pnl > 0]
-    losses = [pnl for pnl, _ in closing if pnl < 0]
-    returns = [float(pnl / cost * 100) for pnl, cost in closing if cost]
+    stats = closing if isinstance(closing, ClosingStats) else closing_stats(closing)
     total = realized + unrealized
     current = starting_cash + total
     days = span_days(times)
@@ -178,13 +206,13 @@ def metrics_compute(
         daily_pnl=current - _value_before(times, curve_values, day_start, starting_cash),
         monthly_pnl=current - _value_before(times, curve_values, month_start, starting_cash),
         total_trades=fills,
-        closed_trades=len(closing),
-        winning_trades=len(gains),
-        losing_trades=len(losses),
-        win_rate=_finite(len(gains) / len(closing) * 100) if closing else None,
-        avg_return=_finite(sum(returns) / len(returns)) if returns else None,
-        expectancy=_finite(float(sum(closing_pnl for closing_pnl, _ in closing) / len(closing))) if closing else None,
-        profit_factor=_finite(float(sum(gains) / -sum(losses))) if losses else None,
+        closed_trades=stats.count,
+        winning_trades=stats.wins,
+        losing_trades=stats.losses,
+        win_rate=_finite(stats.wins / stats.count * 100) if stats.count else None,
+        avg_return=_finite(stats.returns_sum / stats.returns_n) if stats.returns_n else None,
+        expectancy=_finite(float(stats.pnl_sum / stats.count)) if stats.count else None,
+        profit_factor=_finite(float(stats.gross_profit / -stats.gross_loss)) if stats.losses else None,
         max_drawdown=max_drawdown(floats),
         sharpe_ratio=sharpe(times, floats, tz) if annualised else None,
         cagr=cagr,

@@ -59,7 +59,14 @@ class Order(models.Model):
         LIQUIDATION = "liquidation"
         STRATEGY = "strategy"
 
-    client_order_id = models.CharField(max_length=128, unique=True)
+    client_order_id = models.CharField(
+        max_length=128, help_text="The idempotency key: unique per principal, never across principals."
+    )
+    principal = models.CharField(
+        max_length=160,
+        blank=True,
+        help_text="Who placed it: key:<prefix>, oauth:<client>, user:<id>, strategy:<id>, command, liquidation...",
+    )
     request_fingerprint = models.CharField(max_length=64, blank=True)
     account = models.ForeignKey("portfolio.Account", on_delete=models.PROTECT, related_name="orders")
     symbol = models.ForeignKey("market.Symbol", on_delete=models.PROTECT, related_name="orders")
@@ -90,9 +97,13 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        permissions = [("cancel_order", "Can cancel open orders")]
+        permissions = [
+            ("cancel_order", "Can cancel open orders"),
+            ("cancel_any_order", "Can cancel any principal's orders, liquidation ones included"),
+        ]
         indexes = [
             models.Index(fields=["status", "symbol"], name="order_status_symbol_idx"),
+            models.Index(fields=["strategy_id"], name="order_strategy_idx"),  # a strategy's fills (performance)
             # Open orders are few among many: cash and shares held back are summed over them on every order.
             models.Index(
                 fields=["account", "side", "symbol"],
@@ -101,6 +112,9 @@ class Order(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["principal", "client_order_id"], name="order_principal_client_order_id_uniq"
+            ),
             models.CheckConstraint(condition=Q(qty__gt=0), name="order_qty_gt0"),
             models.CheckConstraint(condition=Q(filled_qty__gte=0), name="order_filled_qty_gte0"),
             models.CheckConstraint(

@@ -1,30 +1,42 @@
 """Performance from the ledger: P&L, win rate, profit factor, drawdown, Sharpe, ROI — overall and per strategy.
 The formulas are `trading.metrics` (the same module computes the backtest reports); this module feeds it the
-ledger's fills and equity curve and keeps the documents' keys (`LIVE_KEYS`).
+ledger's fills and a daily equity curve and keeps the documents' keys (`LIVE_KEYS`).
 
-Overall figures value the account (cash + positions at the latest prices) along its equity snapshots.
+Bounded work: the curves are daily closes (drawdown and Sharpe from the last value of each market-local day,
+intraday dips not counted), every strategy's fills are read in two grouped queries, at most
+PERFORMANCE_MAX_STRATEGIES strategies are listed (the most recently traded), and a report is memoized per
+ledger version (every fill and price write bumps it; PERFORMANCE_CACHE_SECONDS bounds its age).
+
+Overall figures value the account (cash + positions at the latest prices) along its daily closes
+(portfolio.EquityClose: each day's last equity snapshot), ending at the current value.
 Per strategy, its realized P&L is over the fills of its orders (by strategy_id) and its unrealized P&L is that of
 its own book (portfolio/books.py: the shares its engine orders bought, at the latest prices); its curve starts
-from the account's starting cash. Manual orders filed under a strategy_id are realized there but held in the
-manual book.
+from the account's starting cash and closes each day at the realized P&L so far. Manual orders filed under a
+strategy_id are realized there but held in the manual book.
 """
 
+import datetime as dt
+from collections.abc import Hashable
 from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
 
 from market.clock import market_clock, now
-from portfolio.books import book_unrealized_pl
+from portfolio.books import books_unrealized_pl
 from portfolio.ledger import account_get_or_create
-from portfolio.models import Account, EquitySnapshot
+from portfolio.models import Account, EquityClose
 from portfolio.selectors import portfolio_get
-from trading.metrics import Metrics, metrics_compute
+from trading.metrics import MIN_DAYS_FOR_ANNUALISED, Metrics, metrics_compute
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
+from tradingrobot.snapshot_cache import VersionedMemo
 
-from .models import Fill, Order
 from .outbox import outbox_performance_add
+from .performance_fills import ALL, ContentMemo, FillSummary, Traded, fill_summaries, traded_list
+from .performance_state import AccountFills, AccountFillsMemo
 
-ZERO = Decimal("0")
-ALL = "ALL"  # the strategy id of the whole account
+performance_memo = VersionedMemo("ledger:version", max_age=lambda: settings.PERFORMANCE_CACHE_SECONDS, max_entries=64)
 
 # The keys of the live documents (/api/performance, the push-back): their wire shape, unchanged.
 LIVE_KEYS = (
@@ -50,46 +62,16 @@ def live_json(metrics: Metrics) -> dict:
     return {key: document[key] for key in LIVE_KEYS}
 
 
-def _fills(account: Account, strategy_id: str | None):
-    fills = Fill.objects.filter(account=account).order_by("executed_at", "id")
-    if strategy_id:
-        fills = fills.filter(order__strategy_id=strategy_id)
-    return list(fills.values_list("executed_at", "side", "qty", "price", "commission", "realized_pl"))
-
-
-def performance_compute(*, strategy_id: str | None = None, account: Account | None = None) -> Metrics:
-    account = account or account_get_or_create()
-    at = now()
-    fills = _fills(account, strategy_id)
-    closing = [  # (P&L, cost of the shares sold) of each sell
-        (realized, qty * price - realized - commission)
-        for _, side, qty, price, commission, realized in fills
-        if side == "sell"
-    ]
-    realized = sum((f[5] for f in fills), ZERO)
-
-    if strategy_id:
-        unrealized = book_unrealized_pl(account_id=account.pk, book=strategy_id)
-        running, curve = account.starting_cash, [(account.created_at, account.starting_cash)]
-        for executed_at, *_, fill_realized in fills:
-            running += fill_realized
-            curve.append((executed_at, running))
-        current = running + unrealized
-        curve.append((at, current))
-    else:
-        view = portfolio_get(account=account)
-        unrealized = view.unrealized_pl
-        curve = [(account.created_at, account.starting_cash)]
-        curve += list(EquitySnapshot.objects.filter(account=account).order_by("at").values_list("at", "equity"))
-        curve.append((at, view.portfolio_value))
-        curve.sort(key=lambda point: point[0])
-
+def _compute(
+    account: Account, summary: FillSummary, unrealized: Decimal, curve: list[tuple[dt.datetime, Decimal]], at
+) -> Metrics:
+    curve.sort(key=lambda point: point[0])
     return metrics_compute(
         starting_cash=account.starting_cash,
-        realized=realized,
+        realized=summary.realized,
         unrealized=unrealized,
-        fills=len(fills),
-        closing=closing,
+        fills=summary.fills,
+        closing=summary.stats,
         curve_times=[point[0] for point in curve],
         curve_values=[point[1] for point in curve],
         as_of=at,
@@ -97,50 +79,121 @@ def performance_compute(*, strategy_id: str | None = None, account: Account | No
     )
 
 
-def strategy_ids(*, account: Account | None = None) -> list[str]:
+def _strategy_metrics(
+    account: Account, strategy_ids: list[str], unrealized: dict[str, Decimal], at: dt.datetime
+) -> dict[str, Metrics]:
+    metrics = {}
+    for sid, summary in fill_summaries(account, strategy_ids, market_clock().tz).items():
+        running, curve = account.starting_cash, [(account.created_at, account.starting_cash)]
+        for last, realized in summary.days:
+            running += realized
+            curve.append((last, running))
+        curve.append((at, running + unrealized[sid]))
+        metrics[sid] = _compute(account, summary, unrealized[sid], curve, at)
+    return metrics
+
+
+def _account_metrics(account: Account, summary: FillSummary, at: dt.datetime) -> Metrics:
+    view = portfolio_get(account=account)
+    curve = [(account.created_at, account.starting_cash)]
+    curve += list(EquityClose.objects.filter(account=account).order_by("day").values_list("at", "equity"))
+    curve.append((at, view.portfolio_value))
+    return _compute(account, summary, view.unrealized_pl, curve, at)
+
+
+def performance_compute(*, strategy_id: str | None = None, account: Account | None = None) -> Metrics:
+    """The metrics now, computed afresh (the documents below reuse what they can)."""
     account = account or account_get_or_create()
-    ids = Order.objects.filter(account=account, fills__isnull=False).values_list("strategy_id", flat=True)
-    return sorted(set(ids) - {""})
+    at = now()
+    if strategy_id:
+        unrealized = books_unrealized_pl(account_id=account.pk, books=[strategy_id])
+        return _strategy_metrics(account, [strategy_id], unrealized, at)[strategy_id]
+    return _account_metrics(account, fill_summaries(account, None, market_clock().tz)[ALL], at)
+
+
+def strategy_ids(*, account: Account | None = None) -> list[str]:
+    """The strategies listed: with fills, at most PERFORMANCE_MAX_STRATEGIES, the most recently traded, by id."""
+    return [t.strategy_id for t in traded_list(account or account_get_or_create())]
+
+
+# What a strategy's live metrics depend on besides its fills: its book's open P&L and the market-local date
+# (daily and monthly P&L, today's close, whether the curve is long enough to annualise). Metrics of the same
+# inputs are reused from `strategy_memo`; only strategies with a new fill or price move are computed.
+strategy_memo = ContentMemo(max_entries=1024)
+account_fills = AccountFillsMemo()
+
+
+def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.datetime) -> Hashable:
+    annualised = (at - account.created_at) >= dt.timedelta(days=MIN_DAYS_FOR_ANNUALISED)
+    return (account.pk, account.starting_cash, traded, unrealized, market_clock().local_date(at), annualised)
+
+
+def _strategies_live(account: Account, traded: list[Traded], at: dt.datetime) -> dict[str, dict]:
+    unrealized = books_unrealized_pl(account_id=account.pk, books=[t.strategy_id for t in traded])
+    keys = {t.strategy_id: _live_key(account, t, unrealized[t.strategy_id], at) for t in traded}
+
+    def build(names: list[str]) -> dict[str, dict]:
+        return {sid: live_json(m) for sid, m in _strategy_metrics(account, names, unrealized, at).items()}
+
+    return strategy_memo.get_many(keys, build)
+
+
+def _account_live(account: Account, fills: AccountFills, at: dt.datetime) -> dict:
+    return live_json(_account_metrics(account, fills.summary(), at))
 
 
 def performance_report(*, strategy_id: str | None = None) -> dict:
-    """The account's metrics with every strategy's (no `strategy_id`), or one strategy's (`ALL`: the account's
-    alone). A strategy without trades is NotFound, naming the ones that have some."""
+    """The account's metrics with the listed strategies' (no `strategy_id`), or one strategy's (`ALL`: the
+    account's alone). A strategy without trades is NotFound, naming the ones that have some. Memoized per
+    ledger version."""
+    return performance_memo.get(("report", strategy_id or ""), lambda: _report(strategy_id))
+
+
+def _report(strategy_id: str | None) -> dict:
     account = account_get_or_create()
-    known = strategy_ids(account=account)
     one = strategy_id not in (None, "", ALL)
-    if one and strategy_id not in known:
-        listed = ", ".join(known) or "none yet"
+    traded = traded_list(account, strategy_id=str(strategy_id)) if one else []
+    if one and not traded:
+        listed = ", ".join(strategy_ids(account=account)) or "none yet"
         raise NotFound(
             f"No trades for strategy {str(strategy_id)[:64]!r}; strategies with trades: {listed}.",
             code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()
-    report = {
+    if one:
+        fills, metrics = None, _strategies_live(account, traded, at)[str(strategy_id)]
+    else:
+        fills = account_fills.get(account, reuse=settings.PERFORMANCE_CACHE_SECONDS > 0)
+        metrics = _account_live(account, fills, at)
+    report: dict[str, Any] = {
         "strategy_id": strategy_id or ALL,
         "period": {"start_date": account.created_at, "end_date": at},
-        "metrics": live_json(performance_compute(strategy_id=strategy_id if one else None, account=account)),
+        "metrics": metrics,
         "timestamp": at,
     }
     if not strategy_id:
-        report["strategies"] = [
-            {"strategy_id": s, "metrics": live_json(performance_compute(strategy_id=s, account=account))} for s in known
-        ]
+        assert fills is not None  # the account's report
+        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at)
+        report["strategies"] = [{"strategy_id": s, "metrics": live[s]} for s in sorted(live)]
     return report
 
 
 def performance_document(*, strategy_id: str | None = None) -> dict:
     """The WordPress `/performance/{strategy_id}/metrics` shape; times in UTC (`*_utc`), made site-local on delivery."""
     report = performance_report(strategy_id=strategy_id or ALL)
-    return {
-        "strategy_id": report["strategy_id"],
-        "period_utc": {name: moment.isoformat() for name, moment in report["period"].items()},
-        "metrics": report["metrics"],
-    }
+    return _document(report, report["strategy_id"], report["metrics"])
+
+
+def _document(report: dict, strategy_id: str, metrics: dict) -> dict:
+    period = {name: moment.isoformat() for name, moment in report["period"].items()}
+    return {"strategy_id": strategy_id, "period_utc": period, "metrics": metrics}
 
 
 def performance_push_enqueue() -> int:
-    """Queue the overall and per-strategy metrics for WordPress (delivered by the outbox, in order)."""
+    """Queue the overall and the listed strategies' metrics for WordPress (delivered by the outbox, in order),
+    from one report."""
     stamp = now().replace(microsecond=0)
-    documents = [performance_document()] + [performance_document(strategy_id=s) for s in strategy_ids()]
+    report = performance_report()
+    documents = [_document(report, ALL, report["metrics"])]
+    documents += [_document(report, s["strategy_id"], s["metrics"]) for s in report["strategies"]]
     return outbox_performance_add(documents=documents, at=stamp)

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from portfolio.serializers import PositionOut, SymbolPriceOut
@@ -14,8 +15,10 @@ class FillOut(serializers.Serializer):
 
 
 class OrderOut(serializers.Serializer):
+    """`client_order_id` only for the order's own principal or an admin (context `viewer`), else null."""
+
     id = serializers.IntegerField()
-    client_order_id = serializers.CharField()
+    client_order_id = serializers.SerializerMethodField()
     symbol = serializers.CharField(source="symbol.ticker")
     side = serializers.CharField()
     qty = qty_field()
@@ -37,6 +40,11 @@ class OrderOut(serializers.Serializer):
     canceled_at = serializers.DateTimeField(allow_null=True)
     expired_at = serializers.DateTimeField(allow_null=True)
     expires_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_client_order_id(self, order) -> str | None:
+        viewer = self.context.get("viewer")
+        return order.client_order_id if viewer is not None and viewer.owns(order) else None
 
 
 class OrderDetailOut(OrderOut):

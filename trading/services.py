@@ -27,6 +27,7 @@ from tradingrobot.events import announce
 from tradingrobot.ops import metrics
 
 from . import broker, events
+from .authority import OPERATOR, Authority, cancel_authorize
 from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
@@ -53,22 +54,18 @@ def order_place(
     placed_by: str,
     source: str = Order.Source.API,
     bypass_halt: bool = False,
+    principal: str | None = None,
 ) -> tuple[Order, bool]:
-    """Place an order. Returns (order, created): a repeated client_order_id returns the first order.
+    """Place an order. Returns (order, created): a repeated client_order_id of the same principal returns its
+    first order; another principal's orders are never seen (the key is theirs alone).
 
     In one transaction: locks trading state (shared), account and position; checks the rules; writes the
     order; fills it at once when the market is open and a fresh price allows, else leaves it resting."""
+    owner = (principal or order_principal_default(source=source, strategy_id=request.strategy_id))[:160]
     with transaction.atomic():
         if request.client_order_id:
-            idempotency_key_lock(request.client_order_id)
-            existing = Order.objects.filter(client_order_id=request.client_order_id).select_related("symbol").first()
+            existing = _order_idempotent(request, owner)
             if existing is not None:
-                if existing.request_fingerprint != request.fingerprint():
-                    raise Unprocessable(
-                        f"client_order_id {request.client_order_id!r} was already used for a different order "
-                        f"(#{existing.pk}); use a new key for a new order.",
-                        code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
-                    )
                 return existing, False
 
         symbol = symbol_get(ticker=request.ticker)
@@ -83,6 +80,7 @@ def order_place(
         at = now()
         order = Order(
             client_order_id=request.client_order_id or uuid.uuid4().hex,
+            principal=owner,
             request_fingerprint=request.fingerprint(),
             account=account,
             symbol=symbol,
@@ -110,6 +108,30 @@ def order_place(
         return order, True
 
 
+def order_principal_default(*, source: str, strategy_id: str | None) -> str:
+    """The principal of an order placed by the robot itself: a strategy is its own principal (its
+    deterministic client_order_id is exactly-once per strategy); commands, tasks, liquidations by source."""
+    if source == Order.Source.STRATEGY:
+        return f"strategy:{strategy_id or ''}"
+    return str(source)
+
+
+def _order_idempotent(request: OrderRequest, principal: str) -> Order | None:
+    """This principal's earlier order with the request's client_order_id, or None. Claims the key for the
+    transaction (409 while another request of the same principal holds it)."""
+    key = request.client_order_id
+    assert key  # the caller only asks with a key
+    idempotency_key_lock(f"{principal}\n{key}")
+    existing = Order.objects.filter(principal=principal, client_order_id=key).select_related("symbol").first()
+    if existing is not None and existing.request_fingerprint != request.fingerprint():
+        raise Unprocessable(
+            f"client_order_id {key!r} was already used by this credential for a different order "
+            f"(#{existing.pk}); use a new key for a new order.",
+            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        )
+    return existing
+
+
 def _place_checked(order: Order, account: Account, position: Position, at: dt.datetime) -> None:
     clock = market_clock()
     session = clock.session_at(at)
@@ -129,7 +151,9 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
         assert latest is not None  # a market order without a price was refused above
         estimate = broker.slipped_price(latest.price, order.side)
     liquidation = order.source == Order.Source.LIQUIDATION
-    _check_limits(order, account, position, estimate, capped=not liquidation)
+    if not liquidation:
+        _check_cap(order, broker.cap_price(order, latest.price if latest else None), when="")
+    _check_limits(order, account, position, estimate)
 
     fill_price = None
     if session is not None and latest is not None:
@@ -153,15 +177,20 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
     announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
-def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal, *, capped: bool) -> None:
-    """`capped=False` for liquidations: the per-order cap must never keep the stop from selling."""
-    notional = order.qty * estimate
-    if capped and notional > settings.MAX_ORDER_NOTIONAL:
+def _check_cap(order: Order, price: Decimal, *, when: str) -> None:
+    """The per-order cap (MAX_ORDER_NOTIONAL) on what is left to fill, at `price`. Never for liquidations:
+    the cap must never keep the stop from selling."""
+    notional = (order.qty - order.filled_qty) * price
+    if notional > settings.MAX_ORDER_NOTIONAL:
         raise Rejection(
             ErrorCode.RISK_LIMIT,
-            f"Order value ~{notional:.2f} exceeds the limit of {settings.MAX_ORDER_NOTIONAL} per order; "
-            "trade fewer shares.",
+            f"Order value{when} ~{notional:.2f} (at {price}) exceeds the limit of {settings.MAX_ORDER_NOTIONAL} "
+            "per order; trade fewer shares.",
         )
+
+
+def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
+    notional = order.qty * estimate
     if order.side == Order.Side.BUY:
         needed = notional + broker.commission_for(order.qty)
         available = account.cash - _cash_reserved(account)
@@ -244,6 +273,8 @@ def _halted_message(state: TradingState) -> str:
 def _fill(order: Order, account: Account, position: Position, price: Decimal, at: dt.datetime) -> Fill:
     """Execute the whole remaining quantity at `price`: cash, position, fill and order change together.
     The caller holds the locks on account and position."""
+    if order.source != Order.Source.LIQUIDATION:
+        _check_cap(order, price, when=" at fill")  # a resting order, or a market order accepted while closed
     qty = order.qty - order.filled_qty
     booking = Booking(
         side=order.side,
@@ -362,11 +393,14 @@ def _crossing_sample(order: Order, session_open: dt.datetime, at: dt.datetime) -
 # --- canceling and expiring ----------------------------------------------------------
 
 
-def order_cancel(*, order_id: int, canceled_by: str) -> Order:
+def order_cancel(*, order_id: int, canceled_by: str, authority: Authority = OPERATOR) -> Order:
+    """Cancel an open order. A principal cancels its own orders; another principal's orders, and liquidation
+    and admin orders (halted or not), need `admin`."""
     with transaction.atomic():
         order = Order.objects.select_for_update().select_related("symbol").filter(pk=order_id).first()
         if order is None:
             raise NotFound(f"No order with id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
+        cancel_authorize(order, authority)
         if not order.is_open:
             raise Conflict(
                 f"Order {order_id} is {order.status}; only new, accepted or partially filled orders can be canceled.",

@@ -140,6 +140,12 @@ class ErrorCode(enum.StrEnum):
     # --- other order operations ---
     ORDER_NOT_FOUND = "order_not_found", 404, "No order with this id."
     ORDER_NOT_CANCELABLE = "order_not_cancelable", 409, "The order is already filled, canceled, expired or rejected."
+    ORDER_NOT_YOURS = (
+        "order_not_yours",
+        403,
+        "Another credential's order, or a liquidation or admin order: canceling it needs the admin scope.",
+        (Surface.API, Surface.ADMIN),
+    )
     CONFLICTING_REASON = "conflicting_reason", 400, "reason differs between the body and the query string."
     CONFLICTING_LIQUIDATE = "conflicting_liquidate", 400, "liquidate differs between the body and the query string."
 

@@ -47,6 +47,10 @@ class NotFound(DomainError):
     code = ErrorCode.NOT_FOUND
 
 
+class Forbidden(DomainError):
+    code = ErrorCode.ORDER_NOT_YOURS
+
+
 class Conflict(DomainError):
     code = ErrorCode.CONFLICT
 

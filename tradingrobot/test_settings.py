@@ -21,6 +21,7 @@ STORAGES = {
 
 # The status memo is process-wide; tests get a fresh document every time (tests/portfolio tests the memo).
 STATUS_CACHE_SECONDS = 0
+PERFORMANCE_CACHE_SECONDS = 0
 
 # The test client's host (Django's test setup adds it too; a subprocess using django.test.Client has only this).
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405

@@ -217,3 +217,18 @@ def test_price_sources_name_where_each_newest_sample_came_from(operator, add_pri
     add_price("TSLA", "250", MARKET_OPEN_AT)
     sources = operator.get("/dashboard/api/price_sources").json()["sources"]
     assert sources == {"NVDA": None, "QQQ": None, "SPY": None, "TSLA": "manual"}
+
+
+def test_staff_without_the_halt_permission_cancels_only_its_own_orders(make_user, market_open, add_price):
+    """Issue 13 item 4 on the live page: another principal's order needs the page's admin (halt permission)."""
+    make_user("desk", staff=True)
+    desk = logged_in("desk", csrf_checks=True)
+    add_price("TSLA", "250", MARKET_OPEN_AT)
+    resting = order_request_parse(ticker="TSLA", side="buy", qty="1", type="limit", limit_price="100")
+    order, _ = order_place(request=resting, placed_by="tests", principal="key:abcdefgh")
+    response = desk.delete(f"/dashboard/api/orders/{order.pk}", HTTP_X_CSRFTOKEN=csrf_of(desk))
+    assert (response.status_code, response.json()["code"]) == (403, "order_not_yours")
+    order.refresh_from_db()
+    assert order.status == Order.Status.ACCEPTED
+    listed = desk.get("/dashboard/api/orders").json()["orders"]
+    assert [o["client_order_id"] for o in listed] == [None]

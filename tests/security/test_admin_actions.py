@@ -8,7 +8,7 @@ from trading.models import Order, OutboxMessage, TradingState
 from tradingrobot.security.models import ApiKey
 
 VIEW = ["view_tradingstate", "view_order", "view_outboxmessage", "view_apikey"]
-ACTIONS = ["halt_trading", "resume_trading", "cancel_order", "retry_outboxmessage", "revoke_apikey"]
+ACTIONS = ["halt_trading", "resume_trading", "cancel_order", "cancel_any_order", "retry_outboxmessage", "revoke_apikey"]
 
 
 def staff_client(*codenames: str) -> Client:

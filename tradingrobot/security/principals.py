@@ -5,7 +5,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from oauth2_provider.models import AbstractAccessToken
 
 from .models import ApiKey
-from .scopes import READ
+from .scopes import ADMIN, READ
 
 
 def _is_staff(user: AbstractBaseUser) -> bool:
@@ -41,3 +41,14 @@ def principal_ticket(auth) -> dict | None:
     if isinstance(auth, AbstractBaseUser):
         return {"kind": "user", "id": auth.pk}
     return None
+
+
+def principal_of(request) -> str:
+    """The principal a request acts for (orders belong to it); requests without a credential never reach here."""
+    ident = principal_id(getattr(request, "auth", None))
+    return ident or f"anonymous@{request.META.get('REMOTE_ADDR', '?')}"
+
+
+def principal_is_admin(request) -> bool:
+    """Holds the `admin` scope: may act on every principal's orders."""
+    return ADMIN in principal_scopes(getattr(request, "auth", None))

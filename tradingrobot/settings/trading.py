@@ -22,6 +22,9 @@ ALLOW_SHORTING = False
 MARKET_DATA_MAX_LIMIT = 10000
 STATUS_TICK_SECONDS = env.float("STATUS_TICK_SECONDS", default=5.0)
 STATUS_CACHE_SECONDS = env.float("STATUS_CACHE_SECONDS", default=1.0)  # see tradingrobot/snapshot_cache.py
+# /api/performance per ledger version (trading/performance.py); the age bounds it when no shared cache is used.
+PERFORMANCE_CACHE_SECONDS = env.float("PERFORMANCE_CACHE_SECONDS", default=30.0)
+PERFORMANCE_MAX_STRATEGIES = env.int("PERFORMANCE_MAX_STRATEGIES", default=50)
 # The strategy engine evaluates a closed bar in the process that stored it instead of in a Celery task.
 STRATEGY_ENGINE_INLINE = env.bool("STRATEGY_ENGINE_INLINE", default=False)
 # Backtests (trading/backtest): default costs are not zero; a run asks for zero explicitly.
