@@ -13,18 +13,25 @@ if ( ! defined( 'ABSPATH' ) ) {
 add_action( TRP_BRIDGE_CRON_HOOK, 'trp_bridge_process_queue' );
 
 /**
- * Place a trade through the robot.
+ * Place a trade through the robot with the trade key. The current user needs TRP_BRIDGE_CAP_TRADE unless
+ * $check_capability is false (code of the site's own that decided for itself, e.g. a WP-CLI command): a theme
+ * that wires this to a public form cannot let visitors trade by accident.
  *
- * @param string           $symbol   Ticker, e.g. TSLA.
- * @param string           $side     buy | sell (any case).
- * @param string|int|float $quantity Quantity (a decimal string keeps it exact).
+ * @param string           $symbol           Ticker, e.g. TSLA.
+ * @param string           $side             buy | sell (any case).
+ * @param string|int|float $quantity         Quantity (a decimal string keeps it exact).
+ * @param bool             $check_capability Whether the current user must hold TRP_BRIDGE_CAP_TRADE.
  * @return array|WP_Error Executed: ['status' => 'executed', 'request_id', 'order', 'http_status'];
  *                        robot unreachable: ['status' => 'queued', 'request_id', 'message', 'next_attempt_at'];
  *                        refused by the robot (4xx, final) or bad input: WP_Error with the robot's message,
- *                        its data holding 'status' (HTTP) and 'request_id'.
+ *                        its data holding 'status' (HTTP) and 'request_id'; without the capability: WP_Error
+ *                        trp_bridge_forbidden (403), nothing recorded or sent.
  */
-function trp_bridge_execute_trade( $symbol, $side, $quantity ) {
+function trp_bridge_execute_trade( $symbol, $side, $quantity, $check_capability = true ) {
 	global $wpdb;
+	if ( $check_capability && ! current_user_can( TRP_BRIDGE_CAP_TRADE ) ) {
+		return trp_bridge_forbidden( TRP_BRIDGE_CAP_TRADE );
+	}
 	$symbol   = strtoupper( trim( (string) $symbol ) );
 	$side     = strtolower( trim( (string) $side ) );
 	$quantity = trim( (string) $quantity );
