@@ -126,9 +126,9 @@ def test_robot_down_queues_the_trade_then_cron_executes_it_exactly_once(wordpres
         assert f"Trade #{request_id} BUY 4 NVDA is delayed" in page
         assert f'data-request-id="{request_id}" data-status="queued"' in page
         assert "Delayed: queued for retry" in page
-        # The shortcodes say the robot is unavailable (errors are not cached).
-        html = wordpress.php("echo do_shortcode('[trp_status cache=\"0\"]');")
-        assert html.startswith('<p class="trp-bridge-error">Trading robot unavailable:')
+        # The shortcodes say the robot is unavailable (once their last answer, kept at least 5 s, is gone).
+        html = wordpress.php("delete_transient('trp_bridge_status'); echo do_shortcode('[trp_status]');")
+        assert html.startswith('<p class="trp-bridge-error">Trading data is unavailable right now.')
 
         # Still down: a cron run retries, fails, and backs off again (1 s, then 2 s).
         wait_until_due(wordpress, request_id)
