@@ -368,6 +368,7 @@ def trade(**fields) -> dict:
         ("execution_time", "2025-12-26 24:00:00"),
         ("execution_time", "2025-12-26 23:59:60"),
         ("execution_time", "2025-12-26T10:00:00+99:00"),
+        ("execution_time", "2025-03-09 02:30:00"),  # never happened in New York (clocks jumped 02:00 -> 03:00)
         ("execution_time", "0000-01-01 00:00:00"),
         ("execution_time", "9999-12-31T23:59:59-12:00"),
     ],
@@ -431,3 +432,32 @@ def test_trades_offset_is_capped(wordpress):
         answer = wordpress.rest("GET", "/trades", params={"offset": offset})
         assert answer.status_code == 400, (offset, answer.text)
         assert answer.json()["data"]["params"] == {"offset": "must be a whole number from 0 to 10000"}
+
+
+def test_upgrade_from_the_single_key_keeps_trading_and_stopping_but_not_shortcodes(wordpress, robot_up):
+    """Version 1.0 had one key (scopes read, trade, admin): it becomes the trade and stop keys, bound to the URL it
+    was used with; the shortcodes wait for a read-only key; administrators get the new capabilities."""
+    try:
+        out = wordpress.php_json(
+            """
+            foreach (['read', 'trade', 'stop'] as $role) { trp_bridge_store_key($role, '', ''); }
+            update_option('trp_bridge_api_key', 'old-single-key', false);
+            update_option('trp_bridge_db_version', '3');
+            get_role('administrator')->remove_cap('trp_bridge_stop');
+            trp_bridge_maybe_upgrade();
+            $read = trp_bridge_credentials('read');
+            echo wp_json_encode([
+                'trade' => trp_bridge_credentials('trade'),
+                'stop' => trp_bridge_credentials('stop'),
+                'read' => is_wp_error($read) ? $read->get_error_code() : $read,
+                'old' => get_option('trp_bridge_api_key', null),
+                'cap' => get_role('administrator')->has_cap('trp_bridge_stop'),
+            ]);
+            """
+        )
+    finally:
+        wordpress.point_robot_at(robot_up.url, robot_up.site_keys)
+    assert out["trade"] == {"url": robot_up.url, "key": "old-single-key"}
+    assert out["stop"] == {"url": robot_up.url, "key": "old-single-key"}
+    assert out["read"] == "trp_bridge_not_configured"
+    assert out["old"] is None and out["cap"] is True
