@@ -118,7 +118,7 @@ class WordPress:
         assert answer.status_code == 200, answer.text
 
     def request_row(self, request_id: int) -> dict:
-        return self.php_json(f"echo wp_json_encode(trp_bridge_get_request({int(request_id)}));")
+        return self.php_json(f"echo wp_json_encode(trp_bridge_get_request({int(request_id)}, false));")
 
     def set_plugin_active(self, active: bool) -> None:
         """Activate or deactivate the plugin as the Plugins screen does (its hooks run)."""

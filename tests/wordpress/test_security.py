@@ -276,6 +276,7 @@ def test_public_helpers_check_capabilities_unless_told_not_to(wordpress, robot_u
         ("trp_bridge_stop_trading('no')", "trp_bridge_stop"),
         ("trp_bridge_get_status()", "trp_bridge_view"),
         ("trp_bridge_get_portfolio()", "trp_bridge_view"),
+        ("trp_bridge_get_request(1)", "trp_bridge_trade"),
     ):
         for user in (0, reader):
             error = wp_error(wordpress, call, user_id=user)

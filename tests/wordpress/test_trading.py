@@ -97,7 +97,7 @@ def wait_until_due(wordpress, request_id: int, seconds: float = 10.0) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         due = wordpress.php_json(
-            f"$r = trp_bridge_get_request({int(request_id)});"
+            f"$r = trp_bridge_get_request({int(request_id)}, false);"
             "echo wp_json_encode(['due' => $r['next_attempt_at'] <= trp_bridge_now(), 'row' => $r]);"
         )
         if due["due"]:

@@ -68,13 +68,18 @@ function trp_bridge_execute_trade( $symbol, $side, $quantity, $check_capability 
 }
 
 /**
- * One stored request as an array, or null.
+ * One stored request as an array, or null. The current user needs TRP_BRIDGE_CAP_TRADE (requests name who traded
+ * what) unless $check_capability is false.
  *
- * @param int $request_id Request id.
- * @return array|null
+ * @param int  $request_id       Request id.
+ * @param bool $check_capability Whether the current user must hold TRP_BRIDGE_CAP_TRADE.
+ * @return array|null|WP_Error
  */
-function trp_bridge_get_request( $request_id ) {
+function trp_bridge_get_request( $request_id, $check_capability = true ) {
 	global $wpdb;
+	if ( $check_capability && ! current_user_can( TRP_BRIDGE_CAP_TRADE ) ) {
+		return trp_bridge_forbidden( TRP_BRIDGE_CAP_TRADE );
+	}
 	$table = trp_bridge_table( 'requests' );
 	return $wpdb->get_row( $wpdb->prepare( "SELECT * FROM {$table} WHERE id = %d", $request_id ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 }
@@ -86,7 +91,7 @@ function trp_bridge_get_request( $request_id ) {
  * @return array|WP_Error See trp_bridge_execute_trade().
  */
 function trp_bridge_attempt( $request_id ) {
-	$row = trp_bridge_get_request( $request_id );
+	$row = trp_bridge_get_request( $request_id, false );
 	if ( ! $row ) {
 		return new WP_Error( 'trp_bridge_unknown_request', __( 'No such trade request.', 'tradingrobotplug-bridge' ), array( 'status' => 404 ) );
 	}
