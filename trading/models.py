@@ -18,6 +18,8 @@ class TradingState(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     changed_by = models.CharField(max_length=150, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
+    # This database's robot in the trade ids it pushes (trading/outbox.py), unless ROBOT_INSTANCE_ID names one.
+    instance_id = models.CharField(max_length=16, blank=True, default="")
 
     class Meta:
         verbose_name = "trading state"

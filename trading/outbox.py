@@ -6,15 +6,17 @@ Records are added inside the transaction of what they report (a fill, a performa
 """
 
 import datetime as dt
+import secrets
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from tradingrobot.ops import metrics
 
-from .models import Fill, Order, OutboxMessage
+from .models import Fill, Order, OutboxMessage, TradingState
 
 Outcome = Literal["delivered", "deferred", "failed"]
 
@@ -29,8 +31,27 @@ def _fixed(value: Decimal) -> str:
     return str(Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
 
 
+_instance_id: str | None = None  # per process: a process talks to one database
+
+
+def robot_instance_id() -> str:
+    """ROBOT_INSTANCE_ID, else this database's own random id (written by migration 0008, or here the first time
+    when the state row was made later), so two robot databases never push the same trade_id to one site."""
+    global _instance_id
+    if settings.ROBOT_INSTANCE_ID:
+        return settings.ROBOT_INSTANCE_ID
+    if _instance_id is None:
+        state, _ = TradingState.objects.get_or_create(pk=TradingState.SINGLETON_ID)
+        if not state.instance_id:
+            TradingState.objects.filter(pk=state.pk, instance_id="").update(instance_id=secrets.token_hex(4))
+            state.refresh_from_db(fields=["instance_id"])
+        _instance_id = state.instance_id
+    return _instance_id
+
+
 def trade_id_of(fill: Fill) -> str:
-    return f"TRP-{fill.pk}"
+    """TRP-<instance>-<fill id>: at most 40 characters of the receiver's [A-Za-z0-9_.:-]{1,64}."""
+    return f"TRP-{robot_instance_id()}-{fill.pk}"
 
 
 # --- adding ---------------------------------------------------------------------------------------------

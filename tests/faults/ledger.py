@@ -1,6 +1,7 @@
 """A trading client that behaves as a real one (an Idempotency-Key per order, retried until the robot answers),
 and the invariants checked after every fault, read from the robot's database, its API and the WordPress stand-in."""
 
+import os
 import threading
 import time
 import uuid
@@ -107,10 +108,10 @@ def fills_of(stack) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def trade_record(fill: dict) -> dict:
+def trade_record(fill: dict, instance: str) -> dict:
     """What WordPress must have received for a fill (CONTRACTS.md, push-back)."""
     return {
-        "trade_id": f"TRP-{fill['id']}",
+        "trade_id": f"TRP-{instance}-{fill['id']}",
         "strategy_id": fill["strategy_id"],
         "symbol": fill["ticker"],
         "side": fill["side"].upper(),
@@ -186,7 +187,9 @@ def check_wordpress(stack) -> int:
     """Every fill reached WordPress exactly once by trade_id, and every POST of it carried the same content."""
     undelivered = "SELECT key, status, attempts, last_error FROM trading_outboxmessage WHERE status <> 'delivered'"
     assert outbox_drained(stack), f"outbox not delivered: {stack.sql(undelivered)}"
-    expected = {record["trade_id"]: record for record in map(trade_record, fills_of(stack))}
+    ((instance,),) = stack.sql("SELECT instance_id FROM trading_tradingstate WHERE id = 1")
+    instance = os.environ.get("ROBOT_INSTANCE_ID") or instance  # the stack's robots inherit the environment
+    expected = {record["trade_id"]: record for record in (trade_record(f, instance) for f in fills_of(stack))}
     outbox = {key for (key,) in stack.sql("SELECT key FROM trading_outboxmessage WHERE kind = 'trade'")}
     assert outbox == set(expected), "outbox rows != fills"
     received = stack.wordpress.trades

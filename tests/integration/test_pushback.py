@@ -9,7 +9,7 @@ import time_machine
 from integration.client import WordPressClient
 from integration.pushback import PUSHBACK_LOCK, outbox_deliver
 from trading.models import Fill, OutboxMessage
-from trading.outbox import outbox_retry
+from trading.outbox import outbox_retry, trade_id_of
 from trading.performance import performance_push_enqueue
 from tradingrobot.locks import CacheLock, cache_lock
 
@@ -37,8 +37,8 @@ def test_fills_reach_wordpress_once_with_site_local_times(priced, place, receive
     report = outbox_deliver()
     assert (report.delivered, report.failed, report.deferred) == (2, 0, 0)
     fills = list(Fill.objects.order_by("id"))
-    assert list(receiver.trades) == [f"TRP-{f.pk}" for f in fills]
-    first = receiver.trades[f"TRP-{fills[0].pk}"]
+    assert list(receiver.trades) == [trade_id_of(f) for f in fills]
+    first = receiver.trades[trade_id_of(fills[0])]
     assert {k: first[k] for k in ("symbol", "side", "quantity", "price", "pnl", "execution_time")} == {
         "symbol": "TSLA",
         "side": "BUY",

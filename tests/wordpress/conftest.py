@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -118,7 +118,7 @@ class WordPress:
         assert answer.status_code == 200, answer.text
 
     def request_row(self, request_id: int) -> dict:
-        return self.php_json(f"echo wp_json_encode(trp_bridge_get_request({int(request_id)}));")
+        return self.php_json(f"echo wp_json_encode(trp_bridge_get_request({int(request_id)}, false));")
 
     def set_plugin_active(self, active: bool) -> None:
         """Activate or deactivate the plugin as the Plugins screen does (its hooks run)."""
@@ -126,6 +126,20 @@ class WordPress:
         verb = f"activate_plugin('{PLUGIN}')" if active else f"deactivate_plugins('{PLUGIN}')"
         self.php(f"{load} {verb};")
         assert self.php(f"{load} echo (int) is_plugin_active('{PLUGIN}');") == str(int(active))
+
+    def point_robot_at(self, url: str, keys: dict | None = None) -> None:
+        """The robot URL with its keys entered again for it (as the settings page requires): `keys` by role, or the
+        stored ones bound to the new URL."""
+        self.php(
+            f"""
+            $url = {json.dumps(url)};
+            $keys = json_decode({json.dumps(json.dumps(keys or {}))}, true);
+            update_option('trp_bridge_robot_url', $url, false);
+            foreach (['read', 'trade', 'stop'] as $role) {{
+                trp_bridge_store_key($role, $keys[$role] ?? trp_bridge_api_key($role), $url);
+            }}
+            """
+        )
 
     def set_options(self, **options) -> None:
         """update_option for each value; None deletes the option."""
@@ -220,6 +234,7 @@ class Robot:
     url: str
     env: dict
     api_key: str = ""
+    site_keys: dict = field(default_factory=dict)
     process: subprocess.Popen | None = None
     log_path: Path | None = None
     prices_loaded_at: float = 0.0
@@ -258,6 +273,14 @@ class Robot:
         if self.process is not None:
             stop(self.process)
             self.process = None
+
+    def instance_id(self) -> str:
+        """The id this robot's trade ids carry (TRP-<instance>-<fill id>)."""
+        code = "from trading.outbox import robot_instance_id; print(robot_instance_id())"
+        return self.manage("shell", "-c", code).strip().splitlines()[-1]
+
+    def create_key(self, name: str, scopes: str) -> str:
+        return self.manage("create_api_key", "--name", name, "--scopes", scopes).strip().splitlines()[-1].strip()
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         return requests.request(method, f"{self.url}{path}", headers={"X-API-Key": self.api_key}, timeout=30, **kwargs)
@@ -320,21 +343,22 @@ def robot(wordpress):
         env["REDIS_URL"] = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/5"
     robot = Robot(url=f"http://127.0.0.1:{ROBOT_PORT}", env=env, log_path=workdir / "robot.log")
     robot.manage("migrate", "--noinput")
-    robot.api_key = (
-        robot.manage("create_api_key", "--name", "wordpress", "--scopes", "read,trade,admin")
-        .strip()
-        .splitlines()[-1]
-        .strip()
-    )
+    robot.api_key = robot.create_key("tests", "read,trade,admin")  # the tests' own calls
+    # The site's keys, each with the least scope its calls need (settings.php).
+    robot.site_keys = {
+        "read": robot.create_key("wordpress-read", "read"),
+        "trade": robot.create_key("wordpress-trade", "trade"),
+        "stop": robot.create_key("wordpress-stop", "admin"),
+    }
     robot.load_fresh_prices({"TSLA": "250.5", "SPY": "600.25", "QQQ": "520", "NVDA": "140.75"})
     robot.start()
+    wordpress.point_robot_at(robot.url, robot.site_keys)
     wordpress.php(
-        f"""
-        update_option('trp_bridge_robot_url', {json.dumps(robot.url)}, false);
-        update_option('trp_bridge_api_key', {json.dumps(robot.api_key)}, false);
+        """
         update_option('trp_bridge_timeout', 5);
         update_option('trp_bridge_retry_base', 1);
         update_option('trp_bridge_max_attempts', 5);
+        update_option('trp_test_allow_loopback', '1');
         """
     )
     try:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Prepare a real WordPress for the companion plugin's tests (idempotent): Debian's wordpress + PHP packages,
 # the local MariaDB (started if down), a site installed non-interactively in database $TRP_WP_DB, the plugin
-# copied from wordpress/tradingrobotplug-bridge and activated, Application Passwords for the test users, and two
-# must-use plugins: the theme's dashboard routes with made-up numbers, and a query counter for the caching test.
+# copied from wordpress/tradingrobotplug-bridge and activated, Application Passwords for the test users, and three
+# must-use plugins: the theme's dashboard routes with made-up numbers, a query counter for the caching test, and
+# the filters that allow the robot on loopback ports (the plugin calls it with wp_safe_remote_request()).
 # Usage: setup_wordpress.sh [--reset]   (--reset drops the site's database first: a fresh site)
 # Writes the site's facts (URL, users, application passwords) as JSON to $TRP_WP_STATE.
 set -euo pipefail
@@ -51,9 +52,10 @@ db -e "CREATE DATABASE IF NOT EXISTS \`$TRP_WP_DB\` CHARACTER SET utf8mb4 COLLAT
 mkdir -p "$TRP_WP_ROOT/wp-content/plugins" "$TRP_WP_ROOT/wp-content/uploads" "$TRP_WP_ROOT/wp-content/themes"
 rm -rf "$TRP_WP_ROOT/wp-content/plugins/tradingrobotplug-bridge"
 cp -r "$REPO/wordpress/tradingrobotplug-bridge" "$TRP_WP_ROOT/wp-content/plugins/"
-# Must-use plugins of the test site: the theme's routes with made-up numbers, and a per-request query counter.
+# Must-use plugins of the test site: the theme's routes with made-up numbers, a per-request query counter, and the
+# filters that let wp_safe_remote_request() reach the robot and the stand-ins on loopback ports.
 mkdir -p "$TRP_WP_ROOT/wp-content/mu-plugins"
-cp "$HERE/fake_theme_routes.php" "$HERE/query_counter.php" "$TRP_WP_ROOT/wp-content/mu-plugins/"
+cp "$HERE/fake_theme_routes.php" "$HERE/query_counter.php" "$HERE/allow_robot_host.php" "$TRP_WP_ROOT/wp-content/mu-plugins/"
 [ -f "$TRP_WP_ROOT/salts.php" ] || php -r '
   $out = "<?php\n";
   foreach (["AUTH_KEY","SECURE_AUTH_KEY","LOGGED_IN_KEY","NONCE_KEY","AUTH_SALT","SECURE_AUTH_SALT","LOGGED_IN_SALT","NONCE_SALT"] as $k) {

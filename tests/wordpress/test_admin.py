@@ -22,8 +22,9 @@ def test_settings_page_masks_the_key_and_test_connection_calls_the_robot(wordpre
     session = login(wordpress)
     page = session.get(f"{wordpress.url}/wp-admin/admin.php?page=trp-bridge-settings", timeout=30)
     assert page.status_code == 200
-    assert robot_up.api_key not in page.text
-    assert "••••••••" + robot_up.api_key[-4:] in page.text
+    for key in robot_up.site_keys.values():
+        assert key not in page.text
+        assert "••••••••" + key[-4:] in page.text
     assert robot_up.url in page.text
 
     answer = session.post(

@@ -31,7 +31,8 @@ def test_activation_creates_tables_and_uninstall_removes_everything(wordpress):
         installed = json.loads(wordpress.php("", script="install_site.php", TRP_WP_TABLE_PREFIX=PREFIX))
         assert installed["plugin_active"] and installed["tables_present"]
         wordpress.php(
-            "update_option('trp_bridge_api_key', 'secret', false); update_option('trp_bridge_robot_url', 'http://x');"
+            "update_option('trp_bridge_robot_url', 'http://x');"
+            "foreach (['read', 'trade', 'stop'] as $role) { trp_bridge_store_key($role, 'secret', 'http://x'); }"
             # What pushes leave behind: a data version, the strategy list's time, cached views.
             "trp_bridge_views_invalidate(); update_option('trp_bridge_strategies_timestamp', '2025-12-26T20:30:00Z');"
             "trp_bridge_view_cached('overview', 'trp_bridge_overview_build');",
@@ -41,14 +42,17 @@ def test_activation_creates_tables_and_uninstall_removes_everything(wordpress):
         tables = ("performance", "requests", "strategies", "trades")
         assert sorted(before["tables"]) == [f"{PREFIX}trp_bridge_{t}" for t in tables]
         assert {
-            "trp_bridge_api_key",
+            "trp_bridge_read_key",
+            "trp_bridge_trade_key_url",
+            "trp_bridge_stop_key",
             "trp_bridge_robot_url",
             "trp_bridge_db_version",
             "trp_bridge_data_version",
             "trp_bridge_strategies_timestamp",
         } <= set(before["options"])
         assert len(before["views"]) == 2, before["views"]  # the overview's transient and its timeout
-        assert sorted(before["admin_caps"]) == ["trp_bridge_receive", "trp_bridge_trade"]
+        caps = ["trp_bridge_receive", "trp_bridge_stop", "trp_bridge_trade", "trp_bridge_view"]
+        assert sorted(before["admin_caps"]) == caps
         assert before["scheduled"] is True
 
         wordpress.php(

@@ -72,7 +72,7 @@ def test_overview_shows_exactly_what_the_robot_pushed(wordpress, robot_up, only_
         assert four(metrics[name]) == four(expected[name]), name
     # The most recent trade is the last fill, as the robot made it.
     recent = overview["recent_trades"][0]
-    assert recent["trade_id"] == f"TRP-{last['id']}"
+    assert recent["trade_id"] == f"TRP-{robot_up.instance_id()}-{last['id']}"
     assert (recent["symbol"], recent["side"], Decimal(recent["quantity"])) == ("TSLA", "SELL", 1)
     assert Decimal(recent["price"]) == Decimal(str(last["price"]))
     listed = wordpress.rest("GET", "/trades", params={"limit": 10}).json()

@@ -39,8 +39,10 @@ def test_trade_is_stored_once_per_trade_id(wordpress):
         "execution_time": "2025-12-26 15:30:00",
         "created_at": stored["created_at"],
     }
-    again = wordpress.rest("POST", "/trades", user="robot", json={**trade, "quantity": 99})
+    again = wordpress.rest("POST", "/trades", user="robot", json=trade)
     assert again.status_code == 200 and again.json() == stored
+    # Other content under the same trade_id is a conflict, and the stored row stays (test_security.py).
+    assert wordpress.rest("POST", "/trades", user="robot", json={**trade, "quantity": 99}).status_code == 409
 
     listed = wordpress.rest("GET", "/trades", params={"strategy_id": "STRATEGY-TSLA", "limit": 500}).json()
     assert [t["trade_id"] for t in listed["trades"]].count(trade["trade_id"]) == 1

@@ -1,6 +1,5 @@
 """The plugin trades through the real robot: the ledger, the queue when the robot is down, final 4xx."""
 
-import json
 import threading
 import time
 from decimal import Decimal
@@ -37,6 +36,7 @@ def test_client_functions_status_portfolio_and_shortcodes(wordpress, robot_up):
     assert execute_trade(wordpress, "SPY", "buy", "2")["status"] == "executed"
     out = wordpress.php_json(
         """
+        wp_set_current_user(1);
         delete_transient('trp_bridge_status');
         delete_transient('trp_bridge_portfolio');
         $status = trp_bridge_get_status();
@@ -97,7 +97,7 @@ def wait_until_due(wordpress, request_id: int, seconds: float = 10.0) -> dict:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         due = wordpress.php_json(
-            f"$r = trp_bridge_get_request({int(request_id)});"
+            f"$r = trp_bridge_get_request({int(request_id)}, false);"
             "echo wp_json_encode(['due' => $r['next_attempt_at'] <= trp_bridge_now(), 'row' => $r]);"
         )
         if due["due"]:
@@ -126,9 +126,9 @@ def test_robot_down_queues_the_trade_then_cron_executes_it_exactly_once(wordpres
         assert f"Trade #{request_id} BUY 4 NVDA is delayed" in page
         assert f'data-request-id="{request_id}" data-status="queued"' in page
         assert "Delayed: queued for retry" in page
-        # The shortcodes say the robot is unavailable (errors are not cached).
-        html = wordpress.php("echo do_shortcode('[trp_status cache=\"0\"]');")
-        assert html.startswith('<p class="trp-bridge-error">Trading robot unavailable:')
+        # The shortcodes say the robot is unavailable (once their last answer, kept at least 5 s, is gone).
+        html = wordpress.php("delete_transient('trp_bridge_status'); echo do_shortcode('[trp_status]');")
+        assert html.startswith('<p class="trp-bridge-error">Trading data is unavailable right now.')
 
         # Still down: a cron run retries, fails, and backs off again (1 s, then 2 s).
         wait_until_due(wordpress, request_id)
@@ -182,7 +182,8 @@ def test_a_lost_answer_retried_with_the_same_key_does_not_trade_twice(wordpress,
 
 def test_stop_trading_then_trades_are_refused_as_final(wordpress, robot_up):
     try:
-        stopped = wordpress.php_json("echo wp_json_encode(trp_bridge_stop_trading('bridge test'));")
+        stop = "wp_set_current_user(1); echo wp_json_encode(trp_bridge_stop_trading('bridge test'));"
+        stopped = wordpress.php_json(stop)
         assert stopped["status"] == "success" and stopped["trading_halted"] is True
         error = execute_trade(wordpress, "TSLA", "buy", "1")["error"]
         assert error["code"] == "trading_halted" and error["data"]["status"] == 423
@@ -193,10 +194,11 @@ def test_stop_trading_then_trades_are_refused_as_final(wordpress, robot_up):
 def test_bad_api_key_is_a_wp_error_with_the_robots_message(wordpress, robot_up):
     out = wordpress.php_json(
         """
-        $saved = get_option('trp_bridge_api_key');
-        update_option('trp_bridge_api_key', 'not-a-key');
+        wp_set_current_user(1);
+        $saved = get_option('trp_bridge_read_key');
+        update_option('trp_bridge_read_key', 'not-a-key');
         $r = trp_bridge_get_status();
-        update_option('trp_bridge_api_key', $saved);
+        update_option('trp_bridge_read_key', $saved);
         echo wp_json_encode(
             ['code' => $r->get_error_code(), 'message' => $r->get_error_message(), 'data' => $r->get_error_data()]
         );
@@ -232,16 +234,14 @@ def test_5xx_and_timeouts_are_queued_then_executed_once_by_the_real_robot(wordpr
     stand_in = StandIn(("127.0.0.1", 8482), StandInHandler)
     threading.Thread(target=stand_in.serve_forever, daemon=True).start()
     try:
-        wordpress.php(
-            "update_option('trp_bridge_robot_url', 'http://127.0.0.1:8482'); update_option('trp_bridge_timeout', 1);"
-        )
+        wordpress.point_robot_at("http://127.0.0.1:8482")
+        wordpress.php("update_option('trp_bridge_timeout', 1);")
         bad_gateway = execute_trade(wordpress, "TSLA", "buy", "1")
         stand_in.mode = "slow"
         timed_out = execute_trade(wordpress, "SPY", "buy", "1")
     finally:
-        wordpress.php(
-            f"update_option('trp_bridge_robot_url', {json.dumps(robot_up.url)});update_option('trp_bridge_timeout', 5);"
-        )
+        wordpress.point_robot_at(robot_up.url)
+        wordpress.php("update_option('trp_bridge_timeout', 5);")
         stand_in.shutdown()
         stand_in.server_close()
 
@@ -262,9 +262,8 @@ def test_5xx_and_timeouts_are_queued_then_executed_once_by_the_real_robot(wordpr
 
 
 def test_still_unreachable_after_the_last_attempt_fails_for_good_and_says_so(wordpress, robot_up):
-    wordpress.php(
-        "update_option('trp_bridge_robot_url', 'http://127.0.0.1:8483'); update_option('trp_bridge_max_attempts', 2);"
-    )
+    wordpress.point_robot_at("http://127.0.0.1:8483")
+    wordpress.php("update_option('trp_bridge_max_attempts', 2);")
     try:
         queued = execute_trade(wordpress, "TSLA", "buy", "1")
         assert queued["status"] == "queued"
@@ -272,10 +271,8 @@ def test_still_unreachable_after_the_last_attempt_fails_for_good_and_says_so(wor
         wait_until_due(wordpress, request_id)
         wordpress.run_cron()
     finally:
-        wordpress.php(
-            f"update_option('trp_bridge_robot_url', {json.dumps(robot_up.url)});"
-            "update_option('trp_bridge_max_attempts', 5);"
-        )
+        wordpress.point_robot_at(robot_up.url)
+        wordpress.php("update_option('trp_bridge_max_attempts', 5);")
     row = wordpress.request_row(request_id)
     assert (row["status"], row["attempts"], row["next_attempt_at"]) == ("failed", "2", None)
     assert row["last_error"].startswith("Gave up after 2 attempts: The trading robot could not be reached")

@@ -1,5 +1,9 @@
 """WordPress (TradingRobotPlug.com): the client, polling, backfill and push-back. Credentials: security.py."""
 
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import env
 
 WP_BASE_URL = env("WP_BASE_URL", default="https://tradingrobotplug.com").rstrip("/")
@@ -25,6 +29,11 @@ PUSHBACK_BACKOFF_MAX_SECONDS = env.float("PUSHBACK_BACKOFF_MAX_SECONDS", default
 # A claimed record and the one-deliverer lock expire after this (renewed per record while the deliverer lives):
 # how soon a killed worker's delivery is redone.
 PUSHBACK_LEASE_SECONDS = env.float("PUSHBACK_LEASE_SECONDS", default=300.0)
+# This robot's name in the trade ids it pushes (TRP-<instance>-<fill id>), so two robot databases pushing to one
+# site never send the same trade_id. Empty: a random id stored in the database when it was migrated.
+ROBOT_INSTANCE_ID = env("ROBOT_INSTANCE_ID", default="")
+if not re.fullmatch(r"[A-Za-z0-9]{0,16}", ROBOT_INSTANCE_ID):
+    raise ImproperlyConfigured("ROBOT_INSTANCE_ID: up to 16 ASCII letters and digits.")
 
 # Second market-data sources while WordPress is down (integration/sources/), all off by default. Keys: security.py.
 MARKET_DATA_FALLBACK = env.list("MARKET_DATA_FALLBACK", default=[])  # in order, e.g. alpaca,yahoo

@@ -17,13 +17,17 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 define( 'TRP_BRIDGE_VERSION', '1.0.0' );
-define( 'TRP_BRIDGE_DB_VERSION', '3' );
+define( 'TRP_BRIDGE_DB_VERSION', '4' );
 define( 'TRP_BRIDGE_FILE', __FILE__ );
 define( 'TRP_BRIDGE_DIR', plugin_dir_path( __FILE__ ) );
 
-// Capabilities: placing trades from the site, and writing push-back records through the REST API.
+// Capabilities: placing trades from the site, stopping all trading, reading the robot's status and portfolio
+// through the PHP helpers, and writing push-back records through the REST API. Administrators get them all.
 define( 'TRP_BRIDGE_CAP_TRADE', 'trp_bridge_trade' );
+define( 'TRP_BRIDGE_CAP_STOP', 'trp_bridge_stop' );
+define( 'TRP_BRIDGE_CAP_VIEW', 'trp_bridge_view' );
 define( 'TRP_BRIDGE_CAP_RECEIVE', 'trp_bridge_receive' );
+define( 'TRP_BRIDGE_CAPS', array( TRP_BRIDGE_CAP_TRADE, TRP_BRIDGE_CAP_STOP, TRP_BRIDGE_CAP_VIEW, TRP_BRIDGE_CAP_RECEIVE ) );
 
 // The WP-Cron hook that retries queued trade requests.
 define( 'TRP_BRIDGE_CRON_HOOK', 'trp_bridge_process_queue' );
@@ -38,6 +42,7 @@ require_once TRP_BRIDGE_DIR . 'includes/receiver.php';
 require_once TRP_BRIDGE_DIR . 'includes/strategies.php';
 require_once TRP_BRIDGE_DIR . 'includes/overview.php';
 require_once TRP_BRIDGE_DIR . 'includes/shortcodes.php';
+require_once TRP_BRIDGE_DIR . 'includes/ajax.php';
 
 if ( is_admin() ) {
 	require_once TRP_BRIDGE_DIR . 'includes/admin.php';
@@ -51,13 +56,22 @@ register_deactivation_hook( __FILE__, 'trp_bridge_deactivate' );
  */
 function trp_bridge_activate() {
 	trp_bridge_install_tables();
-	$admin = get_role( 'administrator' );
-	if ( $admin ) {
-		$admin->add_cap( TRP_BRIDGE_CAP_TRADE );
-		$admin->add_cap( TRP_BRIDGE_CAP_RECEIVE );
-	}
+	trp_bridge_grant_caps();
+	trp_bridge_upgrade_single_key();
 	if ( ! wp_next_scheduled( TRP_BRIDGE_CRON_HOOK ) ) {
 		wp_schedule_event( time() + MINUTE_IN_SECONDS, 'trp_bridge_minute', TRP_BRIDGE_CRON_HOOK );
+	}
+}
+
+/**
+ * Every capability of the plugin for administrators.
+ */
+function trp_bridge_grant_caps() {
+	$admin = get_role( 'administrator' );
+	if ( $admin ) {
+		foreach ( TRP_BRIDGE_CAPS as $capability ) {
+			$admin->add_cap( $capability );
+		}
 	}
 }
 
@@ -88,10 +102,13 @@ function trp_bridge_cron_schedules( $schedules ) {
 add_action( 'plugins_loaded', 'trp_bridge_maybe_upgrade' );
 
 /**
- * Run dbDelta when the stored schema version is older than the code's.
+ * When the stored version is older than the code's: dbDelta, the capabilities added since, and the single key
+ * of version 1.0 split into the trade and stop keys (settings.php).
  */
 function trp_bridge_maybe_upgrade() {
 	if ( get_option( 'trp_bridge_db_version' ) !== TRP_BRIDGE_DB_VERSION ) {
 		trp_bridge_install_tables();
+		trp_bridge_grant_caps();
+		trp_bridge_upgrade_single_key();
 	}
 }

@@ -90,7 +90,9 @@ function trp_bridge_redirect( $page ) {
 }
 
 /**
- * Save the robot URL, API key (kept when the field is left empty) and retry settings.
+ * Save the robot URL, the keys (each kept when its field is left empty) and the retry settings. A new URL needs
+ * every stored key entered again (or removed) in the same form, or nothing is saved: a key goes only to the
+ * robot it was entered for, never to a URL someone changed later.
  */
 function trp_bridge_handle_save_settings() {
 	if ( ! current_user_can( 'manage_options' ) ) {
@@ -98,13 +100,46 @@ function trp_bridge_handle_save_settings() {
 	}
 	check_admin_referer( 'trp_bridge_save_settings' );
 	// phpcs:disable WordPress.Security.NonceVerification.Missing -- verified above.
-	$url = isset( $_POST['robot_url'] ) ? esc_url_raw( trim( wp_unslash( $_POST['robot_url'] ) ), array( 'http', 'https' ) ) : '';
-	update_option( 'trp_bridge_robot_url', untrailingslashit( $url ), false );
-	$key = isset( $_POST['api_key'] ) ? trim( sanitize_text_field( wp_unslash( $_POST['api_key'] ) ) ) : '';
-	if ( ! empty( $_POST['clear_api_key'] ) ) {
-		update_option( 'trp_bridge_api_key', '', false );
-	} elseif ( '' !== $key ) {
-		update_option( 'trp_bridge_api_key', $key, false );
+	$url = trp_bridge_robot_url();
+	if ( ! defined( 'TRP_BRIDGE_ROBOT_URL' ) && isset( $_POST['robot_url'] ) ) {
+		$url = untrailingslashit( esc_url_raw( trim( wp_unslash( $_POST['robot_url'] ) ), array( 'http', 'https' ) ) );
+	}
+	$keys = array();
+	foreach ( array_keys( TRP_BRIDGE_KEY_CONSTANTS ) as $role ) {
+		$field = $role . '_key';
+		$entry = isset( $_POST[ $field ] ) ? trim( sanitize_text_field( wp_unslash( $_POST[ $field ] ) ) ) : '';
+		if ( 'constant' === trp_bridge_key_source( $role ) ) {
+			continue; // wp-config.php holds it: nothing to save.
+		}
+		if ( ! empty( $_POST[ 'clear_' . $field ] ) ) {
+			$keys[ $role ] = '';
+		} elseif ( '' !== $entry ) {
+			$keys[ $role ] = $entry;
+		}
+	}
+	$url_changed = trp_bridge_robot_url() !== $url;
+	$missing     = array();
+	foreach ( array_keys( TRP_BRIDGE_KEY_CONSTANTS ) as $role ) {
+		if ( $url_changed && 'option' === trp_bridge_key_source( $role ) && ! isset( $keys[ $role ] ) ) {
+			$missing[] = $role;
+		}
+	}
+	if ( $missing ) {
+		trp_bridge_flash(
+			'error',
+			sprintf(
+				/* translators: %s: the keys (read, trade, stop). */
+				__( 'Nothing was saved: a new robot URL needs its keys entered again (or removed). Enter the %s key(s) with the new URL.', 'tradingrobotplug-bridge' ),
+				implode( ', ', $missing )
+			)
+		);
+		trp_bridge_redirect( 'trp-bridge-settings' );
+	}
+	if ( ! defined( 'TRP_BRIDGE_ROBOT_URL' ) ) {
+		update_option( 'trp_bridge_robot_url', $url, false );
+	}
+	foreach ( $keys as $role => $key ) {
+		trp_bridge_store_key( $role, $key, $url );
 	}
 	foreach ( array( 'timeout', 'retry_base', 'max_attempts' ) as $name ) {
 		if ( isset( $_POST[ $name ] ) && '' !== $_POST[ $name ] ) {
@@ -261,7 +296,6 @@ function trp_bridge_render_settings_page() {
 	if ( ! current_user_can( 'manage_options' ) ) {
 		return;
 	}
-	$key = trp_bridge_api_key();
 	?>
 	<div class="wrap">
 		<h1><?php esc_html_e( 'Trading Robot settings', 'tradingrobotplug-bridge' ); ?></h1>
@@ -270,15 +304,11 @@ function trp_bridge_render_settings_page() {
 			<?php wp_nonce_field( 'trp_bridge_save_settings' ); ?>
 			<table class="form-table" role="presentation">
 				<tr><th scope="row"><label for="trp-robot-url"><?php esc_html_e( 'Robot API URL', 'tradingrobotplug-bridge' ); ?></label></th>
-					<td><input id="trp-robot-url" name="robot_url" type="url" class="regular-text" value="<?php echo esc_attr( trp_bridge_robot_url() ); ?>" placeholder="http://127.0.0.1:8000"></td></tr>
-				<tr><th scope="row"><label for="trp-api-key"><?php esc_html_e( 'API key', 'tradingrobotplug-bridge' ); ?></label></th>
-					<td><input id="trp-api-key" name="api_key" type="password" class="regular-text" value="" autocomplete="new-password"
-						placeholder="<?php echo esc_attr( $key ? trp_bridge_mask_key( $key ) : __( 'not set', 'tradingrobotplug-bridge' ) ); ?>">
-						<p class="description"><?php esc_html_e( 'Leave empty to keep the saved key. Needs the scopes read, trade (and admin for stop trading).', 'tradingrobotplug-bridge' ); ?></p>
-						<?php if ( $key ) : ?>
-							<label><input type="checkbox" name="clear_api_key" value="1"> <?php esc_html_e( 'Remove the saved key', 'tradingrobotplug-bridge' ); ?></label>
-						<?php endif; ?>
-					</td></tr>
+					<td><input id="trp-robot-url" name="robot_url" type="url" class="regular-text" value="<?php echo esc_attr( trp_bridge_robot_url() ); ?>" placeholder="https://robot.example.com"<?php disabled( defined( 'TRP_BRIDGE_ROBOT_URL' ) ); ?>>
+						<p class="description"><?php echo esc_html( defined( 'TRP_BRIDGE_ROBOT_URL' ) ? __( 'Set in wp-config.php (TRP_BRIDGE_ROBOT_URL).', 'tradingrobotplug-bridge' ) : __( 'Changing it needs the keys entered again.', 'tradingrobotplug-bridge' ) ); ?></p></td></tr>
+				<?php foreach ( trp_bridge_key_fields() as $role => $field ) : ?>
+					<?php trp_bridge_render_key_row( $role, $field['label'], $field['help'] ); ?>
+				<?php endforeach; ?>
 				<tr><th scope="row"><label for="trp-timeout"><?php esc_html_e( 'Timeout (seconds)', 'tradingrobotplug-bridge' ); ?></label></th>
 					<td><input id="trp-timeout" name="timeout" type="number" min="1" max="60" value="<?php echo esc_attr( trp_bridge_timeout() ); ?>"></td></tr>
 				<tr><th scope="row"><label for="trp-retry-base"><?php esc_html_e( 'First retry after (seconds)', 'tradingrobotplug-bridge' ); ?></label></th>
@@ -294,5 +324,61 @@ function trp_bridge_render_settings_page() {
 			<?php submit_button( __( 'Test connection', 'tradingrobotplug-bridge' ), 'secondary', 'test', false ); ?>
 		</form>
 	</div>
+	<?php
+}
+
+/**
+ * The key fields of the settings page: role => label and what the key needs.
+ *
+ * @return array<string, array{label: string, help: string}>
+ */
+function trp_bridge_key_fields() {
+	return array(
+		'read'  => array(
+			'label' => __( 'Read key (shortcodes)', 'tradingrobotplug-bridge' ),
+			'help'  => __( 'A key with the read scope only: shortcodes, live-update tickets and test connection use it.', 'tradingrobotplug-bridge' ),
+		),
+		'trade' => array(
+			'label' => __( 'Trade key', 'tradingrobotplug-bridge' ),
+			'help'  => __( 'A key with the trade scope: the trade form and its retries use it.', 'tradingrobotplug-bridge' ),
+		),
+		'stop'  => array(
+			'label' => __( 'Stop key (admin scope)', 'tradingrobotplug-bridge' ),
+			'help'  => __( 'A key with the admin scope, used only to stop trading; leave empty if the site never stops the robot.', 'tradingrobotplug-bridge' ),
+		),
+	);
+}
+
+/**
+ * One key's row: masked when stored, read-only when wp-config.php holds it.
+ *
+ * @param string $role  read | trade | stop.
+ * @param string $label Label.
+ * @param string $help  What the key needs.
+ */
+function trp_bridge_render_key_row( $role, $label, $help ) {
+	$source = trp_bridge_key_source( $role );
+	$key    = trp_bridge_api_key( $role );
+	$id     = 'trp-' . $role . '-key';
+	?>
+	<tr><th scope="row"><label for="<?php echo esc_attr( $id ); ?>"><?php echo esc_html( $label ); ?></label></th>
+		<td>
+		<?php if ( 'constant' === $source ) : ?>
+			<input id="<?php echo esc_attr( $id ); ?>" type="text" class="regular-text" disabled value="<?php echo esc_attr( trp_bridge_mask_key( $key ) ); ?>">
+			<p class="description">
+				<?php
+				/* translators: %s: the constant's name. */
+				echo esc_html( sprintf( __( 'Set in wp-config.php (%s).', 'tradingrobotplug-bridge' ), TRP_BRIDGE_KEY_CONSTANTS[ $role ] ) );
+				?>
+			</p>
+		<?php else : ?>
+			<input id="<?php echo esc_attr( $id ); ?>" name="<?php echo esc_attr( $role . '_key' ); ?>" type="password" class="regular-text" value="" autocomplete="new-password"
+				placeholder="<?php echo esc_attr( $key ? trp_bridge_mask_key( $key ) : __( 'not set', 'tradingrobotplug-bridge' ) ); ?>">
+			<p class="description"><?php echo esc_html( $help . ' ' . __( 'Leave empty to keep the saved key.', 'tradingrobotplug-bridge' ) ); ?></p>
+			<?php if ( $key ) : ?>
+				<label><input type="checkbox" name="<?php echo esc_attr( 'clear_' . $role . '_key' ); ?>" value="1"> <?php esc_html_e( 'Remove the saved key', 'tradingrobotplug-bridge' ); ?></label>
+			<?php endif; ?>
+		<?php endif; ?>
+		</td></tr>
 	<?php
 }

@@ -10,23 +10,33 @@ if ( ! defined( 'ABSPATH' ) ) {
 }
 
 /**
- * One call to the robot. Network errors, timeouts, 5xx, 429 and 409 (the same Idempotency-Key still running)
- * come back as a WP_Error whose data has 'retryable' => true; any other 4xx is final and carries the robot's
- * code and message.
+ * One call to the robot with the key of a role (settings.php). Network errors, timeouts, 5xx, 429 and 409 (the
+ * same Idempotency-Key still running) come back as a WP_Error whose data has 'retryable' => true; any other 4xx
+ * is final and carries the robot's code and message (for logs and administrators: visitors never see it).
  *
+ * The call goes through wp_safe_remote_request(): a robot on a private or loopback address, or on a port other
+ * than 80, 443 or 8080, is refused until the site allows it with the http_request_host_is_external and
+ * http_allowed_safe_ports filters (README, "WordPress companion plugin").
+ *
+ * @internal Not a public helper: it checks no capability (see trp_bridge_execute_trade() and the others below).
+ *
+ * @param string     $role    read | trade | stop: whose key is sent.
  * @param string     $method  GET or POST.
  * @param string     $path    Path under the robot's URL, e.g. /api/status.
  * @param array|null $body    JSON body for POST.
  * @param array      $headers Extra headers (Idempotency-Key).
  * @return array|WP_Error The decoded JSON document, with the HTTP status under '_http_status'.
  */
-function trp_bridge_request( $method, $path, $body = null, $headers = array() ) {
-	$base = trp_bridge_robot_url();
-	$key  = trp_bridge_api_key();
-	if ( '' === $base || '' === $key ) {
+function trp_bridge_request( $role, $method, $path, $body = null, $headers = array() ) {
+	$credentials = trp_bridge_credentials( $role );
+	if ( is_wp_error( $credentials ) ) {
+		return $credentials;
+	}
+	$url = $credentials['url'] . $path;
+	if ( ! wp_http_validate_url( $url ) ) {
 		return new WP_Error(
-			'trp_bridge_not_configured',
-			__( 'The Trading Robot URL and API key are not set (Settings → Trading Robot).', 'tradingrobotplug-bridge' ),
+			'trp_bridge_url_refused',
+			__( 'WordPress refuses to call the robot URL (a private or loopback address, or a port other than 80, 443, 8080): allow its host with the http_request_host_is_external and http_allowed_safe_ports filters.', 'tradingrobotplug-bridge' ),
 			array( 'retryable' => false )
 		);
 	}
@@ -36,7 +46,7 @@ function trp_bridge_request( $method, $path, $body = null, $headers = array() ) 
 		'redirection' => 0,
 		'headers'     => array_merge(
 			array(
-				'X-API-Key' => $key,
+				'X-API-Key' => $credentials['key'],
 				'Accept'    => 'application/json',
 			),
 			$headers
@@ -46,7 +56,7 @@ function trp_bridge_request( $method, $path, $body = null, $headers = array() ) 
 		$args['headers']['Content-Type'] = 'application/json';
 		$args['body']                    = wp_json_encode( $body );
 	}
-	$response = wp_remote_request( $base . $path, $args );
+	$response = wp_safe_remote_request( $url, $args );
 	if ( is_wp_error( $response ) ) {
 		return new WP_Error(
 			'trp_bridge_unreachable',
@@ -100,7 +110,27 @@ function trp_bridge_is_retryable( $error ) {
 }
 
 /**
+ * The error a public helper returns when the current user lacks its capability (nothing is sent or recorded).
+ *
+ * @param string $capability The capability.
+ * @return WP_Error
+ */
+function trp_bridge_forbidden( $capability ) {
+	return new WP_Error(
+		'trp_bridge_forbidden',
+		/* translators: %s: capability. */
+		sprintf( __( 'Sorry, you are not allowed to do that (needs the %s capability).', 'tradingrobotplug-bridge' ), $capability ),
+		array(
+			'status'    => 403,
+			'retryable' => false,
+		)
+	);
+}
+
+/**
  * Send one trade to the robot under an Idempotency-Key (a repeat returns the first order, never a second one).
+ *
+ * @internal The queue's sender: trp_bridge_execute_trade() is the public helper.
  *
  * @param string $symbol          Ticker.
  * @param string $side            buy | sell.
@@ -111,33 +141,57 @@ function trp_bridge_is_retryable( $error ) {
 function trp_bridge_send_trade( $symbol, $side, $quantity, $idempotency_key ) {
 	$path = '/api/trade/' . rawurlencode( $symbol ) . '/' . rawurlencode( $side );
 	// A decimal string keeps the exact quantity; the robot accepts numbers and numeric strings.
-	return trp_bridge_request( 'POST', $path, array( 'quantity' => $quantity ), array( 'Idempotency-Key' => $idempotency_key ) );
+	return trp_bridge_request( 'trade', 'POST', $path, array( 'quantity' => $quantity ), array( 'Idempotency-Key' => $idempotency_key ) );
 }
 
 /**
- * GET /api/status.
+ * GET /api/status with the read key. Needs TRP_BRIDGE_CAP_VIEW unless $check_capability is false (the
+ * shortcodes pass false: a site that places [trp_status] on a page shows it to its visitors).
  *
+ * @param bool $check_capability Whether the current user must hold TRP_BRIDGE_CAP_VIEW.
  * @return array|WP_Error
  */
-function trp_bridge_get_status() {
-	return trp_bridge_request( 'GET', '/api/status' );
+function trp_bridge_get_status( $check_capability = true ) {
+	if ( $check_capability && ! current_user_can( TRP_BRIDGE_CAP_VIEW ) ) {
+		return trp_bridge_forbidden( TRP_BRIDGE_CAP_VIEW );
+	}
+	return trp_bridge_request( 'read', 'GET', '/api/status' );
 }
 
 /**
- * GET /api/portfolio.
+ * GET /api/portfolio with the read key (capability as trp_bridge_get_status()).
  *
+ * @param bool $check_capability Whether the current user must hold TRP_BRIDGE_CAP_VIEW.
  * @return array|WP_Error
  */
-function trp_bridge_get_portfolio() {
-	return trp_bridge_request( 'GET', '/api/portfolio' );
+function trp_bridge_get_portfolio( $check_capability = true ) {
+	if ( $check_capability && ! current_user_can( TRP_BRIDGE_CAP_VIEW ) ) {
+		return trp_bridge_forbidden( TRP_BRIDGE_CAP_VIEW );
+	}
+	return trp_bridge_request( 'read', 'GET', '/api/portfolio' );
 }
 
 /**
- * POST /api/stop_trading: halt all trading in the robot.
+ * POST /api/stop_trading with the stop key (admin scope): halt all trading in the robot. Needs
+ * TRP_BRIDGE_CAP_STOP unless $check_capability is false (a CLI command or cron job of the site's own).
  *
- * @param string $reason Why (kept in the robot's audit log).
+ * @param string $reason           Why (kept in the robot's audit log).
+ * @param bool   $check_capability Whether the current user must hold TRP_BRIDGE_CAP_STOP.
  * @return array|WP_Error
  */
-function trp_bridge_stop_trading( $reason = '' ) {
-	return trp_bridge_request( 'POST', '/api/stop_trading', array( 'reason' => (string) $reason ) );
+function trp_bridge_stop_trading( $reason = '', $check_capability = true ) {
+	if ( $check_capability && ! current_user_can( TRP_BRIDGE_CAP_STOP ) ) {
+		return trp_bridge_forbidden( TRP_BRIDGE_CAP_STOP );
+	}
+	return trp_bridge_request( 'stop', 'POST', '/api/stop_trading', array( 'reason' => (string) $reason ) );
+}
+
+/**
+ * POST /api/ws-ticket with the read key: a single-use WebSocket ticket that lives a few seconds (the robot's
+ * WS_TICKET_SECONDS), so a page's JavaScript never holds a key (ajax.php serves it to the page).
+ *
+ * @return array|WP_Error ['ticket', 'expires_in', ...].
+ */
+function trp_bridge_ws_ticket() {
+	return trp_bridge_request( 'read', 'POST', '/api/ws-ticket' );
 }

@@ -13,18 +13,25 @@ if ( ! defined( 'ABSPATH' ) ) {
 add_action( TRP_BRIDGE_CRON_HOOK, 'trp_bridge_process_queue' );
 
 /**
- * Place a trade through the robot.
+ * Place a trade through the robot with the trade key. The current user needs TRP_BRIDGE_CAP_TRADE unless
+ * $check_capability is false (code of the site's own that decided for itself, e.g. a WP-CLI command): a theme
+ * that wires this to a public form cannot let visitors trade by accident.
  *
- * @param string           $symbol   Ticker, e.g. TSLA.
- * @param string           $side     buy | sell (any case).
- * @param string|int|float $quantity Quantity (a decimal string keeps it exact).
+ * @param string           $symbol           Ticker, e.g. TSLA.
+ * @param string           $side             buy | sell (any case).
+ * @param string|int|float $quantity         Quantity (a decimal string keeps it exact).
+ * @param bool             $check_capability Whether the current user must hold TRP_BRIDGE_CAP_TRADE.
  * @return array|WP_Error Executed: ['status' => 'executed', 'request_id', 'order', 'http_status'];
  *                        robot unreachable: ['status' => 'queued', 'request_id', 'message', 'next_attempt_at'];
  *                        refused by the robot (4xx, final) or bad input: WP_Error with the robot's message,
- *                        its data holding 'status' (HTTP) and 'request_id'.
+ *                        its data holding 'status' (HTTP) and 'request_id'; without the capability: WP_Error
+ *                        trp_bridge_forbidden (403), nothing recorded or sent.
  */
-function trp_bridge_execute_trade( $symbol, $side, $quantity ) {
+function trp_bridge_execute_trade( $symbol, $side, $quantity, $check_capability = true ) {
 	global $wpdb;
+	if ( $check_capability && ! current_user_can( TRP_BRIDGE_CAP_TRADE ) ) {
+		return trp_bridge_forbidden( TRP_BRIDGE_CAP_TRADE );
+	}
 	$symbol   = strtoupper( trim( (string) $symbol ) );
 	$side     = strtolower( trim( (string) $side ) );
 	$quantity = trim( (string) $quantity );
@@ -61,13 +68,18 @@ function trp_bridge_execute_trade( $symbol, $side, $quantity ) {
 }
 
 /**
- * One stored request as an array, or null.
+ * One stored request as an array, or null. The current user needs TRP_BRIDGE_CAP_TRADE (requests name who traded
+ * what) unless $check_capability is false.
  *
- * @param int $request_id Request id.
- * @return array|null
+ * @param int  $request_id       Request id.
+ * @param bool $check_capability Whether the current user must hold TRP_BRIDGE_CAP_TRADE.
+ * @return array|null|WP_Error
  */
-function trp_bridge_get_request( $request_id ) {
+function trp_bridge_get_request( $request_id, $check_capability = true ) {
 	global $wpdb;
+	if ( $check_capability && ! current_user_can( TRP_BRIDGE_CAP_TRADE ) ) {
+		return trp_bridge_forbidden( TRP_BRIDGE_CAP_TRADE );
+	}
 	$table = trp_bridge_table( 'requests' );
 	return $wpdb->get_row( $wpdb->prepare( "SELECT * FROM {$table} WHERE id = %d", $request_id ), ARRAY_A ); // phpcs:ignore WordPress.DB.PreparedSQL.InterpolatedNotPrepared
 }
@@ -79,7 +91,7 @@ function trp_bridge_get_request( $request_id ) {
  * @return array|WP_Error See trp_bridge_execute_trade().
  */
 function trp_bridge_attempt( $request_id ) {
-	$row = trp_bridge_get_request( $request_id );
+	$row = trp_bridge_get_request( $request_id, false );
 	if ( ! $row ) {
 		return new WP_Error( 'trp_bridge_unknown_request', __( 'No such trade request.', 'tradingrobotplug-bridge' ), array( 'status' => 404 ) );
 	}

@@ -13,6 +13,24 @@ if ( ! defined( 'ABSPATH' ) ) {
 
 define( 'TRP_BRIDGE_METRIC_DECIMALS', array( 'total_pnl', 'win_rate', 'sharpe_ratio', 'max_drawdown' ) );
 define( 'TRP_BRIDGE_METRIC_COUNTS', array( 'total_trades', 'winning_trades', 'losing_trades' ) );
+// Each decimal column's (precision, scale), as schema.php declares it; counts are int unsigned.
+define(
+	'TRP_BRIDGE_COLUMN_WIDTHS',
+	array(
+		'quantity'     => array( 18, 4 ),
+		'price'        => array( 15, 4 ),
+		'pnl'          => array( 15, 4 ),
+		'total_pnl'    => array( 18, 4 ),
+		'win_rate'     => array( 10, 4 ),
+		'sharpe_ratio' => array( 12, 4 ),
+		'max_drawdown' => array( 18, 4 ),
+	)
+);
+define( 'TRP_BRIDGE_COUNT_MAX', 4294967295 );
+// Extra metrics travel in a JSON column: any decimal up to 14 digits before the point and 10 after.
+define( 'TRP_BRIDGE_EXTRA_WIDTH', array( 24, 10 ) );
+// The deepest page GET /trades serves (a deep OFFSET makes MariaDB read and skip every row before it).
+define( 'TRP_BRIDGE_MAX_OFFSET', 10000 );
 define( 'TRP_BRIDGE_SOURCE_ROBOT', 'robot' );
 define( 'TRP_BRIDGE_SOURCE_NONE', 'none yet' );
 
@@ -56,14 +74,18 @@ function trp_bridge_invalid( $field, $reason ) {
 }
 
 /**
- * A decimal as an exact string, or null when absent; WP_Error when malformed.
+ * A decimal as an exact canonical string ("250.5", "-3", never "-0" or trailing zeros), or null when absent;
+ * WP_Error when malformed or wider than its column: decimal($digits, $scale) holds $digits - $scale digits
+ * before the point and $scale after (MariaDB would round the rest silently, or refuse the row).
  *
  * @param mixed  $value    The value (JSON number or string).
  * @param string $field    Field name for the error.
  * @param bool   $positive Whether it must be greater than zero.
+ * @param int    $digits   The column's precision.
+ * @param int    $scale    The column's scale.
  * @return string|null|WP_Error
  */
-function trp_bridge_decimal( $value, $field, $positive = false ) {
+function trp_bridge_decimal( $value, $field, $positive = false, $digits = 15, $scale = 4 ) {
 	if ( null === $value || '' === $value ) {
 		return null;
 	}
@@ -74,41 +96,55 @@ function trp_bridge_decimal( $value, $field, $positive = false ) {
 		if ( ! is_finite( $value ) ) {
 			return trp_bridge_invalid( $field, 'must be a finite number' );
 		}
-		// A JSON number: fixed notation (never 1.0E-5), trailing zeros dropped.
-		$value = rtrim( rtrim( sprintf( '%.10F', $value ), '0' ), '.' );
+		// A JSON number: fixed notation (never 1.0E-5).
+		$value = sprintf( '%.10F', $value );
 	}
 	$text = trim( (string) $value );
-	if ( ! preg_match( '/^-?\d{1,14}(\.\d{1,10})?$/', $text ) ) {
+	if ( strlen( $text ) > 64 || ! preg_match( '/^(-?)(\d+)(?:\.(\d+))?$/', $text, $parts ) ) {
 		return trp_bridge_invalid( $field, 'must be a decimal number like 250.5' );
 	}
-	if ( $positive && ! preg_match( '/[1-9]/', $text ) || $positive && str_starts_with( $text, '-' ) ) {
+	$whole    = ltrim( $parts[2], '0' );
+	$fraction = rtrim( $parts[3] ?? '', '0' );
+	if ( strlen( $whole ) > $digits - $scale || strlen( $fraction ) > $scale ) {
+		/* translators: 1: digits before the point, 2: digits after. */
+		return trp_bridge_invalid( $field, sprintf( 'must have at most %1$d digits before the point and %2$d after', $digits - $scale, $scale ) );
+	}
+	$zero      = '' === $whole && '' === $fraction;
+	$canonical = ( $zero || '' === $parts[1] ? '' : '-' ) . ( '' === $whole ? '0' : $whole ) . ( '' === $fraction ? '' : '.' . $fraction );
+	if ( $positive && ( $zero || '-' === $parts[1] ) ) {
 		return trp_bridge_invalid( $field, 'must be greater than zero' );
 	}
-	return $text;
+	return $canonical;
 }
 
 /**
  * A timestamp: "Y-m-d H:i:s" without a zone is site-local (the site's convention); ISO 8601 with Z or an
- * offset is taken as written.
+ * offset is taken as written. Impossible dates and times (2025-02-30, 24:00, 23:59:60) are refused rather than
+ * rolled over, and so is anything a DATETIME column cannot hold in the site's zone (years 1000 to 9999).
  *
  * @param mixed  $value The value.
  * @param string $field Field name for the error.
  * @return DateTimeImmutable|WP_Error
  */
 function trp_bridge_datetime( $value, $field ) {
-	$pattern = '/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?$/';
+	$pattern = '/^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-](?:0\d|1[0-4]):?[0-5]\d)?$/';
 	if ( ! is_string( $value ) || ! preg_match( $pattern, trim( $value ), $parts ) ) {
 		return trp_bridge_invalid( $field, 'must be a datetime like 2025-12-26 15:30:00 or 2025-12-26T20:30:00Z' );
 	}
 	try {
-		$zone = ! empty( $parts[3] ) ? null : wp_timezone();
+		$zone = ! empty( $parts[7] ) ? null : wp_timezone();
 		$time = new DateTimeImmutable( trim( $value ), $zone );
 	} catch ( Exception $e ) {
 		return trp_bridge_invalid( $field, 'is not a valid datetime' );
 	}
-	$errors = DateTimeImmutable::getLastErrors();
-	if ( is_array( $errors ) && $errors['warning_count'] > 0 ) {
-		return trp_bridge_invalid( $field, 'is not a valid datetime' ); // 2025-02-31 and the like.
+	// As written, in the zone it was written in: anything PHP rolled over (Feb 30 -> Mar 2) is not a real time.
+	$written = sprintf( '%s-%s-%s %s:%s:%s', $parts[1], $parts[2], $parts[3], $parts[4], $parts[5], '' === ( $parts[6] ?? '' ) ? '00' : $parts[6] );
+	if ( $time->format( 'Y-m-d H:i:s' ) !== $written ) {
+		return trp_bridge_invalid( $field, 'is not a valid date and time' );
+	}
+	$year = (int) $time->setTimezone( wp_timezone() )->format( 'Y' );
+	if ( $year < 1000 || $year > 9999 ) {
+		return trp_bridge_invalid( $field, 'must be between the years 1000 and 9999' );
 	}
 	return $time;
 }
@@ -143,7 +179,8 @@ function trp_bridge_utc_datetime( $value, $field ) {
 }
 
 /**
- * POST /trades: store one trade; idempotent on trade_id (201 new, 200 with the stored row on a repeat).
+ * POST /trades: store one trade; idempotent on trade_id (201 new, 200 with the stored row when the same trade
+ * comes again, 409 trp_bridge_trade_conflict when its trade_id comes again with other content).
  *
  * @param WP_REST_Request $request The request.
  * @return WP_REST_Response|WP_Error
@@ -171,9 +208,9 @@ function trp_bridge_rest_trade_create( $request ) {
 	if ( ! preg_match( '/^[A-Za-z0-9_.:\-]{1,64}$/', $strategy_id ) ) {
 		return trp_bridge_invalid( 'strategy_id', 'up to 64 letters, digits, _ . : -' );
 	}
-	$quantity = trp_bridge_decimal( $in['quantity'] ?? null, 'quantity', true );
-	$price    = trp_bridge_decimal( $in['price'] ?? null, 'price', true );
-	$pnl      = trp_bridge_decimal( $in['pnl'] ?? null, 'pnl' );
+	$quantity = trp_bridge_decimal( $in['quantity'] ?? null, 'quantity', true, ...TRP_BRIDGE_COLUMN_WIDTHS['quantity'] );
+	$price    = trp_bridge_decimal( $in['price'] ?? null, 'price', true, ...TRP_BRIDGE_COLUMN_WIDTHS['price'] );
+	$pnl      = trp_bridge_decimal( $in['pnl'] ?? null, 'pnl', false, ...TRP_BRIDGE_COLUMN_WIDTHS['pnl'] );
 	foreach ( array( $quantity, $price, $pnl ) as $checked ) {
 		if ( is_wp_error( $checked ) ) {
 			return $checked;
@@ -217,8 +254,52 @@ function trp_bridge_rest_trade_create( $request ) {
 	// phpcs:enable
 	if ( 1 === $inserted ) {
 		trp_bridge_views_invalidate();
+		return new WP_REST_Response( $row, 201 );
 	}
-	return new WP_REST_Response( $row, 1 === $inserted ? 201 : 200 );
+	$sent = array(
+		'strategy_id'    => $strategy_id,
+		'symbol'         => $symbol,
+		'side'           => $side,
+		'quantity'       => $quantity,
+		'price'          => $price,
+		'pnl'            => $pnl,
+		'execution_time' => $execution_time,
+	);
+	$differ = trp_bridge_trade_differences( $row, $sent );
+	if ( $differ ) {
+		return new WP_Error(
+			'trp_bridge_trade_conflict',
+			/* translators: %s: field names. */
+			sprintf( __( 'A trade with this trade_id is already stored with other content (%s): a trade_id names one trade.', 'tradingrobotplug-bridge' ), implode( ', ', $differ ) ),
+			array(
+				'status' => 409,
+				'fields' => $differ,
+			)
+		);
+	}
+	return new WP_REST_Response( $row, 200 );
+}
+
+/**
+ * The fields in which a stored trade row and a repeated POST of its trade_id differ (numbers compared exactly,
+ * whatever their trailing zeros).
+ *
+ * @param array $row  The stored row.
+ * @param array $sent The repeated trade, validated (canonical decimals, site-local execution_time).
+ * @return string[]
+ */
+function trp_bridge_trade_differences( $row, $sent ) {
+	$differ = array();
+	foreach ( $sent as $name => $value ) {
+		$stored = $row[ $name ] ?? null;
+		if ( isset( TRP_BRIDGE_COLUMN_WIDTHS[ $name ] ) && null !== $stored ) {
+			$stored = trp_bridge_decimal( $stored, $name, false, ...TRP_BRIDGE_COLUMN_WIDTHS[ $name ] );
+		}
+		if ( (string) $stored !== (string) $value || ( null === $stored ) !== ( null === $value ) ) {
+			$differ[] = $name;
+		}
+	}
+	return $differ;
 }
 
 /**
@@ -235,7 +316,7 @@ function trp_bridge_int_param( $request, $name, $fallback, $maximum ) {
 	if ( null === $value || '' === $value ) {
 		return $fallback;
 	}
-	if ( ! is_scalar( $value ) || ! ctype_digit( (string) $value ) || (int) $value > $maximum ) {
+	if ( ! is_scalar( $value ) || ! ctype_digit( (string) $value ) || strlen( (string) $value ) > 10 || (int) $value > $maximum ) {
 		/* translators: %d: maximum. */
 		return trp_bridge_invalid( $name, sprintf( 'must be a whole number from 0 to %d', $maximum ) );
 	}
@@ -251,7 +332,7 @@ function trp_bridge_int_param( $request, $name, $fallback, $maximum ) {
 function trp_bridge_rest_trades_list( $request ) {
 	global $wpdb;
 	$limit  = trp_bridge_int_param( $request, 'limit', 50, 500 );
-	$offset = trp_bridge_int_param( $request, 'offset', 0, 1000000000 );
+	$offset = trp_bridge_int_param( $request, 'offset', 0, TRP_BRIDGE_MAX_OFFSET );
 	if ( is_wp_error( $limit ) || is_wp_error( $offset ) ) {
 		return is_wp_error( $limit ) ? $limit : $offset;
 	}
@@ -352,7 +433,7 @@ function trp_bridge_rest_performance_create( $request ) {
 	$metrics = isset( $in['metrics'] ) && is_array( $in['metrics'] ) ? $in['metrics'] : $in;
 	$columns = array();
 	foreach ( TRP_BRIDGE_METRIC_DECIMALS as $name ) {
-		$value = trp_bridge_decimal( $metrics[ $name ] ?? null, $name );
+		$value = trp_bridge_decimal( $metrics[ $name ] ?? null, $name, false, ...TRP_BRIDGE_COLUMN_WIDTHS[ $name ] );
 		if ( is_wp_error( $value ) ) {
 			return $value;
 		}
@@ -360,8 +441,9 @@ function trp_bridge_rest_performance_create( $request ) {
 	}
 	foreach ( TRP_BRIDGE_METRIC_COUNTS as $name ) {
 		$value = $metrics[ $name ] ?? null;
-		if ( null !== $value && ( ! is_scalar( $value ) || ! ctype_digit( (string) $value ) ) ) {
-			return trp_bridge_invalid( $name, 'must be a whole number' );
+		if ( null !== $value && ( ! is_scalar( $value ) || ! ctype_digit( (string) $value ) || strlen( (string) $value ) > 10 || (int) $value > TRP_BRIDGE_COUNT_MAX ) ) {
+			/* translators: %d: the largest count. */
+			return trp_bridge_invalid( $name, sprintf( 'must be a whole number from 0 to %d', TRP_BRIDGE_COUNT_MAX ) );
 		}
 		$columns[ $name ] = null === $value ? null : (int) $value;
 	}
@@ -370,7 +452,7 @@ function trp_bridge_rest_performance_create( $request ) {
 		if ( array_key_exists( $name, $columns ) || in_array( $name, array( 'strategy_id', 'period', 'period_label', 'metrics' ), true ) ) {
 			continue;
 		}
-		$checked = trp_bridge_decimal( $value, (string) $name );
+		$checked = trp_bridge_decimal( $value, (string) $name, false, ...TRP_BRIDGE_EXTRA_WIDTH );
 		if ( is_wp_error( $checked ) || ! preg_match( '/^[a-z_]{1,40}$/', (string) $name ) ) {
 			return trp_bridge_invalid( (string) $name, 'extra metrics must be named in snake_case and be numbers' );
 		}

@@ -12,29 +12,43 @@ if ( ! defined( 'ABSPATH' ) ) {
 add_shortcode( 'trp_status', 'trp_bridge_shortcode_status' );
 add_shortcode( 'trp_portfolio', 'trp_bridge_shortcode_portfolio' );
 
+// Shortest cache a shortcode may ask for: a page view must never cost a call to the robot (nor, while the robot
+// is down, a timeout) per visitor. An answer and a failure are both kept at least this long.
+define( 'TRP_BRIDGE_SHORTCODE_MIN_SECONDS', 5 );
+
 /**
- * A robot document through a transient (errors are not cached, so the next view asks again; 0 = no cache).
+ * A robot document through a transient, kept for $seconds; a failure is kept TRP_BRIDGE_SHORTCODE_MIN_SECONDS
+ * (as ['_error' => code, '_message' => text]), so an outage costs one call per few seconds, not one per view.
  *
  * @param string   $name    status | portfolio.
  * @param callable $fetch   Client function.
- * @param int      $seconds Cache lifetime.
+ * @param int      $seconds Cache lifetime (at least TRP_BRIDGE_SHORTCODE_MIN_SECONDS).
  * @return array|WP_Error
  */
 function trp_bridge_cached( $name, $fetch, $seconds ) {
 	$key    = 'trp_bridge_' . $name;
-	$cached = $seconds > 0 ? get_transient( $key ) : false;
+	$cached = get_transient( $key );
+	if ( is_array( $cached ) && isset( $cached['_error'] ) ) {
+		return new WP_Error( (string) $cached['_error'], (string) ( $cached['_message'] ?? '' ) );
+	}
 	if ( is_array( $cached ) ) {
 		return $cached;
 	}
 	$fresh = call_user_func( $fetch );
-	if ( ! is_wp_error( $fresh ) && $seconds > 0 ) {
-		set_transient( $key, $fresh, $seconds );
+	if ( is_wp_error( $fresh ) ) {
+		$failure = array(
+			'_error'   => $fresh->get_error_code(),
+			'_message' => $fresh->get_error_message(),
+		);
+		set_transient( $key, $failure, TRP_BRIDGE_SHORTCODE_MIN_SECONDS );
+	} else {
+		set_transient( $key, $fresh, max( TRP_BRIDGE_SHORTCODE_MIN_SECONDS, $seconds ) );
 	}
 	return $fresh;
 }
 
 /**
- * Cache seconds from the shortcode's cache attribute (default 30, at most 300).
+ * Cache seconds from the shortcode's cache attribute (default 30, from TRP_BRIDGE_SHORTCODE_MIN_SECONDS to 300).
  *
  * @param array|string $atts Attributes.
  * @param string       $tag  Shortcode.
@@ -42,7 +56,7 @@ function trp_bridge_cached( $name, $fetch, $seconds ) {
  */
 function trp_bridge_cache_seconds( $atts, $tag ) {
 	$atts = shortcode_atts( array( 'cache' => 30 ), $atts, $tag );
-	return max( 0, min( 300, (int) $atts['cache'] ) );
+	return max( TRP_BRIDGE_SHORTCODE_MIN_SECONDS, min( 300, (int) $atts['cache'] ) );
 }
 
 /**
@@ -59,13 +73,36 @@ function trp_bridge_text( $value ) {
 }
 
 /**
- * The error box shown instead of data.
+ * The box shown instead of data: a generic message for visitors, never the robot's own text (it may name hosts,
+ * keys' problems or internal states); administrators also see the reason, to fix it.
  *
  * @param WP_Error $error Error.
  * @return string
  */
 function trp_bridge_error_html( $error ) {
-	return '<p class="trp-bridge-error">' . esc_html__( 'Trading robot unavailable:', 'tradingrobotplug-bridge' ) . ' ' . esc_html( $error->get_error_message() ) . '</p>';
+	$html = '<p class="trp-bridge-error">' . esc_html__( 'Trading data is unavailable right now. Please try again later.', 'tradingrobotplug-bridge' );
+	if ( current_user_can( 'manage_options' ) ) {
+		$html .= ' <span class="trp-bridge-error-detail">' . esc_html( $error->get_error_code() . ': ' . $error->get_error_message() ) . '</span>';
+	}
+	return $html . '</p>';
+}
+
+/**
+ * The status for the shortcode (the page's author chose to show it: no capability asked of the visitor).
+ *
+ * @return array|WP_Error
+ */
+function trp_bridge_shortcode_fetch_status() {
+	return trp_bridge_get_status( false );
+}
+
+/**
+ * The portfolio for the shortcode (as trp_bridge_shortcode_fetch_status()).
+ *
+ * @return array|WP_Error
+ */
+function trp_bridge_shortcode_fetch_portfolio() {
+	return trp_bridge_get_portfolio( false );
 }
 
 /**
@@ -75,7 +112,7 @@ function trp_bridge_error_html( $error ) {
  * @return string
  */
 function trp_bridge_shortcode_status( $atts = array() ) {
-	$status = trp_bridge_cached( 'status', 'trp_bridge_get_status', trp_bridge_cache_seconds( $atts, 'trp_status' ) );
+	$status = trp_bridge_cached( 'status', 'trp_bridge_shortcode_fetch_status', trp_bridge_cache_seconds( $atts, 'trp_status' ) );
 	if ( is_wp_error( $status ) ) {
 		return trp_bridge_error_html( $status );
 	}
@@ -100,7 +137,7 @@ function trp_bridge_shortcode_status( $atts = array() ) {
  * @return string
  */
 function trp_bridge_shortcode_portfolio( $atts = array() ) {
-	$portfolio = trp_bridge_cached( 'portfolio', 'trp_bridge_get_portfolio', trp_bridge_cache_seconds( $atts, 'trp_portfolio' ) );
+	$portfolio = trp_bridge_cached( 'portfolio', 'trp_bridge_shortcode_fetch_portfolio', trp_bridge_cache_seconds( $atts, 'trp_portfolio' ) );
 	if ( is_wp_error( $portfolio ) ) {
 		return trp_bridge_error_html( $portfolio );
 	}

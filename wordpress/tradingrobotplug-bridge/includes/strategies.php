@@ -51,7 +51,7 @@ function trp_bridge_strategy_clean( $item, $where ) {
 		return trp_bridge_invalid( "{$where}.enabled", 'required; true or false' );
 	}
 	$out['enabled'] = $item['enabled'];
-	$pnl            = trp_bridge_decimal( $item['pnl'] ?? null, "{$where}.pnl" );
+	$pnl            = trp_bridge_decimal( $item['pnl'] ?? null, "{$where}.pnl", false, 18, 4 ); // decimal(18,4)
 	if ( is_wp_error( $pnl ) ) {
 		return $pnl;
 	}
