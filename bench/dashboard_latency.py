@@ -277,7 +277,8 @@ class Busy:
 
 
 def halt_phase(page, frames: FrameClock, count: int, *, busy: bool, key: str, store) -> list[str]:
-    """Click to banner, and inside the page: confirm -> banner, confirm -> the stop's answer, confirm -> its frame."""
+    """Playwright's click to the banner, and in the page's own clock from the confirm click as the browser got it
+    (the event's timeStamp): to the banner, to the stop's WebSocket frame, to the POST's answer."""
     page_times, ws_times, shown, answered, framed = [], [], [], [], []
     load = Busy(key, store) if busy else None
     try:
@@ -291,9 +292,9 @@ def halt_phase(page, frames: FrameClock, count: int, *, busy: bool, key: str, st
             ws_times.append(frames.first_after(sent, lambda f: f["type"] == "trading_halted") - sent)
             page.wait_for_function("window.dashboard.kill.answered && window.dashboard.kill.frame", timeout=10_000)
             kill = page.evaluate("window.dashboard.kill")
-            shown.append((kill["shown"] - kill["confirmed"]) / 1000)
-            answered.append((kill["answered"] - kill["confirmed"]) / 1000)
-            framed.append((kill["frame"] - kill["confirmed"]) / 1000)
+            shown.append((kill["shown"] - kill["clicked"]) / 1000)
+            answered.append((kill["answered"] - kill["clicked"]) / 1000)
+            framed.append((kill["frame"] - kill["clicked"]) / 1000)
             page.click("#resume-open")
             page.click("#resume-confirm")
             page.wait_for_selector("#halt-banner[hidden]", state="attached")
@@ -302,7 +303,7 @@ def halt_phase(page, frames: FrameClock, count: int, *, busy: bool, key: str, st
             load.close()
     name = "stop confirmed -> halt banner" + (" (busy)" if busy else "")
     inside = (
-        f"  inside the page, from the confirm: banner p50 {statistics.median(shown) * 1000:.0f} ms "
+        f"  in the page, from the confirm click: banner p50 {statistics.median(shown) * 1000:.0f} ms "
         f"p95 {p95(shown) * 1000:.0f} ms; the stop's WS frame p50 {statistics.median(framed) * 1000:.0f} ms "
         f"p95 {p95(framed) * 1000:.0f} ms; the POST's answer p50 {statistics.median(answered) * 1000:.0f} ms "
         f"p95 {p95(answered) * 1000:.0f} ms"

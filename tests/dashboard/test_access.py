@@ -19,12 +19,29 @@ from tradingrobot.security.models import AuditEvent
 
 from ..conftest import MARKET_OPEN_AT
 
-DATA_ROUTES = ("status", "portfolio", "orders", "market_data/TSLA", "equity", "performance", "price_sources")
+DATA_ROUTES = (
+    "status",
+    "portfolio",
+    "orders",
+    "market_data/TSLA",
+    "equity",
+    "performance",
+    "price_sources",
+    "strategies",
+    "strategies/S-TSLA",
+    "strategies/S-TSLA/decisions",
+    "backtests",
+    "backtests/1",
+    "backtests/1/report",
+    "backtests/1/equity.png",
+)
 WRITES = (
     ("post", "stop_trading"),
     ("post", "resume_trading"),
     ("post", "ws-ticket"),
     ("delete", "orders/1"),
+    ("patch", "strategies/S-TSLA"),
+    ("post", "backtests"),
 )
 
 

@@ -481,14 +481,15 @@ function wireKillSwitch() {
   const resumeDialog = $("#resume-dialog");
   $("#stop-open").addEventListener("click", () => stopDialog.showModal());
   $("#resume-open").addEventListener("click", () => resumeDialog.showModal());
-  stopDialog.addEventListener("close", async () => {
-    if (stopDialog.returnValue !== "confirm") return;
-    state.kill = { confirmed: performance.now() };
+  // The request leaves on the confirm's own submit (mouse or keyboard), not after the dialog's close event.
+  stopDialog.querySelector("form").addEventListener("submit", (event) => {
+    if (event.submitter?.value !== "confirm") return;
+    state.kill = { clicked: event.timeStamp, confirmed: performance.now() }; // read by the bench and the tests
     const body = { reason: $("#stop-reason").value || "stopped from the live page", liquidate: $("#stop-liquidate").checked };
-    await killCall("stop_trading", body, "Trading stopped.");
+    killCall("stop_trading", body, "Trading stopped.");
   });
-  resumeDialog.addEventListener("close", async () => {
-    if (resumeDialog.returnValue === "confirm") await killCall("resume_trading", {}, "Trading resumed.");
+  resumeDialog.querySelector("form").addEventListener("submit", (event) => {
+    if (event.submitter?.value === "confirm") killCall("resume_trading", {}, "Trading resumed.");
   });
 }
 
