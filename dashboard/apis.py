@@ -5,8 +5,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from market.apis import MarketDataApi
-from trading.backtest.apis import BacktestDetailApi, BacktestEquityPngApi, BacktestListApi, BacktestReportApi
-from trading.backtest.models import BacktestRun
 from trading.apis import (
     OrderDetailApi,
     OrderListApi,
@@ -16,6 +14,8 @@ from trading.apis import (
     StatusApi,
     StopTradingApi,
 )
+from trading.backtest.apis import BacktestDetailApi, BacktestEquityPngApi, BacktestListApi, BacktestReportApi
+from trading.backtest.models import BacktestRun
 from trading.strategy_apis import DecisionListApi, StrategyDetailApi, StrategyListApi
 from tradingrobot.security.principals import principal_ticket
 from tradingrobot.security.scopes import READ

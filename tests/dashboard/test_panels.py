@@ -144,7 +144,9 @@ def test_backtests_list_runs_newest_first_with_metrics_and_session_report_links(
 
 def test_start_a_backtest_from_the_page_needs_the_permission_and_refuses_bad_input(operator, viewer, symbols):
     token = csrf_of(viewer)
-    refused = viewer.post("/dashboard/api/backtests", SYNTHETIC, content_type="application/json", HTTP_X_CSRFTOKEN=token)
+    refused = viewer.post(
+        "/dashboard/api/backtests", SYNTHETIC, content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
     assert refused.status_code == 403
     token = csrf_of(operator)
     bad = {**SYNTHETIC, "start": "2026-03-06", "end": "2026-03-02"}

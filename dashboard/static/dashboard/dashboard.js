@@ -240,6 +240,7 @@ chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } 
 const markers = LWC.createSeriesMarkers(candles, []);
 const equityChart = LWC.createChart($("#equity-chart"), chartOptions(200));
 const equityLine = equityChart.addSeries(LWC.LineSeries, { color: "#2563eb" });
+state.charts = { candles, equity: equityLine };
 
 const seconds = (iso) => Math.floor(new Date(iso).getTime() / 1000);
 const barOf = (b) => ({ time: seconds(b.timestamp), open: num(b.open), high: num(b.high), low: num(b.low), close: num(b.close) });
