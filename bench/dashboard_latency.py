@@ -301,14 +301,44 @@ def halt_phase(page, frames: FrameClock, count: int, *, busy: bool, key: str, st
     finally:
         if load is not None:
             load.close()
+    service, delivery = halt_path(frames, count, busy=busy, key=key, store=store)
     name = "stop confirmed -> halt banner" + (" (busy)" if busy else "")
     inside = (
-        f"  in the page, from the confirm click: banner p50 {statistics.median(shown) * 1000:.0f} ms "
-        f"p95 {p95(shown) * 1000:.0f} ms; the stop's WS frame p50 {statistics.median(framed) * 1000:.0f} ms "
-        f"p95 {p95(framed) * 1000:.0f} ms; the POST's answer p50 {statistics.median(answered) * 1000:.0f} ms "
-        f"p95 {p95(answered) * 1000:.0f} ms"
+        f"  in the page, from the confirm click: banner {stats(shown)}; the stop's WS frame {stats(framed)}; "
+        f"the POST's answer {stats(answered)}\n"
+        f"  the server's part, trading_halt called in this process: the service (lock, cancel, commit) "
+        f"{stats(service)}; called -> its frame on a WebSocket client {stats(delivery)}"
     )
     return [summary(name, page_times, ws_times, 1.0), inside]
+
+
+def stats(values: list[float]) -> str:
+    return (
+        f"p50 {statistics.median(values) * 1000:.0f} ms p95 {p95(values) * 1000:.0f} ms max {max(values) * 1000:.0f} ms"
+    )
+
+
+def halt_path(frames: FrameClock, count: int, *, busy: bool, key: str, store) -> tuple[list[float], list[float]]:
+    """The halt without HTTP: how long the service takes (its event is published on commit, inside it), and from
+    the call to its frame on a WebSocket client (Redis publish, the web process's hub, the socket)."""
+    from trading.services import trading_halt, trading_resume
+
+    service, delivery = [], []
+    load = Busy(key, store) if busy else None
+    try:
+        for _ in range(count):
+            started = time.monotonic()
+            trading_halt(reason="bench in-process", halted_by="bench")
+            committed = time.monotonic()
+            arrived = frames.first_after(started, lambda f: f["type"] == "trading_halted")
+            service.append(committed - started)
+            delivery.append(arrived - started)
+            trading_resume(resumed_by="bench")
+            frames.first_after(time.monotonic() - 0.5, lambda f: f["type"] == "trading_resumed")
+    finally:
+        if load is not None:
+            load.close()
+    return service, delivery
 
 
 def restart_phase(page, proc: subprocess.Popen, log: Path, key: str, count: int) -> tuple[str, subprocess.Popen]:
