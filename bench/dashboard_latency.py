@@ -8,7 +8,10 @@ the same event's frame arriving on a plain WebSocket client (`websockets`) conne
 is the soonest any page could know.
 - trade placed through the API -> its row in the orders table and its chart marker (target 2 s);
 - new price stored -> the last candle's close (target 2 s);
-- "Stop trading" confirmed -> the red banner (target 1 s);
+- "Stop trading" confirmed -> the red banner (target 1 s): from Playwright's click, and in the page's own clock
+  from the click event (what the operator waits for; Playwright's delivery of the click is not in it), with the
+  stop's frame and the POST's answer beside it, and the server's part without HTTP (the service, then its frame
+  on a WebSocket client). `--busy` keeps trades and prices coming during the halts;
 - server restarted -> the page live again, after the server answers (target 5 s).
 """
 
@@ -302,10 +305,11 @@ def halt_phase(page, frames: FrameClock, count: int, *, busy: bool, key: str, st
         if load is not None:
             load.close()
     service, delivery = halt_path(frames, count, busy=busy, key=key, store=store)
-    name = "stop confirmed -> halt banner" + (" (busy)" if busy else "")
+    name = "stop clicked (Playwright) -> banner" + (" (busy)" if busy else "")
     inside = (
-        f"  in the page, from the confirm click: banner {stats(shown)}; the stop's WS frame {stats(framed)}; "
-        f"the POST's answer {stats(answered)}\n"
+        f"  in the page, from the confirm click: banner {stats(shown)} "
+        f"(target <= 1 s: {'MET' if max(shown) <= 1.0 else 'NOT MET'}); "
+        f"the stop's WS frame {stats(framed)}; the POST's answer {stats(answered)}\n"
         f"  the server's part, trading_halt called in this process: the service (lock, cancel, commit) "
         f"{stats(service)}; called -> its frame on a WebSocket client {stats(delivery)}"
     )

@@ -145,6 +145,38 @@ def test_kill_switch_halts_shows_the_banner_survives_a_reload_and_resume_clears_
     assert watch.foreign() == []
 
 
+def test_the_stop_sends_no_read_until_answered_and_rereads_after(browser, server, make_user, priced):
+    """Reads asked for while the stop is on its way (the frames of the orders it cancels) wait for its answer,
+    so on the server the stop never queues behind the page's own re-reads; they are sent afterwards."""
+    resting = [
+        order_place(
+            request=order_request_parse(ticker="TSLA", side="buy", qty="1", type="limit", limit_price=str(100 + i)),
+            placed_by="tests",
+        )[0]
+        for i in range(3)
+    ]
+    make_user("op", staff=True, halt=True)
+    page, watch = open_page(browser, server, "op")
+    wait_live(page)
+    for order in resting:
+        page.wait_for_selector(f'#orders tr[data-order-id="{order.pk}"][data-status="accepted"]')
+    seen: list[tuple[str, str, str]] = []
+    page.on("request", lambda r: seen.append(("sent", r.method, r.url)))
+    page.on("response", lambda r: seen.append(("answered", r.request.method, r.url)))
+    page.click("#stop-open")
+    page.click("#stop-confirm")
+    for order in resting:  # canceled by the halt; the rows follow from the reads sent after the answer
+        page.wait_for_selector(f'#orders tr[data-order-id="{order.pk}"][data-status="canceled"]', timeout=5000)
+    stop = f"{server.base}/dashboard/api/stop_trading"
+    start, end = seen.index(("sent", "POST", stop)), seen.index(("answered", "POST", stop))
+    during = [url for kind, method, url in seen[start:end] if kind == "sent" and method == "GET"]
+    after = [url for kind, method, url in seen[end:] if kind == "sent" and method == "GET"]
+    assert during == []
+    assert any(url.startswith(f"{server.base}/dashboard/api/orders") for url in after)
+    assert page.evaluate("window.dashboard.kill.frame") is not None
+    assert watch.console_errors == []
+
+
 def test_keyboard_alone_reaches_and_confirms_the_kill_switch(browser, server, make_user, key, priced):
     make_user("op", staff=True, halt=True)
     page, _ = open_page(browser, server, "op")

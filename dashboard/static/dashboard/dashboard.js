@@ -30,22 +30,54 @@ function csrfToken() {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
-async function call(method, path, body) {
+async function send(method, path, body, signal) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     headers["X-CSRFToken"] = csrfToken();
     headers["Content-Type"] = "application/json";
   }
   const response = await fetch(config.api + path, {
-    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body), signal,
   });
-  const data = await response.json().catch(() => ({}));
+  const data = await response.json().catch((error) => {
+    if (error.name === "AbortError") throw error;
+    return {};
+  });
   if (!response.ok) {
     const error = new Error(data.message || `${method} ${path}: HTTP ${response.status}`);
     error.status = response.status;
     throw error;
   }
   return data;
+}
+
+// While a kill-switch request is on its way, reads wait and the ones already sent are withdrawn (and sent again
+// after it): on the server the stop never queues behind the page's own re-reads.
+const reads = { controller: new AbortController(), open: Promise.resolve(), release: null };
+
+function readsHold() {
+  reads.controller.abort();
+  reads.controller = new AbortController();
+  if (!reads.release) reads.open = new Promise((resolve) => { reads.release = resolve; });
+  const held = reads.open;
+  setTimeout(() => { if (reads.open === held) readsRelease(); }, 10000); // a stop that never answers frees them
+}
+
+function readsRelease() {
+  if (reads.release) reads.release();
+  reads.release = null;
+}
+
+async function call(method, path, body) {
+  if (method !== "GET") return send(method, path, body);
+  for (;;) {
+    await reads.open;
+    try {
+      return await send(method, path, body, reads.controller.signal);
+    } catch (error) {
+      if (error.name !== "AbortError") throw error;
+    }
+  }
 }
 
 // --- state -------------------------------------------------------------------------------------------------
@@ -495,8 +527,9 @@ function wireKillSwitch() {
 }
 
 async function killCall(path, body, done) {
+  readsHold();
   try {
-    const answer = await call("POST", path, body);
+    const answer = await call("POST", path, body).finally(readsRelease);
     if (state.kill) state.kill.answered = performance.now();
     $("#kill-message").textContent = done;
     // Shown at once from the answer; the status re-read below (and the stream) bring the stored details.
