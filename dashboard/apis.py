@@ -22,7 +22,7 @@ from tradingrobot.security.scopes import READ
 from tradingrobot.security.services import WS_TICKET_SECONDS, ws_ticket_issue
 
 from .permissions import StaffSession
-from .selectors import backtest_list, equity_curve, price_source_list, strategy_pnl_map
+from .selectors import backtest_list, equity_curve, strategy_pnl_map
 
 
 class PageStatusApi(StaffSession, StatusApi):
@@ -72,13 +72,6 @@ class PageEquityApi(StaffSession, APIView):
 
     def get(self, request):
         return Response({"points": equity_curve(limit=1000)})
-
-
-class PagePriceSourcesApi(StaffSession, APIView):
-    required_scope = READ
-
-    def get(self, request):
-        return Response({"sources": price_source_list()})
 
 
 def _with_pnl(rows: list[dict], pnl: dict[str, str | None]) -> list[dict]:

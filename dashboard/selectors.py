@@ -1,7 +1,5 @@
-from django.db.models import OuterRef, Subquery
-
 from market.clock import now
-from market.models import PriceSample, Symbol
+from market.models import Symbol
 from portfolio.ledger import account_get_or_create
 from portfolio.models import Account, EquitySnapshot
 from trading.backtest.models import BacktestRun
@@ -17,13 +15,6 @@ def equity_curve(*, account: Account | None = None, limit: int) -> list[dict]:
 
 def symbol_tickers() -> list[str]:
     return list(Symbol.objects.filter(is_active=True).order_by("ticker").values_list("ticker", flat=True))
-
-
-def price_source_list() -> dict[str, str | None]:
-    """Where each active symbol's newest sample came from (wordpress, devfeed, csv, manual), None when it has none."""
-    newest = PriceSample.objects.filter(symbol=OuterRef("pk")).order_by("-timestamp").values("source")[:1]
-    rows = Symbol.objects.filter(is_active=True).annotate(source=Subquery(newest)).order_by("ticker")
-    return dict(rows.values_list("ticker", "source"))
 
 
 def strategy_pnl_map() -> dict[str, str | None]:

@@ -17,7 +17,6 @@ urlpatterns = [
     page_api("portfolio", apis.PagePortfolioApi, "portfolio"),
     page_api("performance", apis.PagePerformanceApi, "performance"),
     page_api("equity", apis.PageEquityApi, "equity"),
-    page_api("price_sources", apis.PagePriceSourcesApi, "price-sources"),
     page_api(r"market_data/(?P<symbol>[^/]+)", apis.PageMarketDataApi, "market-data"),
     page_api("orders", apis.PageOrderListApi, "orders"),
     page_api(r"orders/(?P<order_id>[0-9]{1,18})", apis.PageOrderDetailApi, "order-detail"),

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from market.models import FALLBACK_SOURCES, Timeframe
+from trading.engine.services import DEFAULT_KIND
 from trading.strategies.registry import kind_registry
 
 from .permissions import user_is_operator, user_may_halt
@@ -38,6 +39,7 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "symbols": config["symbols"],
         "timeframes": Timeframe.values,
         "kinds": sorted(kind_registry()),
+        "default_kind": DEFAULT_KIND,
         "may_halt": may_halt,
     }
     return render(request, "dashboard/page.html", context)

@@ -23,7 +23,7 @@ from trading.order_request import order_request_parse
 from trading.prices import prices_arrived
 from trading.services import order_place
 
-from .browser_kit import open_page, store_price, wait_live
+from .browser_kit import ARTIFACTS, DESKTOP, PHONE, open_page, store_price, wait_live
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -91,7 +91,14 @@ def test_backtests_list_report_picture_and_the_start_form(browser, server, make_
     wait_live(page)
     run = f'#backtest-list article[data-run-id="{done.pk}"]'
     page.wait_for_selector(f'{run}[data-status="done"]')
-    assert f"trades {done.metrics['total_trades']}" in page.locator(f"{run} .metrics").inner_text()
+    metrics, shown = done.metrics, page.locator(f"{run} .metrics").inner_text()
+    for part in (
+        f"ROI {metrics['roi']:.2f} %",
+        f"max drawdown {metrics['max_drawdown']:.2f} %",
+        f"win rate {metrics['win_rate']:.1f} %",
+        f"trades {metrics['total_trades']}",
+    ):
+        assert part in shown, (part, shown)
     link = page.locator(f"{run} a")
     assert link.get_attribute("href") == f"/dashboard/api/backtests/{done.pk}/report"
     page.wait_for_function(f"document.querySelector('{run} img').naturalWidth > 0")  # the PNG loaded and decoded
@@ -124,6 +131,28 @@ def test_backtests_list_report_picture_and_the_start_form(browser, server, make_
     assert BacktestRun.objects.count() == 2
     # Chromium logs every 4xx answer; that refusal is the only one.
     assert watch.console_errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    page.context.close()
+    panel_screenshots(browser, server)
+
+
+def panel_screenshots(browser, server) -> None:
+    """With a strategy and two finished runs: no sideways scrolling at phone width; pictures as test artifacts."""
+    strategy_create(strategy_id="STRATEGY-TSLA", ticker="TSLA", fields={"enabled": True}, by="tests")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for name, viewport in (("panels-desktop", DESKTOP), ("panels-phone", PHONE)):
+        page, watch = open_page(browser, server, "op", viewport=viewport)
+        wait_live(page)
+        page.wait_for_selector('#strategies tr[data-strategy-id="STRATEGY-TSLA"]')
+        pictures = page.locator("#backtest-list img")
+        pictures.first.wait_for(state="attached")
+        for picture in pictures.all():  # lazy: loaded once scrolled to
+            picture.scroll_into_view_if_needed()
+        page.wait_for_function("[...document.querySelectorAll('#backtest-list img')].every(i => i.naturalWidth > 0)")
+        widest = page.evaluate("document.documentElement.scrollWidth")
+        assert widest <= viewport["width"], f"the page is {widest} px wide on a {viewport['width']} px screen"
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        _no_errors(watch)
+        page.context.close()
 
 
 def test_equity_curve_draws_the_api_numbers(browser, server, make_user, priced):

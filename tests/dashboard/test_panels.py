@@ -162,7 +162,7 @@ def test_start_a_backtest_from_the_page_needs_the_permission_and_refuses_bad_inp
 
 def test_the_page_offers_the_form_and_kinds_only_with_the_halt_permission(operator, viewer):
     page = operator.get("/dashboard/").content.decode()
-    assert 'id="backtest-form"' in page and '<option value="sma_crossover">' in page
+    assert 'id="backtest-form"' in page and '<option value="sma_crossover" selected>' in page
     assert 'id="backtest-form"' not in viewer.get("/dashboard/").content.decode()
 
 

@@ -450,9 +450,9 @@ async function showJournal(strategyId) {
 
 // --- backtests ---------------------------------------------------------------------------------------------
 const RUNNING = new Set(["queued", "running"]);
-const METRICS_SHOWN = [["total_pnl", "P&L", money], ["roi", "ROI", (v) => `${(Number(v) * 100).toFixed(2)} %`],
-  ["max_drawdown", "max drawdown", (v) => `${(Number(v) * 100).toFixed(2)} %`], ["sharpe_ratio", "Sharpe", (v) => Number(v).toFixed(2)],
-  ["win_rate", "win rate", (v) => `${(Number(v) * 100).toFixed(1)} %`], ["total_trades", "trades", String]];
+const percent = (places) => (v) => `${Number(v).toFixed(places)} %`; // the metrics' rates are percents already
+const METRICS_SHOWN = [["total_pnl", "P&L", money], ["roi", "ROI", percent(2)], ["max_drawdown", "max drawdown", percent(2)],
+  ["sharpe_ratio", "Sharpe", (v) => Number(v).toFixed(2)], ["win_rate", "win rate", percent(1)], ["total_trades", "trades", String]];
 
 function metricsText(metrics) {
   if (!metrics) return "";
