@@ -7,10 +7,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from market.models import Timeframe
+from market.models import FALLBACK_SOURCES, Timeframe
+from trading.engine.services import DEFAULT_KIND
+from trading.strategies.registry import kind_registry
 
 from .permissions import user_is_operator, user_may_halt
 from .selectors import symbol_tickers
@@ -30,19 +32,17 @@ def dashboard_page(request: HttpRequest) -> HttpResponse:
         "timezone": settings.DASHBOARD_TIME_ZONE,
         "may_halt": may_halt,
         "user": f"user:{request.user.get_username()}",
-        "features": {name: _page_route_exists(name) for name in ("strategies", "backtests")},
+        "fallback_sources": sorted(FALLBACK_SOURCES),
     }
-    context = {"config": config, "symbols": config["symbols"], "timeframes": Timeframe.values, "may_halt": may_halt}
+    context = {
+        "config": config,
+        "symbols": config["symbols"],
+        "timeframes": Timeframe.values,
+        "kinds": sorted(kind_registry()),
+        "default_kind": DEFAULT_KIND,
+        "may_halt": may_halt,
+    }
     return render(request, "dashboard/page.html", context)
-
-
-def _page_route_exists(name: str) -> bool:
-    """Strategies and backtests are shown once their routes are installed; until then the panels say so."""
-    try:
-        reverse(f"dashboard-api-{name}")
-    except NoReverseMatch:
-        return False
-    return True
 
 
 class DashboardLoginView(auth_views.LoginView):

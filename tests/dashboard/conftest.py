@@ -24,3 +24,6 @@ def make_user(db, settings):
         return user
 
     return make
+
+
+from .browser_kit import browser, collected_static, key, priced, server  # noqa: E402, F401 - the browser tests' fixtures

@@ -2,6 +2,7 @@
 permission for the kill switch, the same documents and services as the API, a WebSocket ticket for the session."""
 
 import json
+from decimal import Decimal
 
 import pytest
 import pytest_asyncio
@@ -19,12 +20,28 @@ from tradingrobot.security.models import AuditEvent
 
 from ..conftest import MARKET_OPEN_AT
 
-DATA_ROUTES = ("status", "portfolio", "orders", "market_data/TSLA", "equity", "performance", "price_sources")
+DATA_ROUTES = (
+    "status",
+    "portfolio",
+    "orders",
+    "market_data/TSLA",
+    "equity",
+    "performance",
+    "strategies",
+    "strategies/S-TSLA",
+    "strategies/S-TSLA/decisions",
+    "backtests",
+    "backtests/1",
+    "backtests/1/report",
+    "backtests/1/equity.png",
+)
 WRITES = (
     ("post", "stop_trading"),
     ("post", "resume_trading"),
     ("post", "ws-ticket"),
     ("delete", "orders/1"),
+    ("patch", "strategies/S-TSLA"),
+    ("post", "backtests"),
 )
 
 
@@ -213,10 +230,24 @@ async def test_a_foreign_origin_or_a_user_no_longer_staff_is_refused(make_user, 
     await demoted.disconnect()
 
 
-def test_price_sources_name_where_each_newest_sample_came_from(operator, add_price):
+def test_the_status_the_page_reads_names_each_symbols_source_and_the_fallback(operator, add_price):
+    from market.models import PriceSample, Symbol
+    from market.services import SampleIn, sample_upsert_many
+
     add_price("TSLA", "250", MARKET_OPEN_AT)
-    sources = operator.get("/dashboard/api/price_sources").json()["sources"]
-    assert sources == {"NVDA": None, "QQQ": None, "SPY": None, "TSLA": "manual"}
+    status = operator.get("/dashboard/api/status").json()
+    assert {p["symbol"]: p["source"] for p in status["prices"]} == {
+        "NVDA": None,
+        "QQQ": None,
+        "SPY": None,
+        "TSLA": "manual",
+    }
+    nvda = Symbol.objects.get(ticker="NVDA")
+    sample = SampleIn(nvda.pk, MARKET_OPEN_AT, Decimal("180"), 0)
+    sample_upsert_many(samples=[sample], source=PriceSample.Source.ALPACA)
+    status = operator.get("/dashboard/api/status").json()
+    assert {p["symbol"]: p["source"] for p in status["prices"]}["NVDA"] == "alpaca"
+    assert status["market_data"] == {"source": "alpaca"}
 
 
 def test_staff_without_the_halt_permission_cancels_only_its_own_orders(make_user, market_open, add_price):

@@ -5,230 +5,17 @@ while the server is down) reaches the page the way a Celery worker's writes do. 
 is recorded; screenshots (desktop and phone width) are written under var/test-artifacts/dashboard/.
 Fails (never skips) when REQUIRE_SERVICES=1 and PostgreSQL, Redis or Chromium is missing."""
 
-import datetime as dt
-import json
-import math
-import os
-import shutil
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-import uuid
-from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection, connections
 
-from market.models import PriceSample, Symbol
-from market.services import SampleIn, sample_upsert_many
 from trading.order_request import order_request_parse
-from trading.prices import prices_arrived
 from trading.services import order_place
-from tradingrobot.security.services import api_key_create
 
-from .. import scratch
-from ..conftest import REQUIRE_SERVICES
-from .conftest import PASSWORD
+from .browser_kit import ARTIFACTS, DESKTOP, PASSWORD, PHONE, Server, api_call, open_page, store_price, wait_live
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "var" / "test-artifacts" / "dashboard"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PORTS = range(8700, 8800)  # this suite's own port range
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-def _require(condition: bool, why: str) -> None:
-    if not condition:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"REQUIRE_SERVICES=1 but {why}")
-        pytest.skip(why)
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-class Server:
-    """daphne on a free loopback port; `restart` drops every WebSocket and comes back on the same port."""
-
-    def __init__(self, env: dict, log_dir: Path):
-        self.env, self.log_dir = env, log_dir
-        self.port = scratch.free_port(PORTS)
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        self.starts += 1
-        log = self.log_dir / f"daphne-{self.starts}.log"
-        command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-        command.append("tradingrobot.asgi:application")
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            command, cwd=ROOT, env=self.env, stdout=log.open("w"), stderr=subprocess.STDOUT
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"daphne exited:\n{log.read_text()[-3000:]}")
-            try:
-                urllib.request.urlopen(f"{self.base}/api/health", timeout=2).close()  # noqa: S310 - loopback URL
-                return
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError(f"daphne did not start:\n{log.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.proc is None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-
-@pytest.fixture(scope="session")
-def collected_static() -> None:
-    """What production serves: the files collectstatic gathers (whitenoise serves STATIC_ROOT), as `make run` does."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
-    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=120)  # noqa: S603 - our own interpreter
-
-
-@pytest.fixture
-def server(settings, tmp_path, collected_static):
-    _require(connection.vendor == "postgresql", "the browser tests need PostgreSQL (set DATABASE_URL)")
-    _require(bool(os.environ.get("REDIS_URL")), "the browser tests need Redis (set REDIS_URL)")
-    settings.REALTIME_CHANNEL_PREFIX = f"test-{uuid.uuid4().hex[:12]}"  # this process publishes to the daphne
-    settings.TRADING_CALENDAR = "24/7"  # this process trades too (while the server is down)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
-            "SECRET_KEY": "browser-test-only-not-a-secret",
-            "DATABASE_URL": _database_url(),
-            "REDIS_URL": os.environ["REDIS_URL"],
-            "REALTIME_CHANNEL_PREFIX": settings.REALTIME_CHANNEL_PREFIX,
-            "TRADING_CALENDAR": "24/7",
-            "THROTTLE_RATE_TRADE": "1000/min",
-            "LOG_FORMAT": "plain",
-        }
-    )
-    daphne = Server(env, tmp_path)
-    daphne.start()
-    yield daphne
-    daphne.stop()
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    _require(shutil.which(CHROMIUM) is not None, f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-        connections.close_all()  # the ones opened while Playwright's loop ran are kept apart (asgiref's Local)
-
-
-@dataclass
-class Watch:
-    """Everything the page asked for, and every console error it printed."""
-
-    host: str
-    requests: list[str] = field(default_factory=list)
-    console_errors: list[str] = field(default_factory=list)
-
-    def foreign(self) -> list[str]:
-        return [url for url in self.requests if urlsplit(url).netloc != self.host and not url.startswith("data:")]
-
-
-def open_page(browser, server: Server, username: str | None, viewport=DESKTOP):
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    watch = Watch(host=f"127.0.0.1:{server.port}")
-    page.on("request", lambda request: watch.requests.append(request.url))
-    page.on("websocket", lambda ws: watch.requests.append(ws.url))
-    page.on("console", lambda message: message.type == "error" and watch.console_errors.append(message.text))
-    page.on("pageerror", lambda error: watch.console_errors.append(str(error)))
-    if username is not None:
-        page.goto(f"{server.base}/dashboard/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server.base}/dashboard/")
-    return page, watch
-
-
-def wait_live(page, timeout_ms: int = 10_000) -> None:
-    page.wait_for_selector('#connection[data-state="live"]', timeout=timeout_ms)
-    page.wait_for_function("window.dashboard.status !== null && window.dashboard.lastBar !== undefined")
-
-
-def store_price(ticker: str, price: str, at: dt.datetime | None = None, volume: int = 1000) -> None:
-    """A new sample, then the follow-up every price writer calls (fills, then `prices_stored`)."""
-    symbol = Symbol.objects.get(ticker=ticker)
-    at = at or dt.datetime.now(dt.UTC)
-    sample_upsert_many(samples=[SampleIn(symbol.pk, at, Decimal(price), volume)], source=PriceSample.Source.MANUAL)
-    prices_arrived(symbol_ids=[symbol.pk])
-
-
-def api_call(server: Server, key: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(  # noqa: S310 - a loopback http:// URL we built
-        f"{server.base}{path}",
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json", "X-API-Key": key},
-        method=method,
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
-@pytest.fixture
-def key(db) -> str:
-    return api_key_create(name=f"browser-{uuid.uuid4().hex[:6]}", scopes="read,trade,admin", created_by="tests")[1]
-
-
-@pytest.fixture
-def priced():
-    """90 minutes of TSLA history, one sample a minute, the last one (250.00) now: the chart has candles."""
-    now = dt.datetime.now(dt.UTC)
-    symbol = Symbol.objects.get(ticker="TSLA")
-    samples = [
-        SampleIn(symbol.pk, now - dt.timedelta(seconds=seconds), Decimal(f"{250 + 3 * math.sin(seconds / 420):.2f}"), 0)
-        for seconds in range(90 * 60, 0, -20)  # three samples a minute: candles with bodies and wicks
-    ]
-    sample_upsert_many(samples=samples, source=PriceSample.Source.MANUAL)
-    store_price("TSLA", "250.00", now)
 
 
 def screenshots(browser, server: Server, username: str) -> None:
@@ -313,6 +100,14 @@ def test_trade_and_price_show_within_two_seconds_and_positions_equal_the_api(bro
     screenshots(browser, server, "op")
 
 
+def assert_banner_within_a_second(page) -> None:
+    """From the confirm click as the browser received it (the event's time) to the banner drawn, in the page's
+    own clock: what the operator waits for. Playwright's delivery of the click to the browser is not in it (on a
+    loaded 2-core machine that alone takes a few hundred ms; bench/dashboard_latency.py reports both)."""
+    kill = page.evaluate("window.dashboard.kill")
+    assert kill["shown"] - kill["clicked"] <= 1000, kill
+
+
 def test_kill_switch_halts_shows_the_banner_survives_a_reload_and_resume_clears_it(
     browser, server, make_user, key, priced
 ):
@@ -329,9 +124,8 @@ def test_kill_switch_halts_shows_the_banner_survives_a_reload_and_resume_clears_
     page.click("#stop-open")
     page.fill("#stop-reason", "browser drill")
     page.click("#stop-confirm")
-    clicked = time.monotonic()
-    page.wait_for_selector("#halt-banner:not([hidden])", timeout=1000)
-    assert time.monotonic() - clicked <= 1.0
+    page.wait_for_selector("#halt-banner:not([hidden])", timeout=5000)
+    assert_banner_within_a_second(page)
     banner = page.locator("#halt-banner").inner_text()
     assert "TRADING HALTED by user:op" in banner and "browser drill" in banner
     status, refused = api_call(server, key, "POST", "/api/trade/TSLA/buy", {"quantity": 1})
@@ -344,11 +138,43 @@ def test_kill_switch_halts_shows_the_banner_survives_a_reload_and_resume_clears_
 
     page.click("#resume-open")
     page.click("#resume-confirm")
-    page.wait_for_selector("#halt-banner[hidden]", state="attached", timeout=1000)
+    page.wait_for_selector("#halt-banner[hidden]", state="attached", timeout=5000)
     assert api_call(server, key, "GET", "/api/status")[1]["trading_halted"] is False
     assert api_call(server, key, "POST", "/api/trade/TSLA/buy", {"quantity": 1})[0] == 201
     assert watch.console_errors == []
     assert watch.foreign() == []
+
+
+def test_the_stop_sends_no_read_until_answered_and_rereads_after(browser, server, make_user, priced):
+    """Reads asked for while the stop is on its way (the frames of the orders it cancels) wait for its answer,
+    so on the server the stop never queues behind the page's own re-reads; they are sent afterwards."""
+    resting = [
+        order_place(
+            request=order_request_parse(ticker="TSLA", side="buy", qty="1", type="limit", limit_price=str(100 + i)),
+            placed_by="tests",
+        )[0]
+        for i in range(3)
+    ]
+    make_user("op", staff=True, halt=True)
+    page, watch = open_page(browser, server, "op")
+    wait_live(page)
+    for order in resting:
+        page.wait_for_selector(f'#orders tr[data-order-id="{order.pk}"][data-status="accepted"]')
+    seen: list[tuple[str, str, str]] = []
+    page.on("request", lambda r: seen.append(("sent", r.method, r.url)))
+    page.on("response", lambda r: seen.append(("answered", r.request.method, r.url)))
+    page.click("#stop-open")
+    page.click("#stop-confirm")
+    for order in resting:  # canceled by the halt; the rows follow from the reads sent after the answer
+        page.wait_for_selector(f'#orders tr[data-order-id="{order.pk}"][data-status="canceled"]', timeout=5000)
+    stop = f"{server.base}/dashboard/api/stop_trading"
+    start, end = seen.index(("sent", "POST", stop)), seen.index(("answered", "POST", stop))
+    during = [url for kind, method, url in seen[start:end] if kind == "sent" and method == "GET"]
+    after = [url for kind, method, url in seen[end:] if kind == "sent" and method == "GET"]
+    assert during == []
+    assert any(url.startswith(f"{server.base}/dashboard/api/orders") for url in after)
+    assert page.evaluate("window.dashboard.kill.frame") is not None
+    assert watch.console_errors == []
 
 
 def test_keyboard_alone_reaches_and_confirms_the_kill_switch(browser, server, make_user, key, priced):
@@ -365,7 +191,8 @@ def test_keyboard_alone_reaches_and_confirms_the_kill_switch(browser, server, ma
     page.keyboard.type("keyboard drill")  # the dialog focuses its first field, the reason
     page.locator("#stop-confirm").focus()
     page.keyboard.press("Enter")
-    page.wait_for_selector("#halt-banner:not([hidden])", timeout=1000)
+    page.wait_for_selector("#halt-banner:not([hidden])", timeout=5000)
+    assert_banner_within_a_second(page)
     assert api_call(server, key, "GET", "/api/status")[1]["halt_reason"] == "keyboard drill"
     unlabelled = page.evaluate(
         """[...document.querySelectorAll('button, select, input:not([type=hidden])')].filter(c =>

@@ -30,16 +30,19 @@ function csrfToken() {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
-async function call(method, path, body) {
+async function send(method, path, body, signal) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     headers["X-CSRFToken"] = csrfToken();
     headers["Content-Type"] = "application/json";
   }
   const response = await fetch(config.api + path, {
-    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body), signal,
   });
-  const data = await response.json().catch(() => ({}));
+  const data = await response.json().catch((error) => {
+    if (error.name === "AbortError") throw error;
+    return {};
+  });
   if (!response.ok) {
     const error = new Error(data.message || `${method} ${path}: HTTP ${response.status}`);
     error.status = response.status;
@@ -48,9 +51,62 @@ async function call(method, path, body) {
   return data;
 }
 
+// While a kill-switch request is on its way, reads wait and the ones already sent are withdrawn (and sent again
+// after it): on the server the stop never queues behind the page's own re-reads.
+const reads = { controller: new AbortController(), open: Promise.resolve(), release: null };
+
+function readsHold() {
+  reads.controller.abort();
+  reads.controller = new AbortController();
+  if (!reads.release) reads.open = new Promise((resolve) => { reads.release = resolve; });
+  const held = reads.open;
+  setTimeout(() => { if (reads.open === held) readsRelease(); }, 10000); // a stop that never answers frees them
+}
+
+function readsRelease() {
+  if (reads.release) reads.release();
+  reads.release = null;
+}
+
+async function call(method, path, body) {
+  if (method !== "GET") return send(method, path, body);
+  for (;;) {
+    await reads.open;
+    try {
+      return await send(method, path, body, reads.controller.signal);
+    } catch (error) {
+      if (error.name !== "AbortError") throw error;
+    }
+  }
+}
+
 // --- state -------------------------------------------------------------------------------------------------
-const state = { status: null, sources: {}, receivedAt: 0, orders: [], bars: [], markers: [], lastSeq: null, frames: 0, gaps: 0, reconnects: 0 };
+const state = {
+  status: null, receivedAt: 0, orders: [], bars: [], markers: [], strategies: [], backtests: [], feed: null,
+  lastSeq: null, frames: 0, gaps: 0, reconnects: 0,
+};
 window.dashboard = state; // read by the browser tests and handy in the console
+const FALLBACKS = new Set(config.fallback_sources);
+
+// One request per resource at a time: asked for again while one runs, it runs once more afterwards. A burst of
+// frames costs at most two reads of each resource, so nothing long queues on the server ahead of a write (the stop).
+function coalesced(read) {
+  let running = null;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await read();
+      } while (again);
+    })().finally(() => { running = null; });
+    return running;
+  };
+}
 
 // --- header: market, prices, halt ------------------------------------------------------------------------
 function renderStatus(status) {
@@ -62,6 +118,7 @@ function renderStatus(status) {
   pickChartSymbol(status.prices || []);
   market.dataset.open = String(status.market_open);
   renderPrices();
+  renderFeed(status.market_data ? status.market_data.source : null);
   renderHalt(status);
   renderPositions(status.positions || []);
 }
@@ -88,12 +145,24 @@ function renderPrices() {
     const stale = el("span", { className: p.stale ? "stale" : "fresh", textContent: p.stale ? "STALE" : "fresh" });
     const row = el("tr", {}, el("th", { scope: "row", textContent: p.symbol }), el("td", { textContent: p.price === null ? "—" : money(p.price) }),
       el("td", { textContent: age === null ? "never" : formatAge(age) }), el("td", { textContent: inNewYork(p.timestamp) }),
-      el("td", { textContent: state.sources[p.symbol] || "—", className: "source" }), el("td", {}, stale));
+      el("td", { textContent: p.source || "—", className: FALLBACKS.has(p.source) ? "source fallback" : "source" }), el("td", {}, stale));
     row.dataset.symbol = p.symbol;
+    row.dataset.source = p.source || "";
     row.dataset.stale = String(p.stale);
     return row;
   });
   $("#prices tbody").replaceChildren(...rows);
+}
+
+function renderFeed(source, switched) {
+  // Which source feeds the store: WordPress, or a fallback while WordPress is down or stale (issue 15).
+  state.feed = source;
+  const node = $("#feed");
+  node.dataset.source = source || "";
+  node.dataset.fallback = String(FALLBACKS.has(source));
+  const why = switched ? ` (switched from ${switched.previous}: ${switched.reason})` : "";
+  node.textContent = !source ? "Market data: no samples yet"
+    : FALLBACKS.has(source) ? `Market data: FALLBACK ${source}${why}` : `Market data: ${source}${why}`;
 }
 
 function formatAge(seconds) {
@@ -105,6 +174,7 @@ function formatAge(seconds) {
 
 function renderHalt(status) {
   const banner = $("#halt-banner");
+  if (state.kill && status.trading_halted && banner.hidden && !state.kill.shown) state.kill.shown = performance.now();
   banner.hidden = !status.trading_halted;
   if (status.trading_halted) {
     const since = status.halted_since ? ` since ${inNewYork(status.halted_since)} New York` : "";
@@ -144,9 +214,7 @@ async function refreshPortfolio() {
 }
 
 async function refreshStatus() {
-  const [status, sources] = await Promise.all([call("GET", "status"), call("GET", "price_sources")]);
-  state.sources = sources.sources;
-  renderStatus(status);
+  renderStatus(await call("GET", "status"));
 }
 
 // --- orders ------------------------------------------------------------------------------------------------
@@ -186,7 +254,7 @@ async function cancelOrder(id, button) {
   } catch (error) {
     $("#orders-message").textContent = error.message;
   }
-  await refreshOrders();
+  await refreshes.orders();
 }
 
 // --- charts ------------------------------------------------------------------------------------------------
@@ -204,6 +272,7 @@ chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } 
 const markers = LWC.createSeriesMarkers(candles, []);
 const equityChart = LWC.createChart($("#equity-chart"), chartOptions(200));
 const equityLine = equityChart.addSeries(LWC.LineSeries, { color: "#2563eb" });
+state.charts = { candles, equity: equityLine };
 
 const seconds = (iso) => Math.floor(new Date(iso).getTime() / 1000);
 const barOf = (b) => ({ time: seconds(b.timestamp), open: num(b.open), high: num(b.high), low: num(b.low), close: num(b.close) });
@@ -274,51 +343,168 @@ async function refreshEquity() {
   $("#equity-summary").textContent = data.length ? `${data.length} snapshots, latest ${money(data.at(-1).value)}.` : "No equity snapshots recorded yet.";
 }
 
-// --- strategies and backtests: shown when the server has them ------------------------------------------------
-async function refreshStrategies() {
+// --- strategies ------------------------------------------------------------------------------------------
+const OUTCOME_TEXT = { buy: "buy", sell: "sell", hold: "hold", skip: "skip", error: "error" };
+
+function decisionText(d) {
+  if (!d) return "—";
+  const why = [d.reason, d.message].filter(Boolean).join(": ");
+  return `${OUTCOME_TEXT[d.outcome] || d.outcome}${why ? ` — ${why}` : ""} (bar ${inNewYork(d.bar_end)})`;
+}
+
+function strategyRow(s) {
+  const toggle = el("input", { type: "checkbox", checked: Boolean(s.enabled), id: `strategy-${s.strategy_id}`, disabled: !config.may_halt });
+  toggle.setAttribute("aria-label", `${s.enabled ? "Disable" : "Enable"} strategy ${s.strategy_id}`);
+  if (!config.may_halt) toggle.title = "Enabling and disabling needs the halt permission.";
+  toggle.addEventListener("change", () => toggleStrategy(s, toggle));
+  const pnl = num(s.pnl);
+  const journal = el("button", { type: "button", textContent: "Journal", className: "small" });
+  journal.setAttribute("aria-label", `Decision journal of ${s.strategy_id}`);
+  journal.setAttribute("aria-expanded", "false");
+  journal.addEventListener("click", () => toggleJournal(s.strategy_id, journal));
+  const row = el("tr", {},
+    el("th", { scope: "row", textContent: `${s.strategy_id} · ${s.symbol} ${s.kind} ${s.timeframe}` }),
+    el("td", {}, toggle, el("span", { className: "toggle-text", textContent: s.enabled ? " enabled" : " disabled" })),
+    el("td", { textContent: s.mode, className: "mode" }),
+    el("td", { textContent: decisionText(s.last_decision), className: "decision" }),
+    el("td", { textContent: pnl === null ? "—" : money(pnl), className: `pnl ${pnl < 0 ? "loss" : "gain"}` }),
+    el("td", {}, journal));
+  row.dataset.strategyId = s.strategy_id;
+  row.dataset.enabled = String(s.enabled);
+  row.dataset.outcome = s.last_decision ? s.last_decision.outcome : "";
+  row.dataset.pnl = s.pnl === null ? "" : String(s.pnl);
+  return row;
+}
+
+function renderStrategies() {
   const box = $("#strategies");
-  if (!config.features.strategies) {
-    box.replaceChildren(el("p", { className: "muted", textContent: "Strategies are not available on this server yet." }));
-    return;
-  }
-  const strategies = (await call("GET", "strategies")).strategies || [];
-  const rows = strategies.map((s) => {
-    const toggle = el("input", { type: "checkbox", checked: Boolean(s.enabled), id: `strategy-${s.id}` });
-    toggle.addEventListener("change", () => toggleStrategy(s, toggle));
-    const decision = s.last_decision ? `${s.last_decision.action} — ${s.last_decision.reason || ""}` : "—";
-    return el("tr", {}, el("th", { scope: "row" }, el("label", { htmlFor: toggle.id, textContent: s.name || s.id })),
-      el("td", {}, toggle), el("td", { textContent: s.mode || "—" }), el("td", { textContent: decision }),
-      el("td", { textContent: money(s.pnl) }), el("td", {}, s.journal_url ? el("a", { href: s.journal_url, textContent: "Journal" }) : ""));
-  });
+  const rows = state.strategies.map(strategyRow);
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colSpan: 6, className: "muted", textContent: "No strategies yet (admin or /api/strategies)." })));
   const head = el("tr", {}, ...["Strategy", "Enabled", "Mode", "Last decision", "P&L", "Decisions"].map((h) => el("th", { scope: "col", textContent: h })));
-  box.replaceChildren(el("div", { className: "scroll" }, el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows))));
+  box.replaceChildren(el("div", { className: "scroll" }, el("table", { id: "strategies-table" }, el("thead", {}, head), el("tbody", {}, ...rows))),
+    el("div", { id: "journal", className: "journal", hidden: true }));
+}
+
+async function refreshStrategies() {
+  state.strategies = (await call("GET", "strategies")).strategies;
+  renderStrategies();
+}
+
+function onDecision(frame) {
+  // The frame is the decision itself: show it at once; the P&L (moved by its fill, if any) follows from REST.
+  const strategy = state.strategies.find((s) => s.strategy_id === frame.strategy_id);
+  if (!strategy) return refreshes.strategies();
+  strategy.last_decision = { outcome: frame.outcome, reason: frame.reason, message: frame.message, bar_end: frame.bar_end, order_id: frame.order_id };
+  const row = document.querySelector(`#strategies tr[data-strategy-id="${CSS.escape(frame.strategy_id)}"]`);
+  if (row) row.replaceWith(strategyRow(strategy));
+  if (frame.order_id !== null) refreshes.strategies();
+  if (journalOpen === frame.strategy_id) showJournal(frame.strategy_id).catch(report);
 }
 
 async function toggleStrategy(strategy, toggle) {
   const wanted = toggle.checked;
-  if (!window.confirm(`${wanted ? "Enable" : "Disable"} strategy ${strategy.name || strategy.id}?`)) {
+  if (!window.confirm(`${wanted ? "Enable" : "Disable"} strategy ${strategy.strategy_id} (${strategy.mode})?`)) {
     toggle.checked = !wanted;
     return;
   }
   try {
-    await call("PATCH", `strategies/${strategy.id}`, { enabled: wanted });
+    const updated = await call("PATCH", `strategies/${encodeURIComponent(strategy.strategy_id)}`, { enabled: wanted });
+    Object.assign(strategy, updated);
+    $("#strategies-message").textContent = `${strategy.strategy_id} ${updated.enabled ? "enabled" : "disabled"}.`;
   } catch (error) {
-    toggle.checked = !wanted;
-    window.alert(error.message);
+    $("#strategies-message").textContent = error.message;
   }
+  renderStrategies();
 }
 
-async function refreshBacktests() {
-  const box = $("#backtests");
-  if (!config.features.backtests) {
-    box.replaceChildren(el("p", { className: "muted", textContent: "Backtests are not available on this server yet." }));
+let journalOpen = null;
+async function toggleJournal(strategyId, button) {
+  if (journalOpen === strategyId) {
+    journalOpen = null;
+    $("#journal").hidden = true;
+    button.setAttribute("aria-expanded", "false");
     return;
   }
-  const runs = (await call("GET", "backtests")).backtests || [];
-  box.replaceChildren(...runs.map((run) => el("article", { className: "run" },
-    el("h3", { textContent: `Run ${run.id} · ${run.status}` }),
-    el("p", { textContent: Object.entries(run.metrics || {}).map(([k, v]) => `${k}: ${v}`).join(" · ") }),
-    run.report_url ? el("img", { src: run.report_url, alt: `Report of backtest ${run.id}`, loading: "lazy" }) : "")));
+  journalOpen = strategyId;
+  button.setAttribute("aria-expanded", "true");
+  await showJournal(strategyId).catch(report);
+}
+
+async function showJournal(strategyId) {
+  const doc = await call("GET", `strategies/${encodeURIComponent(strategyId)}/decisions?limit=20`);
+  if (journalOpen !== strategyId) return;
+  const rows = doc.decisions.map((d) => {
+    const row = el("tr", {}, el("td", { textContent: inNewYork(d.bar_end) }), el("td", { textContent: d.outcome }),
+      el("td", { textContent: [d.reason, d.message].filter(Boolean).join(": ") }), el("td", { textContent: d.order_id === null ? "—" : `#${d.order_id}` }));
+    row.dataset.decisionId = String(d.id);
+    return row;
+  });
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colSpan: 4, className: "muted", textContent: "No decisions recorded yet." })));
+  const head = el("tr", {}, ...["Bar end (New York)", "Outcome", "Reason", "Order"].map((h) => el("th", { scope: "col", textContent: h })));
+  const box = $("#journal");
+  box.replaceChildren(el("h3", { textContent: `Decision journal: ${strategyId} (latest ${doc.decisions.length} of ${doc.total})` }),
+    el("div", { className: "scroll" }, el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows))));
+  box.hidden = false;
+  box.dataset.strategyId = strategyId;
+}
+
+// --- backtests ---------------------------------------------------------------------------------------------
+const RUNNING = new Set(["queued", "running"]);
+const percent = (places) => (v) => `${Number(v).toFixed(places)} %`; // the metrics' rates are percents already
+const METRICS_SHOWN = [["total_pnl", "P&L", money], ["roi", "ROI", percent(2)], ["max_drawdown", "max drawdown", percent(2)],
+  ["sharpe_ratio", "Sharpe", (v) => Number(v).toFixed(2)], ["win_rate", "win rate", percent(1)], ["total_trades", "trades", String]];
+
+function metricsText(metrics) {
+  if (!metrics) return "";
+  return METRICS_SHOWN.filter(([key]) => metrics[key] !== null && metrics[key] !== undefined)
+    .map(([key, label, format]) => `${label} ${format(metrics[key])}`).join(" · ");
+}
+
+function backtestRun(run) {
+  const title = `#${run.id} ${run.kind} ${run.symbols.join(", ")} ${run.timeframe} ${run.start} → ${run.end} (${run.data})`;
+  const status = RUNNING.has(run.status) ? `${run.status} ${Math.round(run.progress)} %` : run.status;
+  const node = el("article", { className: "run" },
+    el("h3", {}, el("span", { textContent: title }), " ", el("span", { className: `status-${run.status} run-status`, textContent: status })),
+    el("p", { className: "metrics", textContent: run.status === "failed" ? run.reason : metricsText(run.metrics) }));
+  if (run.report_url) {
+    node.append(el("p", {}, el("a", { href: run.report_url, textContent: `Report of backtest ${run.id}`, target: "_blank", rel: "noopener" })),
+      el("img", { src: run.equity_png_url, alt: `Equity, drawdown and exposure of backtest ${run.id}`, loading: "lazy", className: "report-picture" }));
+  }
+  node.dataset.runId = String(run.id);
+  node.dataset.status = run.status;
+  return node;
+}
+
+let backtestPoll = null;
+async function refreshBacktests() {
+  const runs = (await call("GET", "backtests")).backtests;
+  state.backtests = runs;
+  const list = runs.length ? runs.map(backtestRun) : [el("p", { className: "muted", textContent: "No backtests yet." })];
+  $("#backtest-list").replaceChildren(...list);
+  clearTimeout(backtestPoll);
+  // Runs have no stream of their own: while one is queued or running, re-read the list every 2 s.
+  if (runs.some((run) => RUNNING.has(run.status))) backtestPoll = setTimeout(() => refreshes.backtests(), 2000);
+}
+
+function wireBacktestForm() {
+  const form = $("#backtest-form");
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const body = {
+      kind: data.get("kind"), symbols: [data.get("symbol")], timeframe: data.get("timeframe"),
+      start: data.get("start"), end: data.get("end"), data: data.get("data"),
+    };
+    const message = $("#backtest-message");
+    try {
+      const run = await call("POST", "backtests", body);
+      message.textContent = `Backtest ${run.id} ${run.status}.`;
+    } catch (error) {
+      message.textContent = error.message;
+    }
+    await refreshes.backtests();
+  });
 }
 
 // --- kill switch ---------------------------------------------------------------------------------------------
@@ -328,26 +514,30 @@ function wireKillSwitch() {
   const resumeDialog = $("#resume-dialog");
   $("#stop-open").addEventListener("click", () => stopDialog.showModal());
   $("#resume-open").addEventListener("click", () => resumeDialog.showModal());
-  stopDialog.addEventListener("close", async () => {
-    if (stopDialog.returnValue !== "confirm") return;
+  // The request leaves on the confirm's own submit (mouse or keyboard), not after the dialog's close event.
+  stopDialog.querySelector("form").addEventListener("submit", (event) => {
+    if (event.submitter?.value !== "confirm") return;
+    state.kill = { clicked: event.timeStamp, confirmed: performance.now() }; // read by the bench and the tests
     const body = { reason: $("#stop-reason").value || "stopped from the live page", liquidate: $("#stop-liquidate").checked };
-    await killCall("stop_trading", body, "Trading stopped.");
+    killCall("stop_trading", body, "Trading stopped.");
   });
-  resumeDialog.addEventListener("close", async () => {
-    if (resumeDialog.returnValue === "confirm") await killCall("resume_trading", {}, "Trading resumed.");
+  resumeDialog.querySelector("form").addEventListener("submit", (event) => {
+    if (event.submitter?.value === "confirm") killCall("resume_trading", {}, "Trading resumed.");
   });
 }
 
 async function killCall(path, body, done) {
+  readsHold();
   try {
-    const answer = await call("POST", path, body);
+    const answer = await call("POST", path, body).finally(readsRelease);
+    if (state.kill) state.kill.answered = performance.now();
     $("#kill-message").textContent = done;
     // Shown at once from the answer; the status re-read below (and the stream) bring the stored details.
     showHalt(answer.trading_halted, { by: config.user, reason: body.reason, since: new Date().toISOString() });
   } catch (error) {
     $("#kill-message").textContent = error.message;
   }
-  Promise.all([refreshStatus(), refreshOrders(), refreshPortfolio()]).catch(report);
+  Promise.all([refreshes.status(), refreshes.orders(), refreshes.portfolio()]).catch(report);
 }
 
 function showHalt(halted, { by, reason, since }) {
@@ -403,7 +593,7 @@ async function rereadAll() {
   rereading.running = (async () => {
     do {
       rereading.again = false;
-      await Promise.all([refreshStatus(), refreshPortfolio(), refreshOrders(), refreshBars(), refreshEquity()]);
+      await Promise.all([refreshes.status(), refreshes.portfolio(), refreshes.orders(), refreshes.bars(), refreshes.equity(), refreshes.strategies(), refreshes.backtests()]);
     } while (rereading.again);
   })().finally(() => { rereading.running = null; });
   return rereading.running;
@@ -431,22 +621,32 @@ function onFrame(frame) {
       break;
     case "trading_halted":
     case "trading_resumed":
+      if (state.kill && frame.type === "trading_halted") state.kill.frame = performance.now();
       showHalt(frame.type === "trading_halted", { by: frame.by, reason: frame.reason, since: frame.server_time });
-      refreshStatus().then(refreshOrders).catch(report);
+      refreshes.status().then(refreshes.orders).catch(report);
       break;
     case "order_filled":
-      if (frame.symbol === chartSymbol) refreshBars().catch(report);
+      if (frame.symbol === chartSymbol) refreshes.bars().catch(report);
+      refreshes.equity().catch(report);
+      refreshes.strategies().catch(report);
     // falls through: the orders table and the positions change too
     case "order_accepted":
     case "order_rejected":
     case "order_canceled":
     case "order_expired":
-      Promise.all([refreshOrders(), refreshPortfolio()]).catch(report);
+      Promise.all([refreshes.orders(), refreshes.portfolio()]).catch(report);
       break;
     case "prices_stored":
-      refreshStatus().catch(report);
-      refreshPortfolio().catch(report);
-      if (!frame.symbols || frame.symbols.includes(chartSymbol)) refreshBars().catch(report);
+      refreshes.status().catch(report);
+      refreshes.portfolio().catch(report);
+      if (frame.symbol === chartSymbol || (frame.symbols && frame.symbols.includes(chartSymbol))) refreshes.bars().catch(report);
+      break;
+    case "market_data_switched":
+      renderFeed(frame.source, frame);
+      refreshes.status().catch(report);
+      break;
+    case "strategy_decision":
+      onDecision(frame);
       break;
     case "error":
       setConnection("error", `Server: ${frame.message}`);
@@ -461,9 +661,14 @@ function report(error) {
 }
 
 // --- start -------------------------------------------------------------------------------------------------
-$("#chart-symbol").addEventListener("change", () => { state.bars = []; refreshBars().catch(report); });
-$("#chart-timeframe").addEventListener("change", () => { state.bars = []; refreshBars().catch(report); });
+const refreshes = {
+  status: coalesced(refreshStatus), portfolio: coalesced(refreshPortfolio), orders: coalesced(refreshOrders),
+  bars: coalesced(refreshBars), equity: coalesced(refreshEquity), strategies: coalesced(refreshStrategies),
+  backtests: coalesced(refreshBacktests),
+};
+$("#chart-symbol").addEventListener("change", () => { state.bars = []; refreshes.bars().catch(report); });
+$("#chart-timeframe").addEventListener("change", () => { state.bars = []; refreshes.bars().catch(report); });
 setInterval(renderPrices, 1000);
 wireKillSwitch();
-Promise.all([refreshStrategies(), refreshBacktests()]).catch(report);
+wireBacktestForm();
 connect();
