@@ -13,7 +13,7 @@ def name_this_instance(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("trading", "0007_admin_action_permissions"),
+        ("trading", "0009_order_strategy_index"),
     ]
 
     operations = [
