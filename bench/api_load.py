@@ -50,6 +50,10 @@ ENV = {
 def django_setup() -> None:
     os.environ.update(ENV)
     sys.path.insert(0, str(ROOT))
+    from bench.databases import database_ensure
+
+    if database_ensure(ENV["DATABASE_URL"]):
+        print(f"created database {ENV['DATABASE_URL']}", flush=True)
     import django
 
     django.setup()

@@ -50,13 +50,9 @@ def rss_mib() -> float:
 
 
 def database_create() -> None:
-    import psycopg
+    from bench.databases import database_ensure
 
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    database_ensure(DATABASE_URL, fresh=True)
 
 
 def feed_start() -> subprocess.Popen:

@@ -65,6 +65,10 @@ def server_env(args, db_path: Path) -> dict:
 
 
 def migrate(env: dict) -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.databases import database_ensure
+
+    database_ensure(env["DATABASE_URL"])
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
 
