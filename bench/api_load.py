@@ -26,7 +26,10 @@ from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PORT = 8091
+sys.path.insert(0, str(ROOT))
+from bench.ports import free_port  # noqa: E402 - after the path
+
+PORT = free_port()
 BASE = f"http://127.0.0.1:{PORT}"
 STARTING_CASH = "1000000000"
 
@@ -49,7 +52,6 @@ ENV = {
 
 def django_setup() -> None:
     os.environ.update(ENV)
-    sys.path.insert(0, str(ROOT))
     from bench.databases import database_ensure
 
     if database_ensure(ENV["DATABASE_URL"]):

@@ -27,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-FEED_PORT = 8250
+from bench.ports import free_port  # noqa: E402 - after the path
+
+FEED_PORT = free_port()
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ingest_bench")
 
 os.environ.update(

@@ -35,7 +35,10 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-PORT = 8150
+sys.path.insert(0, str(ROOT))
+from bench.ports import free_port  # noqa: E402 - after the path
+
+PORT = int(os.environ.setdefault("WS_BENCH_PORT", str(free_port())))  # the client processes inherit it
 CONNECT_CONCURRENCY = 100
 HEAD_RE = re.compile(r'\{"seq":(?P<seq>\d+),"type":"(?P<type>\w+)","snapshot":\w+,"tick":(?P<tick>\d+|null)')
 
@@ -65,7 +68,6 @@ def server_env(args, db_path: Path) -> dict:
 
 
 def migrate(env: dict) -> None:
-    sys.path.insert(0, str(ROOT))
     from bench.databases import database_ensure
 
     database_ensure(env["DATABASE_URL"])
