@@ -67,7 +67,7 @@ def prepare_database(samples: int) -> None:
 
     from market.models import PriceSample, Symbol
     from market.services import SampleIn, sample_upsert_many
-    from portfolio.models import Account, Position
+    from portfolio.models import Account, BookPosition, Position
     from trading.models import Fill, Order
 
     call_command("migrate", verbosity=0)
@@ -93,6 +93,7 @@ def prepare_database(samples: int) -> None:
     Fill.objects.all().delete()
     Order.objects.all().delete()
     Position.objects.all().delete()
+    BookPosition.objects.all().delete()  # the strategy books of the last run's trades
     Account.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -5,3 +5,7 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
 
 application = get_wsgi_application()
+
+from tradingrobot.lean import lean_dispatch  # noqa: E402 - after Django is set up
+
+application = lean_dispatch(application)
