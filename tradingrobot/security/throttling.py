@@ -7,7 +7,8 @@ import time
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import BaseThrottle
 
 from .client_ip import request_client_ip
@@ -34,18 +35,33 @@ def rate_hit(*, bucket: str, rate: str) -> int | None:
     start = int(now // window) * window
     key = f"rate:{bucket}:{window}:{start}"
     try:
-        cache.add(key, 0, timeout=window + 1)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window + 1)
-            count = 1
+        count = _count(key, timeout=window + 1)
     except CACHE_DOWN as error:
         logger.warning("rate limit %s not counted: cache unreachable (%s)", bucket, error)
         return None
     if count > limit:
         return max(1, math.ceil(start + window - now))
     return None
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Count one request in `key` and return the count so far. On Redis one round trip: INCR, and the expiry set
+    only by the window's first request (EXPIRE NX, Redis >= 7); Django's add + incr would take three."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(full_key, write=True)  # the backend's own pooled client
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, timeout, nx=True)
+        count, _ = pipe.execute()
+        return int(count)
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 class _CacheThrottle(BaseThrottle):
