@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench import api_load  # noqa: E402 - after the path
 
-
 SESSION = "django.contrib.sessions.middleware.SessionMiddleware"
 NEEDS_SESSION = (
     "django.contrib.auth.middleware.AuthenticationMiddleware",
