@@ -5,7 +5,8 @@ Skipped (LEAN_SKIPPED_MIDDLEWARE): static files (WhiteNoise), the session, CSRF 
 the API takes no cookie), Django's user and messages, CommonMiddleware (an exact path: no slash to append),
 X-Frame-Options (a JSON body is never framed) and axes (it acts on logins). Kept, in the same order: metrics,
 the request id, the security headers, CORS, the client-IP allowlist and per-address rate limit, the audit; and
-the view still runs DRF's authentication, scope permission and throttles. README "Benchmarks" shows what
+the view still runs DRF's authentication, scope permission and throttles. The memos' versions (API keys,
+ledger) are read in one round trip at the start of such a request (snapshot_cache.versions_pinned). README "Benchmarks" shows what
 each middleware costs per request (bench/middleware_cost.py).
 """
 
@@ -16,6 +17,8 @@ from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
+
+from tradingrobot.snapshot_cache import versions_pinned
 
 LEAN_SKIPPED_MIDDLEWARE = frozenset(
     {
@@ -64,7 +67,8 @@ def lean_dispatch(full: BaseHandler) -> Callable:
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            return lean(environ, start_response)
+            with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
+                return lean(environ, start_response)
         return full(environ, start_response)  # type: ignore[operator]  # a WSGIHandler is callable
 
     return application

@@ -10,18 +10,40 @@ trading event and price write; max age STATUS_CACHE_SECONDS, 0 turns it off) and
 (tradingrobot/security/keys.py).
 """
 
+import contextlib
+import contextvars
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 
 
+_memos: list["VersionedMemo"] = []
+_pinned: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("memo_versions", default=None)
+
+
+@contextlib.contextmanager
+def versions_pinned() -> Iterator[None]:
+    """Every memo's version read once, in one round trip to the shared cache, for the block (a request): the
+    memos it uses then cost no round trip each. As if each memo had been read at the start of the block."""
+    if _pinned.get() is not None:  # already pinned by an outer block
+        yield
+        return
+    keys = [memo.version_key for memo in _memos]
+    token = _pinned.set({key: None for key in keys} | cache.get_many(keys))
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
+
 class VersionedMemo:
     def __init__(self, version_key: str, *, max_age: Callable[[], float], max_entries: int = 512):
+        _memos.append(self)
         self.version_key = version_key
         self.max_age = max_age
         self.max_entries = max_entries
@@ -29,10 +51,16 @@ class VersionedMemo:
         self._entries: OrderedDict[Hashable, tuple[Any, float, Any]] = OrderedDict()
 
     def version(self) -> Any:
+        pinned = _pinned.get()
+        if pinned is not None and self.version_key in pinned:
+            return pinned[self.version_key]
         return cache.get(self.version_key)
 
     def bump(self, *args, **kwargs) -> None:
         """Invalidate every process's entries (usable as an event listener or a signal receiver)."""
+        pinned = _pinned.get()
+        if pinned is not None:  # this block's own write: its later reads must not reuse the old entries
+            pinned.pop(self.version_key, None)
         try:
             cache.incr(self.version_key)
         except ValueError:  # not set yet (or evicted)
