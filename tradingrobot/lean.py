@@ -6,8 +6,8 @@ the API takes no cookie), Django's user and messages, CommonMiddleware (an exact
 X-Frame-Options (a JSON body is never framed) and axes (it acts on logins). Kept, in the same order: metrics,
 the request id, the security headers, CORS, the client-IP allowlist and per-address rate limit, the audit; and
 the view still runs DRF's authentication, scope permission and throttles. The memos' versions (API keys,
-ledger) are read in one round trip at the start of such a request (snapshot_cache.versions_pinned). README "Benchmarks" shows what
-each middleware costs per request (bench/middleware_cost.py).
+ledger) are read in one round trip at the start of such a request (snapshot_cache.versions_pinned).
+README "Benchmarks" shows what each middleware costs per request (bench/middleware_cost.py).
 """
 
 from collections.abc import Callable, Iterable

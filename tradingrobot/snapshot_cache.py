@@ -21,7 +21,6 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-
 _memos: list["VersionedMemo"] = []
 _pinned: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("memo_versions", default=None)
 
