@@ -6,7 +6,7 @@ the API takes no cookie), Django's user and messages, CommonMiddleware (an exact
 X-Frame-Options (a JSON body is never framed) and axes (it acts on logins). Kept, in the same order: metrics,
 the request id, the security headers, CORS, the client-IP allowlist and per-address rate limit, the audit; and
 the view still runs DRF's authentication, scope permission and throttles. The memos' versions (API keys,
-ledger) are read in one round trip at the start of such a request (snapshot_cache.versions_pinned).
+ledger) are read in one round trip at the start of every request (snapshot_cache.versions_pinned).
 README "Benchmarks" shows what each middleware costs per request (bench/middleware_cost.py).
 """
 
@@ -59,16 +59,15 @@ class LeanWSGIHandler(WSGIHandler):
 
 
 def lean_dispatch(full: BaseHandler) -> Callable:
-    """A WSGI application: the lean handler for GET/HEAD of an API_LEAN_PATHS path, `full` for the rest."""
+    """A WSGI application: the lean handler for GET/HEAD of an API_LEAN_PATHS path, `full` for the rest; for
+    both, the memos' versions pinned for the request."""
     paths = frozenset(settings.API_LEAN_PATHS)
-    if not paths:
-        return full
-    lean = LeanWSGIHandler()
+    lean = LeanWSGIHandler() if paths else None
 
     def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-            with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
+        with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
+            if lean and environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
                 return lean(environ, start_response)
-        return full(environ, start_response)  # type: ignore[operator]  # a WSGIHandler is callable
+            return full(environ, start_response)  # type: ignore[operator]  # a WSGIHandler is callable
 
     return application

@@ -18,8 +18,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
+
+CACHE_DOWN = (redis.RedisError, OSError)
 
 _memos: list["VersionedMemo"] = []
 _pinned: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("memo_versions", default=None)
@@ -33,7 +36,12 @@ def versions_pinned() -> Iterator[None]:
         yield
         return
     keys = [memo.version_key for memo in _memos]
-    token = _pinned.set({key: None for key in keys} | cache.get_many(keys))
+    try:
+        versions = {key: None for key in keys} | cache.get_many(keys)
+    except CACHE_DOWN:  # nothing pinned: each memo reads (and meets the outage) as it would unpinned
+        yield
+        return
+    token = _pinned.set(versions)
     try:
         yield
     finally:

@@ -75,3 +75,40 @@ async def test_subscriptions_filter_the_fan_out(hub_cleanup):
         await hub.fan_out(json.dumps({"type": "order_filled", "symbol": symbol}), "orders", frozenset({symbol}))
     await hub.fan_out(json.dumps({"type": "data_stale", "symbol": "TSLA"}), "prices", frozenset({"TSLA"}))
     assert got == {"tsla": ["TSLA"], "all": ["TSLA", "QQQ", "TSLA"]}
+
+
+async def test_a_tick_collects_the_garbage_and_freezes_the_survivors(hub_cleanup, settings):
+    """Right after a tick: the cycles left by closed connections are collected, and what is alive is frozen, so
+    the automatic collections until the next tick do not walk every connection's objects."""
+    import gc
+    import weakref
+
+    class Node:
+        pass
+
+    settings.REALTIME_GC_BETWEEN_TICKS = True
+    hub = await get_hub()
+    received: list[str] = []
+
+    async def send(text: str) -> None:
+        received.append(text)
+
+    client = Client(send, queue_size=2, on_lag=lambda: None)
+    hub.add(client)
+    cycle = Node()
+    cycle.me = cycle  # garbage only a cycle collection frees
+    gone = weakref.ref(cycle)
+    del cycle
+    gc.unfreeze()
+    try:
+        await hub._tick(7, {"prices": []}, hub._generation)
+        assert gone() is None
+        assert gc.get_freeze_count() > 0
+        assert json.loads(received[-1])["tick"] == 7  # the tick went out first
+        settings.REALTIME_GC_BETWEEN_TICKS = False
+        gc.unfreeze()
+        await hub._tick(8, {"prices": []}, hub._generation)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+        client.stop()

@@ -160,7 +160,7 @@ def test_the_lean_chain_still_audits(priced, make_key):
     assert (event.action, event.outcome) == ("trading_halt", 200)
 
 
-def test_no_lean_paths_is_the_full_application(settings):
+def test_no_lean_paths_sends_everything_through_the_full_list(priced, key, settings):
     settings.API_LEAN_PATHS = []
-    full = _full()
-    assert lean_dispatch(full) is full
+    answer = call(lean_dispatch(_full()), HTTP_X_API_KEY=key)
+    assert answer.status_code == 200 and answer["X-Frame-Options"] == "DENY"
