@@ -231,7 +231,7 @@ class Hub:
         await self._announce_staleness(status.get("prices") or [])
         if settings.REALTIME_GC_BETWEEN_TICKS:
             await asyncio.sleep(0)  # the frames of this tick leave first
-            collect_between_ticks()
+            collect_between_ticks(tick)
 
     async def _announce_staleness(self, prices: list[dict]) -> None:
         """Tell clients when a symbol's data turns stale (or fresh again) between two ticks."""
@@ -307,14 +307,18 @@ def _latest_prices(symbols: list[str]) -> list[dict]:
     return SymbolPriceOut(rows, many=True).data  # type: ignore[return-value]  # many=True: a ReturnList; the stub says ReturnDict
 
 
-def collect_between_ticks() -> None:
+GC_FULL_EVERY_TICKS = 12  # one full collection a minute at the default 5 s tick
+
+
+def collect_between_ticks(tick: int) -> None:
     """Full garbage collections off the ticks. With thousands of connections a full collection walks every
-    object of every connection (hundreds of ms), and Python runs one whenever enough objects survive, which
-    may be in the middle of a fan-out. So, right after a tick: one full collection (the cycles of closed
-    connections among them), then every object alive is frozen (gc.freeze), so the automatic collections until
-    the next tick walk only what is new. The next tick unfreezes them before its own full collection."""
-    gc.unfreeze()
-    gc.collect()
+    object of every connection (hundreds of ms), and Python starts one whenever enough objects have survived,
+    which may be in the middle of a fan-out. So after every tick what is alive is frozen (gc.freeze): the
+    automatic collections until the next tick walk only what is new. Every GC_FULL_EVERY_TICKS ticks, right
+    after the tick, the frozen objects are thawed and collected in full (the cycles of closed connections)."""
+    if tick % GC_FULL_EVERY_TICKS == 0:
+        gc.unfreeze()
+        gc.collect()
     gc.freeze()
 
 
