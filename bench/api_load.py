@@ -184,10 +184,34 @@ def wrk(
         script.write(lua)
         script.close()
         command += ["-s", script.name]
+    cpu_before = server_cpu(base)
     output = subprocess.run([*command, base + path], capture_output=True, text=True, check=True).stdout
+    cpu = server_cpu(base) - cpu_before
     if script:
         os.unlink(script.name)
-    return parse_wrk(output)
+    result = parse_wrk(output)
+    result["cpu_us"] = cpu * 1e6 / max(result["requests"], 1)  # the server's CPU per request, whatever the load
+    return result
+
+
+SERVERS: dict[str, int] = {}  # base URL -> pid of the server (its workers are its children)
+
+
+def server_cpu(base: str) -> float:
+    """CPU seconds (user + system) the server at `base` and its worker processes have used so far."""
+    import psutil
+
+    if base not in SERVERS:
+        return 0.0
+    root = psutil.Process(SERVERS[base])
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def _ms(text: str) -> float:
@@ -200,6 +224,7 @@ def parse_wrk(output: str) -> dict:
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     return {
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": _ms(latency["50"]),
         "p99": _ms(latency["99"]),
@@ -241,6 +266,7 @@ def start_fastapi(payload: bytes) -> tuple[subprocess.Popen, str]:
         stdout=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
+    SERVERS[base] = process.pid
     for _ in range(100):
         try:
             urllib.request.urlopen(f"{base}/api/status", timeout=1)  # noqa: S310 - loopback
@@ -300,6 +326,10 @@ def rates(runs: list[dict]) -> str:
     return " / ".join(f"{run['rps']:.0f}" for run in runs)
 
 
+def cpus(runs: list[dict]) -> str:
+    return " / ".join(f"{run['cpu_us']:.0f}" for run in runs)
+
+
 def loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -319,6 +349,7 @@ def main() -> None:
     prepare_database(args.samples)
     headers = api_key_header()
     server = start_server(args.workers, args.threads)
+    SERVERS[BASE] = server.pid
     fastapi = None
     print(f"gunicorn: {args.workers} workers x {args.threads} thread(s); load average {loadavg()}", flush=True)
     rows = []
@@ -379,6 +410,8 @@ def report(rows: list, fills: int, gap: Decimal) -> None:
             ref_rps = rates(ref_runs)
             print(f"{lead}  {ref_name:12} {ref_rps:>12}  {ratio_text}{verdict}")
             first = False
+        cpu_refs = ", ".join(f"{ref} {cpus(runs)}" for ref, runs in refs.items())
+        print(f"{'':32} server CPU us per request (load-independent): {cpus(measured)} ({cpu_refs})")
         print(f"{'':32} load average before / after each round: {' | '.join(loads)}")
     if any(row[0] == "POST /api/trade" for row in rows):
         print(f"trade fills: {fills}; lost updates (cash/position discrepancy): {gap}")
