@@ -12,7 +12,7 @@ from tradingrobot.errors import InvalidInput
 from tradingrobot.prepared_json import complete, hole, prepare
 from tradingrobot.query_params import int_param, ticker_param, time_param
 from tradingrobot.serializer_fields import ErrorOut, price_field
-from tradingrobot.snapshot_cache import memoized
+from tradingrobot.snapshot_cache import market_data_memo
 
 from .clock import now
 from .models import Timeframe
@@ -73,7 +73,7 @@ class MarketDataApi(APIView):
         end = time_param(params.get("end"), "end", code=ErrorCode.INVALID_END)
         if start and end and start >= end:
             raise InvalidInput("start must be before end.", code=ErrorCode.INVALID_RANGE)
-        pieces, as_of = memoized(
+        pieces, as_of = market_data_memo.get(
             ("market_data", symbol.upper(), timeframe, limit, start, end),
             lambda: _prepared(
                 market_data_get(ticker=symbol, timeframe=timeframe, limit=limit, start=start, end=end, at=now())

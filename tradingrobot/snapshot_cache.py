@@ -5,8 +5,9 @@ version is unchanged and the value is younger than the memo's max age. With Redi
 shared by every process, so a write anywhere is seen at the next read; with the embedded in-process cache,
 other processes' writes are seen within the max age.
 
-Two memos use it: the ledger memo (the status document's ledger part, market data pages; bumped by every
-trading event and price write; max age STATUS_CACHE_SECONDS, 0 turns it off) and the API key memo
+Three memos use it: the ledger memo (the status document's ledger part; bumped by every trading event and
+price write; max age STATUS_CACHE_SECONDS, 0 turns it off), the market data memo (pages of bars: the same
+version; kept up to MARKET_DATA_CACHE_SECONDS with a shared cache) and the API key memo
 (tradingrobot/security/keys.py).
 """
 
@@ -98,6 +99,27 @@ class VersionedMemo:
 
 
 ledger_memo = VersionedMemo("ledger:version", max_age=lambda: settings.STATUS_CACHE_SECONDS)
+LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
+
+
+def _market_data_max_age() -> float:
+    """With a shared cache every price write reaches every process through the version at once, so a page of
+    bars (which changes only with a price write) may be kept MARKET_DATA_CACHE_SECONDS; with an in-process
+    cache other processes' writes are seen only through the max age: the ledger memo's."""
+    if settings.STATUS_CACHE_SECONDS <= 0:
+        return 0.0
+    if settings.CACHES["default"]["BACKEND"] in LOCAL_CACHES:
+        return settings.STATUS_CACHE_SECONDS
+    return max(settings.MARKET_DATA_CACHE_SECONDS, settings.STATUS_CACHE_SECONDS)
+
+
+# The market data pages: invalidated by the same version as the ledger memo (every price write bumps it).
+market_data_memo = VersionedMemo("ledger:version", max_age=_market_data_max_age)
 memoized = ledger_memo.get
 ledger_version_bump = ledger_memo.bump
-memo_clear = ledger_memo.clear
+
+
+def memo_clear() -> None:
+    """Forget this process's ledger and market data entries."""
+    ledger_memo.clear()
+    market_data_memo.clear()

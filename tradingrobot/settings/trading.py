@@ -19,6 +19,8 @@ ALLOW_SHORTING = False
 MARKET_DATA_MAX_LIMIT = 10000
 STATUS_TICK_SECONDS = env.float("STATUS_TICK_SECONDS", default=5.0)
 STATUS_CACHE_SECONDS = env.float("STATUS_CACHE_SECONDS", default=1.0)  # see tradingrobot/snapshot_cache.py
+# With Redis: seconds a process may reuse a /api/market_data page (every price write invalidates it at once anyway).
+MARKET_DATA_CACHE_SECONDS = env.float("MARKET_DATA_CACHE_SECONDS", default=60.0)
 # The strategy engine evaluates a closed bar in the process that stored it instead of in a Celery task.
 STRATEGY_ENGINE_INLINE = env.bool("STRATEGY_ENGINE_INLINE", default=False)
 # Backtests (trading/backtest): default costs are not zero; a run asks for zero explicitly.
