@@ -411,7 +411,7 @@ def report(rows: list, fills: int, gap: Decimal) -> None:
             print(f"{lead}  {ref_name:12} {ref_rps:>12}  {ratio_text}{verdict}")
             first = False
         cpu_refs = ", ".join(f"{ref} {cpus(runs)}" for ref, runs in refs.items())
-        print(f"{'':32} server CPU us per request (its own CPU time, which contention inflates too): {cpus(measured)} ({cpu_refs})")
+        print(f"{'':32} server CPU us per request (contention inflates it too): {cpus(measured)} ({cpu_refs})")
         print(f"{'':32} load average before / after each round: {' | '.join(loads)}")
     if any(row[0] == "POST /api/trade" for row in rows):
         print(f"trade fills: {fills}; lost updates (cash/position discrepancy): {gap}")
