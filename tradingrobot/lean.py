@@ -45,7 +45,7 @@ class LeanWSGIHandler(WSGIHandler):
         self._view_middleware: list[Callable] = []
         self._template_response_middleware: list[Callable] = []
         self._exception_middleware: list[Callable] = []
-        handler = convert_exception_to_response(self._get_response)
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]  # not in the stubs
         for path in reversed(lean_middleware(settings.MIDDLEWARE)):
             instance = import_string(path)(handler)
             if hasattr(instance, "process_view"):

@@ -50,7 +50,8 @@ def _count(key: str, *, timeout: int) -> int:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)  # the backend's own pooled client
+        # The backend's own pooled client (RedisCache._cache: private in Django, missing from the stubs).
+        client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # not in django-stubs
         pipe = client.pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, timeout, nx=True)
