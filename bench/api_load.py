@@ -3,7 +3,7 @@
     make bench            # or: .venv/bin/python bench/api_load.py [--duration 10] [--samples 1000000]
 
 Creates its database when missing (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/trbench),
-uses Redis as production does (BENCH_REDIS_URL, default redis://127.0.0.1:6379/11),
+uses Redis as production does (BENCH_REDIS_URL, default redis://127.0.0.1:6379/15),
 seeds TSLA with --samples price samples at one per second (once; reused on later runs), starts gunicorn on a
 free port, and drives each endpoint with wrk, in --rounds alternating with its references in the same run:
 GET /api/status (64 connections) beside the minimal DRF endpoint (full middleware, and on the lean path) and
@@ -44,7 +44,8 @@ ENV = {
     "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/trbench"),
     # Production has Redis: the shared cache the key memo needs (without it every request checks the key in the
     # database, tradingrobot/security/keys.py) and where every worker's rate-limit counts meet.
-    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11"),
+    # Its own db: its rate-limit counts for 127.0.0.1 must not meet a test suite's.
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"),
     "SECRET_KEY": "bench-only-not-a-secret",
     "TRADING_CALENDAR": "24/7",
     "STARTING_CASH": STARTING_CASH,
