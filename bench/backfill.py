@@ -5,16 +5,18 @@
 1. Backfill: the devfeed runs as its own process (as the site would) on 127.0.0.1:8250; the robot backfills
    `--days` of 5-minute samples around the clock for the 4 primary symbols (730 days: ~840,000 rows) through
    /stock-data/{symbol} with explicit site-local dates, into a fresh PostgreSQL database (BENCH_DATABASE_URL,
-   default postgres://postgres@127.0.0.1:5432/ingest_bench). Reports rows/s end to end and the process's
-   resident memory after 10 %, 50 % and 100 % of the windows (flat = streamed) and its peak.
+   default postgres://postgres@127.0.0.1:5432/ingest_bench, dropped and made anew). Reports rows/s end to end
+   and the process's resident memory after 10 %, 50 % and 100 % of the windows (flat = streamed) and its peak.
+   Then the ceiling: the same stored samples written into the same table, emptied, by one COPY; the ratio.
 2. Poll: `--polls` polls of /stock-data (4 symbols) against an in-process feed, the clock moved 5 minutes
    per poll so each stores 4 new samples, fills resting orders and merges bars. Reports the robot's time per
    poll beyond the site's answer (total minus the time spent in the HTTP call), median and p95.
-Targets: >= 20,000 rows/s, memory flat; <= 50 ms of robot time per poll.
+Targets: >= 0.5x the COPY ceiling in the same run, memory flat; <= 50 ms of robot time per poll.
 """
 
 import argparse
 import datetime as dt
+import io
 import os
 import resource
 import signal
@@ -27,7 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-FEED_PORT = 8250
+from bench.ports import free_port  # noqa: E402 - after the path
+
+FEED_PORT = free_port()
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ingest_bench")
 
 os.environ.update(
@@ -50,13 +54,9 @@ def rss_mib() -> float:
 
 
 def database_create() -> None:
-    import psycopg
+    from bench.databases import database_ensure
 
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    database_ensure(DATABASE_URL, fresh=True)
 
 
 def feed_start() -> subprocess.Popen:
@@ -109,6 +109,47 @@ def backfill_bench(days: float, window_days: float, workers: int) -> dict:
         "rss_at_mib": marks,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+
+
+def copy_ceiling() -> dict:
+    """The same samples the backfill stored, written into the same table (emptied first, as the backfill found
+    it, with its constraints and indexes) by one PostgreSQL COPY: the ceiling of any ingestion into it."""
+    from django.db import connection, transaction
+
+    from market.models import PriceSample
+
+    table = PriceSample._meta.db_table
+    columns = "symbol_id, timestamp, price, volume, source, created_at, updated_at"
+    buffer = io.BytesIO()
+    connection.ensure_connection()
+    raw = connection.connection
+    query = f"COPY (SELECT {columns} FROM {table} ORDER BY id) TO STDOUT"  # noqa: S608 - the model's own names
+    with raw.cursor() as cursor, cursor.copy(query) as out:
+        for chunk in out:
+            buffer.write(chunk)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - the model's own table
+        rows = cursor.fetchone()[0]
+        cursor.execute(f"TRUNCATE {table}")
+    started = time.perf_counter()
+    with transaction.atomic(), raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        copy.write(buffer.getvalue())
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
+
+
+def verdict(backfill: dict, ceiling: dict) -> str:
+    ratio = backfill["rows_per_s"] / ceiling["rows_per_s"]
+    marks = backfill["rss_at_mib"]
+    growth = marks.get("100%", 0) - marks.get("10%", 0)
+    flat = growth <= max(20.0, 0.1 * marks.get("10%", 0))
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"backfill {backfill['rows_per_s']:,} rows/s vs COPY {ceiling['rows_per_s']:,} rows/s of the same "
+        f"{ceiling['rows']:,} samples: ratio {ratio:.2f} (target >= 0.5: {'PASS' if ratio >= 0.5 else 'NOT MET'}); "
+        f"RSS at 10/50/100 %: {marks.get('10%')} / {marks.get('50%')} / {marks.get('100%')} MiB, "
+        f"{'flat' if flat else 'NOT flat'} (+{growth:.1f} MiB); load average {load}"
+    )
 
 
 def poll_bench(polls: int) -> dict:
@@ -180,10 +221,14 @@ def main() -> None:
     if args.only != "poll":
         feed = feed_start()
         try:
-            print("backfill:", backfill_bench(args.days, args.window_days, args.workers), flush=True)
+            backfill = backfill_bench(args.days, args.window_days, args.workers)
+            print("backfill:", backfill, flush=True)
         finally:
             os.killpg(feed.pid, signal.SIGTERM)
             feed.wait(timeout=10)
+        ceiling = copy_ceiling()
+        print("copy ceiling:", ceiling, flush=True)
+        print(verdict(backfill, ceiling), flush=True)
     if args.only != "backfill":
         print("poll:", poll_bench(args.polls), flush=True)
 

@@ -62,12 +62,9 @@ def peak_rss_mib() -> float:
 
 
 def database_create() -> None:
-    import psycopg
+    from bench.databases import database_ensure
 
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DATABASE_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
+    database_ensure(DATABASE_URL, fresh=True)
 
 
 def single_run() -> dict:

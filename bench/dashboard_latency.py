@@ -162,6 +162,9 @@ def main() -> None:
     args.prefix = f"bench-{uuid.uuid4().hex[:8]}"
     if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL: this process and daphne share them")
+    from bench.databases import database_ensure
+
+    database_ensure(os.environ["DATABASE_URL"])
     setup_django(args)
 
     from django.contrib.auth import get_user_model

@@ -49,12 +49,9 @@ def verdict(ok: bool) -> str:
 
 
 def fresh_database() -> None:
-    import psycopg
+    from bench.databases import database_ensure
 
-    name = DB_URL.rsplit("/", 1)[1]
-    with psycopg.connect(DB_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    database_ensure(DB_URL, fresh=True)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, check=True, env=os.environ)
 
 

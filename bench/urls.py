@@ -1,4 +1,4 @@
-"""The product's routes plus two ceilings served the same way, for side-by-side figures."""
+"""The product's routes plus the ceilings served the same way, for side-by-side figures."""
 
 from django.db import transaction
 from django.urls import path
@@ -31,6 +31,7 @@ class MinimalLockedTradeApi(APIView):
 
 urlpatterns = [
     path("bench/minimal", MinimalApi.as_view()),
+    path("bench/minimal_lean", MinimalApi.as_view()),  # served on the lean path (bench/api_load.py's API_LEAN_PATHS)
     path("bench/locked_trade", MinimalLockedTradeApi.as_view()),
     *product_urlpatterns,
 ]

@@ -35,7 +35,10 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
-PORT = 8150
+sys.path.insert(0, str(ROOT))
+from bench.ports import free_port  # noqa: E402 - after the path
+
+PORT = int(os.environ.setdefault("WS_BENCH_PORT", str(free_port())))  # the client processes inherit it
 CONNECT_CONCURRENCY = 100
 HEAD_RE = re.compile(r'\{"seq":(?P<seq>\d+),"type":"(?P<type>\w+)","snapshot":\w+,"tick":(?P<tick>\d+|null)')
 
@@ -57,6 +60,7 @@ def server_env(args, db_path: Path) -> dict:
             # One address opens thousands of connections here: lift the per-address limits of the API.
             "THROTTLE_RATE_IP": "100000000/min",
             "THROTTLE_RATE_KEY": "100000000/min",
+            "WS_MAX_CONNECTIONS_PER_KEY": "1000000",  # every client shares the bench's one key
         }
     )
     if args.redis:
@@ -65,6 +69,9 @@ def server_env(args, db_path: Path) -> dict:
 
 
 def migrate(env: dict) -> None:
+    from bench.databases import database_ensure
+
+    database_ensure(env["DATABASE_URL"])
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
 
 

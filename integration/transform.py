@@ -245,5 +245,25 @@ def rows_to_samples(
             result.samples.append(SampleIn(symbol_id, timestamp, price, volume))
         except _BadRow as bad:
             result.skipped.append(SkippedRow(index, ticker, bad.reason, bad.detail))
-            logger.warning("skipped WordPress row %d (%s): %s", index, bad.reason, bad.detail)
+            if bad.reason != "duplicate":
+                logger.warning("skipped WordPress row %d (%s): %s", index, bad.reason, bad.detail)
+    _warn_duplicates(result.skipped, zone)
     return result
+
+
+def _warn_duplicates(skipped: list[SkippedRow], zone: dt.tzinfo) -> None:
+    """One warning per answer for its repeated rows, with their count: a DST fall-back repeats an hour of
+    site-local stamps (12 rows of 5 minutes per symbol, expected), which per-row warnings would flood."""
+    duplicates = [row for row in skipped if row.reason == "duplicate"]
+    if not duplicates:
+        return
+    by_symbol = Counter(row.symbol for row in duplicates)
+    first, last = duplicates[0].detail, duplicates[-1].detail
+    logger.warning(
+        "skipped %d duplicate WordPress row(s) (%s), the first stored kept: %s%s%s",
+        len(duplicates),
+        ", ".join(f"{symbol} {count}" for symbol, count in sorted(by_symbol.items())),
+        first,
+        "" if len(duplicates) == 1 else f" ... {last}",
+        f"; the repeated hour of a DST fall-back in {zone}" if isinstance(zone, ZoneInfo) else "",
+    )

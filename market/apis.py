@@ -2,16 +2,17 @@ import datetime as dt
 from typing import cast
 
 from django.conf import settings
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
+from tradingrobot.prepared_json import complete, hole, prepare
 from tradingrobot.query_params import int_param, ticker_param, time_param
 from tradingrobot.serializer_fields import ErrorOut, price_field
-from tradingrobot.snapshot_cache import memoized
+from tradingrobot.snapshot_cache import market_data_memo
 
 from .clock import now
 from .models import Timeframe
@@ -72,16 +73,18 @@ class MarketDataApi(APIView):
         end = time_param(params.get("end"), "end", code=ErrorCode.INVALID_END)
         if start and end and start >= end:
             raise InvalidInput("start must be before end.", code=ErrorCode.INVALID_RANGE)
-        body, as_of = memoized(
+        pieces, as_of = market_data_memo.get(
             ("market_data", symbol.upper(), timeframe, limit, start, end),
-            lambda: _rendered(
+            lambda: _prepared(
                 market_data_get(ticker=symbol, timeframe=timeframe, limit=limit, start=start, end=end, at=now())
             ),
         )
-        return Response({**body, "stale": price_is_stale(timestamp=as_of, at=now())})
+        body = complete(pieces, [price_is_stale(timestamp=as_of, at=now())])
+        return HttpResponse(body, content_type="application/json")
 
 
-def _rendered(market_data: MarketData) -> tuple[dict, dt.datetime | None]:
-    """The body rendered once per memo entry (100 nested serializers cost more than the query); only `stale`
-    depends on the instant, so each answer refreshes it."""
-    return cast(dict, MarketDataOut(market_data).data), market_data.as_of  # .data is the rendered body here
+def _prepared(market_data: MarketData) -> tuple[tuple[bytes, ...], dt.datetime | None]:
+    """The body rendered to JSON once per memo entry (100 nested serializers and their encoding cost more than
+    the query); only `stale` depends on the instant, so each answer fills it in."""
+    body = cast(dict, MarketDataOut(market_data).data)  # .data is the rendered body here
+    return prepare({**body, "stale": hole(0)}, 1), market_data.as_of

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import OuterRef, Subquery
 
 from tradingrobot.error_codes import ErrorCode
@@ -181,9 +182,17 @@ def market_data_get(
 
 
 def bar_sources(*, symbol_id: int, timeframe: str, starts: list[dt.datetime]) -> dict[dt.datetime, list[str]]:
-    """Which sources fed each bar (by its start): one query over the samples of the page's span."""
+    """Which sources fed each bar (by its start): one query over the samples of the page's span. On PostgreSQL
+    the server groups them per bar (a page of 5-minute bars over 1-second samples spans 30,000 rows: read into
+    Python one by one, they cost half a second)."""
     if not starts:
         return {}
+    if connection.vendor == "postgresql":
+        return _bar_sources_grouped(symbol_id, starts, [bucket_of(timeframe, start)[1] for start in starts])
+    return _bar_sources_read(symbol_id, timeframe, starts)
+
+
+def _bar_sources_read(symbol_id: int, timeframe: str, starts: list[dt.datetime]) -> dict[dt.datetime, list[str]]:
     end = bucket_of(timeframe, starts[-1])[1]
     rows = (
         PriceSample.objects.filter(symbol_id=symbol_id, timestamp__gte=starts[0], timestamp__lt=end, quarantined=False)
@@ -194,3 +203,19 @@ def bar_sources(*, symbol_id: int, timeframe: str, starts: list[dt.datetime]) ->
     for at, source in rows:
         found[bucket_of(timeframe, at)[0]].add(source)
     return {start: sorted(kinds) for start, kinds in found.items()}
+
+
+def _bar_sources_grouped(
+    symbol_id: int, starts: list[dt.datetime], ends: list[dt.datetime]
+) -> dict[dt.datetime, list[str]]:
+    table = PriceSample._meta.db_table
+    query = f"""
+        SELECT bar.start, array_agg(DISTINCT sample.source ORDER BY sample.source)
+        FROM unnest(%s::timestamptz[], %s::timestamptz[]) AS bar(start, stop)
+        JOIN {table} AS sample
+          ON sample.symbol_id = %s AND sample.timestamp >= bar.start AND sample.timestamp < bar.stop
+        GROUP BY bar.start
+    """  # noqa: S608 - the model's own table name
+    with connection.cursor() as cursor:
+        cursor.execute(query, [starts, ends, symbol_id])
+        return {start: list(kinds) for start, kinds in cursor.fetchall()}

@@ -13,6 +13,7 @@ from market.clock import market_clock, now
 from market.models import FALLBACK_SOURCES
 from market.selectors import LatestPrice, price_is_stale
 from portfolio.selectors import PositionView, portfolio_get, realized_pl_total
+from tradingrobot.prepared_json import complete, hole, prepare
 from tradingrobot.serializer_fields import iso_z
 from tradingrobot.snapshot_cache import memoized
 
@@ -154,3 +155,37 @@ def status_document() -> dict:
         for price, ts in zip(base["prices"], timestamps, strict=True)
     ]
     return data
+
+
+# --- the status document as prepared bytes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusTemplate:
+    """The status document rendered once per ledger version, cut where the clock-dependent values go."""
+
+    pieces: tuple[bytes, ...]
+    timestamps: list[dt.datetime | None]
+
+
+def _status_template() -> StatusTemplate:
+    base, timestamps = memoized("status", _status_base)
+    data = dict(base)
+    for number, key in enumerate(("timestamp", "market_open", "next_open", "next_close")):
+        data[key] = hole(number)
+    data["prices"] = [
+        {**price, "age_seconds": hole(4 + 2 * i), "stale": hole(5 + 2 * i)} for i, price in enumerate(base["prices"])
+    ]
+    return StatusTemplate(prepare(data, 4 + 2 * len(base["prices"])), timestamps)
+
+
+def status_document_bytes() -> bytes:
+    """`status_document()` as the JSON bytes the API answers (the same bytes as rendering it), from a memo of the
+    rendered ledger part: per request only the clock-dependent values are encoded."""
+    template = memoized("status_bytes", _status_template)
+    at = now()
+    clock = market_clock()
+    values: list[object] = [iso_z(at), clock.is_open(at), iso_z(clock.next_open(at)), iso_z(clock.next_close(at))]
+    for ts in template.timestamps:
+        values += (None if ts is None else round((at - ts).total_seconds(), 3), price_is_stale(timestamp=ts, at=at))
+    return complete(template.pieces, values)

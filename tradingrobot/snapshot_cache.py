@@ -5,8 +5,9 @@ version is unchanged and the value is younger than the memo's max age. With Redi
 shared by every process, so a write anywhere is seen at the next read; with the embedded in-process cache,
 other processes' writes are seen within the max age.
 
-Two memos use it: the ledger memo (the status document's ledger part, market data pages; bumped by every
-trading event and price write; max age STATUS_CACHE_SECONDS, 0 turns it off) and the API key memo
+Three memos use it: the ledger memo (the status document's ledger part; bumped by every trading event and
+price write; max age STATUS_CACHE_SECONDS, 0 turns it off), the market data memo (pages of bars: the same
+version; kept up to MARKET_DATA_CACHE_SECONDS with a shared cache) and the API key memo
 (tradingrobot/security/keys.py).
 
 The cache unreachable (Redis down or restarting) is not an error for a memo: the version cannot be read, so the
@@ -14,11 +15,13 @@ memo is skipped (every read builds its value, from the database) and this proces
 remembered before the outage is reused after it; a bump that cannot reach the cache drops them too.
 """
 
+import contextlib
+import contextvars
 import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import redis
@@ -30,10 +33,33 @@ logger = logging.getLogger(__name__)
 # cache (memos, rate limits, locks that fall back) catch exactly this, never a bare Exception.
 CACHE_DOWN: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
 UNREACHABLE = object()  # the version while the cache cannot be read: matches no entry
+_memos: list["VersionedMemo"] = []
+_pinned: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("memo_versions", default=None)
+
+
+@contextlib.contextmanager
+def versions_pinned() -> Iterator[None]:
+    """Every memo's version read once, in one round trip to the shared cache, for the block (a request): the
+    memos it uses then cost no round trip each. As if each memo had been read at the start of the block."""
+    if _pinned.get() is not None:  # already pinned by an outer block
+        yield
+        return
+    keys = [memo.version_key for memo in _memos]
+    try:
+        versions = {key: None for key in keys} | cache.get_many(keys)
+    except CACHE_DOWN:  # nothing pinned: each memo reads (and meets the outage) as it would unpinned
+        yield
+        return
+    token = _pinned.set(versions)
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
 
 
 class VersionedMemo:
     def __init__(self, version_key: str, *, max_age: Callable[[], float], max_entries: int = 512):
+        _memos.append(self)
         self.version_key = version_key
         self.max_age = max_age
         self.max_entries = max_entries
@@ -42,7 +68,11 @@ class VersionedMemo:
         self._entries: OrderedDict[Hashable, tuple[Any, float, Any]] = OrderedDict()
 
     def version(self) -> Any:
-        """The shared version, or UNREACHABLE (and this process's entries dropped) while the cache is down."""
+        """The shared version (pinned for the request when it is), or UNREACHABLE (and this process's entries
+        dropped) while the cache is down."""
+        pinned = _pinned.get()
+        if pinned is not None and self.version_key in pinned:
+            return pinned[self.version_key]
         try:
             version = cache.get(self.version_key)
         except CACHE_DOWN as error:
@@ -53,6 +83,9 @@ class VersionedMemo:
 
     def bump(self, *args, **kwargs) -> None:
         """Invalidate every process's entries (usable as an event listener or a signal receiver)."""
+        pinned = _pinned.get()
+        if pinned is not None:  # this block's own write: its later reads must not reuse the old entries
+            pinned.pop(self.version_key, None)
         try:
             try:
                 cache.incr(self.version_key)
@@ -94,6 +127,27 @@ class VersionedMemo:
 
 
 ledger_memo = VersionedMemo("ledger:version", max_age=lambda: settings.STATUS_CACHE_SECONDS)
+LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache", "django.core.cache.backends.dummy.DummyCache")
+
+
+def _market_data_max_age() -> float:
+    """With a shared cache every price write reaches every process through the version at once, so a page of
+    bars (which changes only with a price write) may be kept MARKET_DATA_CACHE_SECONDS; with an in-process
+    cache other processes' writes are seen only through the max age: the ledger memo's."""
+    if settings.STATUS_CACHE_SECONDS <= 0:
+        return 0.0
+    if settings.CACHES["default"]["BACKEND"] in LOCAL_CACHES:
+        return settings.STATUS_CACHE_SECONDS
+    return max(settings.MARKET_DATA_CACHE_SECONDS, settings.STATUS_CACHE_SECONDS)
+
+
+# The market data pages: invalidated by the same version as the ledger memo (every price write bumps it).
+market_data_memo = VersionedMemo("ledger:version", max_age=_market_data_max_age)
 memoized = ledger_memo.get
 ledger_version_bump = ledger_memo.bump
-memo_clear = ledger_memo.clear
+
+
+def memo_clear() -> None:
+    """Forget this process's ledger and market data entries."""
+    ledger_memo.clear()
+    market_data_memo.clear()

@@ -4,4 +4,8 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
 
-application = get_wsgi_application()
+django_wsgi_app = get_wsgi_application()
+
+from tradingrobot.lean import lean_dispatch  # noqa: E402 - after Django is set up
+
+application = lean_dispatch(django_wsgi_app)

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import itertools
+import logging
 from io import StringIO
 
 import pytest
@@ -45,13 +46,20 @@ def test_backfill_stores_every_sample_of_the_windows_and_resumes(devfeed, market
     assert (again.stored, again.updated) == (12, 0)
 
 
-def test_backfill_across_a_dst_change_has_no_gap(devfeed):
+def test_backfill_across_a_dst_change_has_no_gap(devfeed, caplog):
     """2025-11-02: New York falls back. The site stores rows by local time, so the repeated hour arrives twice
     with the same stamps: those are duplicates, skipped; every other instant is there once."""
-    with time_machine.travel(dt.datetime(2025, 11, 3, 12, 0, tzinfo=dt.UTC), tick=False):
+    with (
+        caplog.at_level(logging.WARNING, logger="integration.transform"),
+        time_machine.travel(dt.datetime(2025, 11, 3, 12, 0, tzinfo=dt.UTC), tick=False),
+    ):
         report = backfill_run(days=2, tickers=["SPY"], window_days=1)
     assert report.ok, report.summary()
     assert report.skipped == {"duplicate": 12}
+    warnings = [r.getMessage() for r in caplog.records if r.name == "integration.transform"]
+    assert len(warnings) == 1, warnings  # once for the window, not once per repeated row
+    assert warnings[0].startswith("skipped 12 duplicate WordPress row(s) (SPY 12)")
+    assert "DST fall-back in America/New_York" in warnings[0]
     stamps = timestamps("SPY")
     gaps = [(a, b) for a, b in itertools.pairwise(stamps) if b - a != FIVE_MINUTES]
     assert gaps == [(dt.datetime(2025, 11, 2, 5, 55, tzinfo=dt.UTC), dt.datetime(2025, 11, 2, 7, 0, tzinfo=dt.UTC))]

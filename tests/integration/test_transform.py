@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,18 @@ def test_duplicates_are_skipped_and_the_first_kept():
 
     assert [s.price for s in result.samples] == [Decimal("250.0000")]
     assert result.reasons == {"duplicate": 2}
+
+
+def test_duplicates_are_warned_once_with_their_count(caplog):
+    rows = [row(price="250.0000"), row(price="251.0000"), row(price="252.0000"), row(price="x")]
+    with caplog.at_level(logging.WARNING, logger="integration.transform"):
+        result = rows_to_samples(rows, symbol_ids=IDS, zone=NEW_YORK)
+
+    assert result.reasons == {"duplicate": 2, "bad_price": 1}
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2, messages  # the bad row on its own, the two duplicates together
+    assert messages[0].startswith("skipped WordPress row 3 (bad_price)")
+    assert messages[1].startswith("skipped 2 duplicate WordPress row(s) (TSLA 2), the first stored kept: TSLA")
 
 
 def test_history_rows_for_another_symbol_are_refused():

@@ -75,3 +75,47 @@ async def test_subscriptions_filter_the_fan_out(hub_cleanup):
         await hub.fan_out(json.dumps({"type": "order_filled", "symbol": symbol}), "orders", frozenset({symbol}))
     await hub.fan_out(json.dumps({"type": "data_stale", "symbol": "TSLA"}), "prices", frozenset({"TSLA"}))
     assert got == {"tsla": ["TSLA"], "all": ["TSLA", "QQQ", "TSLA"]}
+
+
+async def test_ticks_freeze_the_survivors_and_collect_in_full_every_few(hub_cleanup, settings):
+    """After every tick what is alive is frozen, so the automatic collections until the next tick do not walk
+    every connection's objects; every GC_FULL_EVERY_TICKS ticks the frozen ones are collected in full."""
+    import gc
+    import weakref
+
+    from trading.realtime.hub import GC_FULL_EVERY_TICKS
+
+    class Node:
+        pass
+
+    settings.REALTIME_GC_BETWEEN_TICKS = True
+    hub = await get_hub()
+    received: list[str] = []
+
+    async def send(text: str) -> None:
+        received.append(text)
+
+    client = Client(send, queue_size=2, on_lag=lambda: None)
+    hub.add(client)
+    gc.unfreeze()
+    gc.disable()  # only the hub's own collections run in this test
+    try:
+        cycle = Node()
+        cycle.me = cycle  # garbage only a cycle collection frees
+        gone = weakref.ref(cycle)
+        del cycle
+        await hub._tick(GC_FULL_EVERY_TICKS + 1, {"prices": []}, hub._generation)
+        assert json.loads(received[-1])["tick"] == GC_FULL_EVERY_TICKS + 1  # the tick went out first
+        assert gc.get_freeze_count() > 0
+        assert gone() is not None  # frozen with the rest: no full collection on this tick
+        await hub._tick(2 * GC_FULL_EVERY_TICKS, {"prices": []}, hub._generation)
+        assert gone() is None  # the full collection after this tick freed it
+        assert gc.get_freeze_count() > 0
+        settings.REALTIME_GC_BETWEEN_TICKS = False
+        gc.unfreeze()
+        await hub._tick(3 * GC_FULL_EVERY_TICKS, {"prices": []}, hub._generation)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        client.stop()

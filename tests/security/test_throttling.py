@@ -110,3 +110,23 @@ def test_counts_are_shared_with_other_processes():
     assert second == "None"
     assert 1 <= int(third) <= 86400
     assert rate_hit(bucket=bucket, rate="2/day") is not None
+
+
+def test_a_window_count_is_one_redis_round_trip_and_expires(settings):
+    """On Redis the count and its expiry go in one pipeline (INCR + EXPIRE NX): the first request of a window
+    sets the expiry, later ones keep it."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but the cache is not Redis")
+        pytest.skip("needs Redis")
+    bucket = f"probe-{uuid.uuid4().hex[:8]}"
+    assert [rate_hit(bucket=bucket, rate="2/min") for _ in range(2)] == [None, None]
+    assert 1 <= rate_hit(bucket=bucket, rate="2/min") <= 60
+    (key,) = backend._cache.get_client().keys(backend.make_and_validate_key(f"rate:{bucket}:*"))
+    client = backend._cache.get_client()
+    assert client.get(key) == b"3"
+    assert 0 < client.ttl(key) <= 61

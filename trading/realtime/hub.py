@@ -10,6 +10,7 @@ instants and `tick` means the same everywhere.
 
 import asyncio
 import collections
+import gc
 import logging
 import math
 import time
@@ -53,7 +54,7 @@ class Client:
     ):
         self._send = send
         self._write_now = write_now  # a synchronous writer that may decline (returns False): fastwrite.py
-        self._backlog: collections.deque[str] = collections.deque()
+        self._backlog: collections.deque[str] | None = None  # made on the first wait: most clients never need one
         self._busy: asyncio.Task | None = None
         self._limit = queue_size
         self.on_lag = on_lag
@@ -63,6 +64,8 @@ class Client:
     def offer(self, body: str) -> bool:
         """Write a frame now, or queue it behind a send still in progress; False when the backlog is full."""
         if self._busy is not None:
+            if self._backlog is None:
+                self._backlog = collections.deque()
             if len(self._backlog) >= self._limit:
                 return False
             self._backlog.append(body)
@@ -84,7 +87,7 @@ class Client:
 
     @property
     def pending(self) -> int:
-        return len(self._backlog)
+        return len(self._backlog) if self._backlog is not None else 0
 
     async def _finish(self, sending: Coroutine, waiting_for) -> None:
         """Complete a send that had to wait (resume it each time what it waits for is done), then the backlog."""
@@ -104,7 +107,7 @@ class Client:
                 await self._send(frames.with_seq(self._backlog.popleft(), self.seq))
         except Exception:
             logger.warning("a WebSocket send failed; the client stops receiving", exc_info=True)
-            self._backlog.clear()
+            self._backlog = None
         finally:
             sending.close()
             self._busy = None
@@ -112,7 +115,7 @@ class Client:
     def stop(self) -> None:
         if self._busy is not None:
             self._busy.cancel()
-        self._backlog.clear()
+        self._backlog = None
 
 
 class Hub:
@@ -249,6 +252,9 @@ class Hub:
         if generation == self._generation:
             self._snapshot = (self.loop.time(), generation, frames.status_frame(status, tick=None))
         await self._announce_staleness(status.get("prices") or [])
+        if settings.REALTIME_GC_BETWEEN_TICKS:
+            await asyncio.sleep(0)  # the frames of this tick leave first
+            collect_between_ticks(tick)
 
     async def _announce_staleness(self, prices: list[dict]) -> None:
         """Tell clients when a symbol's data turns stale (or fresh again) between two ticks."""
@@ -322,6 +328,21 @@ def _latest_prices(symbols: list[str]) -> list[dict]:
         if p.ticker in wanted
     ]
     return SymbolPriceOut(rows, many=True).data  # type: ignore[return-value]  # many=True: a ReturnList; the stub says ReturnDict
+
+
+GC_FULL_EVERY_TICKS = 12  # one full collection a minute at the default 5 s tick
+
+
+def collect_between_ticks(tick: int) -> None:
+    """Full garbage collections off the ticks. With thousands of connections a full collection walks every
+    object of every connection (hundreds of ms), and Python starts one whenever enough objects have survived,
+    which may be in the middle of a fan-out. So after every tick what is alive is frozen (gc.freeze): the
+    automatic collections until the next tick walk only what is new. Every GC_FULL_EVERY_TICKS ticks, right
+    after the tick, the frozen objects are thawed and collected in full (the cycles of closed connections)."""
+    if tick % GC_FULL_EVERY_TICKS == 0:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
 
 
 _hub: Hub | None = None

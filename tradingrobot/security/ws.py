@@ -279,6 +279,7 @@ class WebSocketAuthMiddleware:
             auth, ip = await database_sync_to_async(_check)(scope, headers)
         except Refused as refused:
             return await _refuse(receive, send, refused)
+        del headers  # this frame lives as long as the connection: keep no per-connection copy it no longer needs
         too_many = _connection_refusal(auth)
         if too_many is not None:
             return await _refuse(receive, send, too_many)

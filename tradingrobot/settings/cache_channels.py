@@ -31,3 +31,6 @@ REALTIME_CHANNEL_PREFIX = env("REALTIME_CHANNEL_PREFIX", default="tradingrobot")
 REALTIME_CLIENT_QUEUE = env.int("REALTIME_CLIENT_QUEUE", default=32)  # frames a client may lag before it is dropped
 REALTIME_SNAPSHOT_MAX_AGE = env.float("REALTIME_SNAPSHOT_MAX_AGE", default=1.0)  # seconds a connect snapshot is reused
 REALTIME_DIRECT_WRITE = env.bool("REALTIME_DIRECT_WRITE", default=True)  # frame fan-out bytes once (fastwrite.py)
+# gc.freeze after each status tick and a full collection right after every 12th (trading/realtime/hub.py): no
+# full-GC pause inside a fan-out.
+REALTIME_GC_BETWEEN_TICKS = env.bool("REALTIME_GC_BETWEEN_TICKS", default=True)

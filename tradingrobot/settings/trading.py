@@ -25,6 +25,8 @@ STATUS_CACHE_SECONDS = env.float("STATUS_CACHE_SECONDS", default=1.0)  # see tra
 # /api/performance per ledger version (trading/performance.py); the age bounds it when no shared cache is used.
 PERFORMANCE_CACHE_SECONDS = env.float("PERFORMANCE_CACHE_SECONDS", default=30.0)
 PERFORMANCE_MAX_STRATEGIES = env.int("PERFORMANCE_MAX_STRATEGIES", default=50)
+# With Redis: seconds a process may reuse a /api/market_data page (every price write invalidates it at once anyway).
+MARKET_DATA_CACHE_SECONDS = env.float("MARKET_DATA_CACHE_SECONDS", default=60.0)
 # The strategy engine evaluates a closed bar in the process that stored it instead of in a Celery task.
 STRATEGY_ENGINE_INLINE = env.bool("STRATEGY_ENGINE_INLINE", default=False)
 # Backtests (trading/backtest): default costs are not zero; a run asks for zero explicitly.

@@ -1,0 +1,73 @@
+"""The lean WSGI path: the hottest reads (API_LEAN_PATHS, by default GET /api/status) skip the middleware that
+does nothing for an API request authenticated by key or token.
+
+Skipped (LEAN_SKIPPED_MIDDLEWARE): static files (WhiteNoise), the session, CSRF (DRF's views are exempt and
+the API takes no cookie), Django's user and messages, CommonMiddleware (an exact path: no slash to append),
+X-Frame-Options (a JSON body is never framed) and axes (it acts on logins). Kept, in the same order: metrics,
+the request id, the security headers, CORS, the client-IP allowlist and per-address rate limit, the audit; and
+the view still runs DRF's authentication, scope permission and throttles. The memos' versions (API keys,
+ledger) are read in one round trip at the start of every request (snapshot_cache.versions_pinned).
+README "Benchmarks" shows what each middleware costs per request (bench/middleware_cost.py).
+"""
+
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.core.handlers.wsgi import WSGIHandler
+from django.utils.module_loading import import_string
+
+from tradingrobot.snapshot_cache import versions_pinned
+
+LEAN_SKIPPED_MIDDLEWARE = frozenset(
+    {
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "axes.middleware.AxesMiddleware",
+    }
+)
+
+
+def lean_middleware(middleware: Iterable[str]) -> list[str]:
+    return [path for path in middleware if path not in LEAN_SKIPPED_MIDDLEWARE]
+
+
+class LeanWSGIHandler(WSGIHandler):
+    """Django's WSGI handler over the lean middleware list (synchronous: gunicorn's workers)."""
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        self._view_middleware: list[Callable] = []
+        self._template_response_middleware: list[Callable] = []
+        self._exception_middleware: list[Callable] = []
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]  # not in the stubs
+        for path in reversed(lean_middleware(settings.MIDDLEWARE)):
+            instance = import_string(path)(handler)
+            if hasattr(instance, "process_view"):
+                self._view_middleware.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_middleware.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_middleware.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
+
+
+def lean_dispatch(full: BaseHandler) -> Callable:
+    """A WSGI application: the lean handler for GET/HEAD of an API_LEAN_PATHS path, `full` for the rest; for
+    both, the memos' versions pinned for the request."""
+    paths = frozenset(settings.API_LEAN_PATHS)
+    lean = LeanWSGIHandler() if paths else None
+
+    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
+            if lean and environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+                return lean(environ, start_response)
+            return full(environ, start_response)  # type: ignore[operator]  # a WSGIHandler is callable
+
+    return application
