@@ -12,7 +12,8 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import QueryOrderStatus, Sort
+from alpaca.common.enums import Sort
+from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.models import TradeUpdate
 from alpaca.trading.requests import GetOrdersRequest
