@@ -65,6 +65,7 @@ class FakeAlpaca:
 
     def close(self) -> None:
         self.http.shutdown()
+        self.drop_stream()  # the server's shutdown waits for its connection handlers
         self.ws.shutdown()
 
     # --- what a test does -------------------------------------------------------------------------
@@ -216,10 +217,7 @@ class FakeAlpaca:
             "status": o["status"],
             "extended_hours": False,
             "legs": None,
-            "trail_percent": None,
-            "trail_price": None,
-            "hwm": None,
-        }
+        }  # trail_percent, trail_price, hwm: strings in the spec (not nullable), so left out for simple orders
 
     def _position_json(self, symbol: str, held: list[Decimal]) -> dict:
         qty, cost = held
@@ -230,6 +228,7 @@ class FakeAlpaca:
             "symbol": symbol,
             "exchange": "NASDAQ",
             "asset_class": "us_equity",
+            "asset_marginable": True,
             "avg_entry_price": _num((cost / qty).quantize(Decimal("0.0001"))),
             "qty": _num(qty),
             "qty_available": _num(qty - self._sells_open(symbol)),
