@@ -27,7 +27,7 @@ def fake():
 
 
 @pytest.fixture
-def alpaca_settings(settings, fake):
+def alpaca_settings(db, settings, fake):
     settings.ALPACA_API_KEY_ID, settings.ALPACA_API_SECRET_KEY = KEY_ID, SECRET
     settings.ALPACA_TRADING_URL, settings.ALPACA_STREAM_URL = fake.url, fake.stream_url
     settings.ALPACA_RETRY_WAIT_SECONDS = 0.05

@@ -54,7 +54,9 @@ class FakeAlpaca:
         self.auto_fill, self.answer_504, self.drop_before_fill = True, 0, False
         self.market_open = True
         self.requests: list[tuple[str, str]] = []
+        self.answered: list[tuple[str, str, int]] = []
         self.spec_problems: list[str] = []
+        self.sent: list[str] = []  # every trade update, in order
         self.clients: list[tuple[object, queue.Queue]] = []
         self.connections = 0
         self.http = ThreadingHTTPServer(("127.0.0.1", http_port), self._handler())
@@ -81,6 +83,11 @@ class FakeAlpaca:
     def execute(self, order_id: str, qty, price) -> None:
         with self.lock:
             self._execute(self.orders[order_id], Decimal(str(qty)), Decimal(str(price)))
+
+    def resend(self, message: str) -> None:
+        with self.lock:
+            for _, outbox in self.clients:
+                outbox.put(message)
 
     def drop_stream(self) -> None:
         with self.lock:
@@ -371,6 +378,7 @@ class FakeAlpaca:
                         if method == "POST" and url.path == "/v2/orders" and fake.answer_504:
                             fake.answer_504 -= 1
                             status, answer = fake._error("gateway")
+                    fake.answered.append((method, url.path, status))
                 payload = b"" if answer is None else (answer if isinstance(answer, str) else json.dumps(answer)).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -408,6 +416,7 @@ class FakeAlpaca:
                 position_qty=_num(execution["position_qty"]),
             )
         message = json.dumps({"stream": "trade_updates", "data": data})
+        self.sent.append(message)
         for _, outbox in self.clients:
             outbox.put(message)
 
