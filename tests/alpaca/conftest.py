@@ -49,7 +49,9 @@ class StreamHandle:
     def __init__(self, broker: AlpacaBroker, capture):
         self.received: queue.Queue = queue.Queue()
         self.broker, self.capture = broker, capture
-        self.stream = trading_stream_build(on_update=self.received.put, on_connect=lambda: self.received.put("connected"))
+        self.stream = trading_stream_build(
+            on_update=self.received.put, on_connect=lambda: self.received.put("connected")
+        )
         self.thread = threading.Thread(target=self.stream.run, daemon=True)
         self.thread.start()
         self.updates = self.reconciliations = 0

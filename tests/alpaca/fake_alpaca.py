@@ -139,18 +139,24 @@ class FakeAlpaca:
         return 200, self._order_json(order)
 
     def _buys_open(self) -> Decimal:
-        return sum(
-            ((o["qty"] - o["filled_qty"]) * (o["limit_price"] or self.prices.get(o["symbol"], ZERO)))
-            for o in self.orders.values()
-            if o["side"] == "buy" and o["status"] in ("new", "partially_filled")
-        ) or ZERO
+        return (
+            sum(
+                ((o["qty"] - o["filled_qty"]) * (o["limit_price"] or self.prices.get(o["symbol"], ZERO)))
+                for o in self.orders.values()
+                if o["side"] == "buy" and o["status"] in ("new", "partially_filled")
+            )
+            or ZERO
+        )
 
     def _sells_open(self, symbol: str) -> Decimal:
-        return sum(
-            (o["qty"] - o["filled_qty"])
-            for o in self.orders.values()
-            if o["side"] == "sell" and o["symbol"] == symbol and o["status"] in ("new", "partially_filled")
-        ) or ZERO
+        return (
+            sum(
+                (o["qty"] - o["filled_qty"])
+                for o in self.orders.values()
+                if o["side"] == "sell" and o["symbol"] == symbol and o["status"] in ("new", "partially_filled")
+            )
+            or ZERO
+        )
 
     def _try_fill(self, order: dict) -> None:
         price = self.prices.get(order["symbol"])
@@ -332,7 +338,11 @@ class FakeAlpaca:
             return 200, [self._position_json(s, h) for s, h in sorted(self.positions.items()) if h[0]]
         if path.startswith("/v2/positions/"):
             held = self.positions.get(path.rsplit("/", 1)[1])
-            return (200, self._position_json(path.rsplit("/", 1)[1], held)) if held and held[0] else (404, {"code": 40410000, "message": "position does not exist"})
+            return (
+                (200, self._position_json(path.rsplit("/", 1)[1], held))
+                if held and held[0]
+                else (404, {"code": 40410000, "message": "position does not exist"})
+            )
         if path == "/v2/account":
             return 200, self._account_json()
         if path == "/v2/clock":
@@ -369,7 +379,10 @@ class FakeAlpaca:
                 body = json.loads(self.rfile.read(length) or b"{}") if length else {}
                 with fake.lock:
                     fake.requests.append((method, url.path))
-                    if (self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY")) != (KEY_ID, SECRET):
+                    if (self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY")) != (
+                        KEY_ID,
+                        SECRET,
+                    ):
                         status, answer = fake._error("unauthorized")
                     else:
                         status, answer = fake.route(method, url.path, query, body)
@@ -379,7 +392,9 @@ class FakeAlpaca:
                             fake.answer_504 -= 1
                             status, answer = fake._error("gateway")
                     fake.answered.append((method, url.path, status))
-                payload = b"" if answer is None else (answer if isinstance(answer, str) else json.dumps(answer)).encode()
+                payload = (
+                    b"" if answer is None else (answer if isinstance(answer, str) else json.dumps(answer)).encode()
+                )
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
@@ -424,9 +439,13 @@ class FakeAlpaca:
         auth = json.loads(connection.recv())
         credentials = (auth.get("data") or {}).get("key_id"), (auth.get("data") or {}).get("secret_key")
         if auth.get("action") != "authenticate" or credentials != (KEY_ID, SECRET):
-            connection.send(json.dumps({"stream": "authorization", "data": {"status": "unauthorized", "action": "authenticate"}}))
+            connection.send(
+                json.dumps({"stream": "authorization", "data": {"status": "unauthorized", "action": "authenticate"}})
+            )
             return
-        connection.send(json.dumps({"stream": "authorization", "data": {"status": "authorized", "action": "authenticate"}}))
+        connection.send(
+            json.dumps({"stream": "authorization", "data": {"status": "authorized", "action": "authenticate"}})
+        )
         listen = json.loads(connection.recv())
         streams = (listen.get("data") or {}).get("streams", [])
         outbox: queue.Queue = queue.Queue()

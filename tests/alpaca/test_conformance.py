@@ -90,7 +90,17 @@ def ledger() -> dict:
             for f in Fill.objects.select_related("symbol").order_by("id")
         ],
         "orders": [
-            (o.symbol.ticker, o.side, o.type, o.source, o.qty, o.status, o.filled_qty, o.filled_avg_price, o.reject_code)
+            (
+                o.symbol.ticker,
+                o.side,
+                o.type,
+                o.source,
+                o.qty,
+                o.status,
+                o.filled_qty,
+                o.filled_avg_price,
+                o.reject_code,
+            )
             for o in Order.objects.select_related("symbol").order_by("id")
         ],
         "trades_for_wordpress": OutboxMessage.objects.filter(kind=OutboxMessage.Kind.TRADE).count(),
