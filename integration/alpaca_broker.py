@@ -53,7 +53,7 @@ class _BudgetSession(requests.Session):
         self.sent: collections.deque[float] = collections.deque()
         self.guard = threading.Lock()
 
-    def request(self, *args, **kwargs):  # type: ignore[override]
+    def request(self, *args, **kwargs):
         self.wait_for_slot()
         kwargs.setdefault("timeout", settings.ALPACA_TIMEOUT_SECONDS)
         return super().request(*args, **kwargs)
@@ -83,7 +83,7 @@ def trading_client_build() -> TradingClient:
         paper=not live,
         url_override=settings.ALPACA_TRADING_URL or None,
     )
-    client._retry_wait = settings.ALPACA_RETRY_WAIT_SECONDS  # type: ignore[assignment]  # SDK: int seconds
+    client._retry_wait = settings.ALPACA_RETRY_WAIT_SECONDS  # the SDK sleeps this long before a retry
     client._session = _BudgetSession(settings.ALPACA_REQUESTS_PER_MINUTE)
     return client
 
@@ -104,6 +104,12 @@ def _request_of(order: Order, client_order_id: str) -> MarketOrderRequest | Limi
 
 def _duplicate(error: APIError) -> bool:
     return error.status_code == 422 and "client_order_id" in str(error)
+
+
+def _refused(error: APIError) -> bool:
+    """A 4xx that is Alpaca's answer about the order itself (not a rate limit, not our duplicate)."""
+    status = error.status_code
+    return status is not None and 400 <= status < 500 and status != 429 and not _duplicate(error)
 
 
 class AlpacaBroker:
@@ -132,9 +138,8 @@ class AlpacaBroker:
                 found = self.find(client_order_id)
                 if found is not None:  # a retry of an order Alpaca already had
                     return order_broker_accepted(order_id=order_id, broker_order_id=str(found.id))
-                if error.status_code is not None and 400 <= error.status_code < 500 and not _duplicate(error):
-                    if error.status_code != 429:
-                        return order_broker_rejected(order_id=order_id, reason=f"Alpaca: {_message(error)}")
+                if _refused(error):
+                    return order_broker_rejected(order_id=order_id, reason=f"Alpaca: {_message(error)}")
                 refusal = f"Alpaca answered {error.status_code}: {_message(error)}"
                 continue
             except requests.RequestException as error:

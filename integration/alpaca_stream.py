@@ -11,8 +11,8 @@ import logging
 from collections.abc import Callable
 from decimal import Decimal
 
-from alpaca.trading.client import TradingClient
 from alpaca.common.enums import Sort
+from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.models import Order as AlpacaOrder
 from alpaca.trading.models import TradeUpdate
@@ -91,7 +91,7 @@ def orders_reconcile(*, client: TradingClient) -> int:
 class ReconcilingStream(TradingStream):
     """TradingStream that calls `on_connect` each time it has (re)connected and subscribed."""
 
-    def __init__(self, *args, on_connect: Callable[[], None], **kwargs):
+    def __init__(self, *args, on_connect: Callable[[], object], **kwargs):
         super().__init__(*args, **kwargs)
         self.on_connect = on_connect
         self.connections = 0
@@ -103,7 +103,7 @@ class ReconcilingStream(TradingStream):
 
 
 def trading_stream_build(
-    *, on_update: Callable[[TradeUpdate], None], on_connect: Callable[[], None]
+    *, on_update: Callable[[TradeUpdate], None], on_connect: Callable[[], object]
 ) -> ReconcilingStream:
     """The stream; `on_update` runs in a worker thread for each trade update (the ORM is synchronous)."""
     stream = ReconcilingStream(

@@ -12,7 +12,7 @@ from market.clock import market_clock, now
 from market.models import Symbol
 from portfolio.selectors import portfolio_get
 from tradingrobot.actors import actor_of
-from tradingrobot.error_codes import ErrorCode
+from tradingrobot.error_codes import ErrorCode, error_code_of
 from tradingrobot.errors import InvalidInput, NotFound, Unprocessable
 from tradingrobot.query_params import int_param, time_param
 from tradingrobot.security.authentication import AlpacaHeaderAuthentication, ApiKeyAuthentication
@@ -105,7 +105,7 @@ class V2OrderListApi(V2Api):
         order, _ = services.order_place(request=order_request, placed_by=actor_of(request))
         order.refresh_from_db()
         if order.status == Order.Status.REJECTED:
-            raise Unprocessable(order.reject_reason, code=ErrorCode(order.reject_code))
+            raise Unprocessable(order.reject_reason, code=error_code_of(order.reject_code))
         return Response(order_shape(order))
 
 

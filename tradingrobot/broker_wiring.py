@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from integration.alpaca_broker import AlpacaBroker, alpaca_live
 from trading.brokers import Broker, PaperBroker, broker_install
 
 BROKERS = ("paper", "alpaca")
@@ -13,8 +14,6 @@ def broker_configured() -> Broker:
     if name == "paper":
         return PaperBroker()
     if name == "alpaca":
-        from integration.alpaca_broker import AlpacaBroker, alpaca_live
-
         alpaca_live()  # a live setting without its confirmation stops the process here
         return AlpacaBroker()
     raise ImproperlyConfigured(f"TRADING_BROKER={name!r}: use one of {', '.join(BROKERS)}")

@@ -6,16 +6,6 @@ from oauth2_provider.views import RevokeTokenView, TokenView
 from rest_framework.permissions import AllowAny
 
 from market.apis import MarketDataApi
-from trading.apis import (
-    OrderDetailApi,
-    OrderListApi,
-    PerformanceApi,
-    PortfolioApi,
-    ResumeTradingApi,
-    StatusApi,
-    StopTradingApi,
-    TradeApi,
-)
 from trading.alpaca_apis import (
     V2AccountApi,
     V2AssetDetailApi,
@@ -26,6 +16,16 @@ from trading.alpaca_apis import (
     V2OrderListApi,
     V2PositionDetailApi,
     V2PositionListApi,
+)
+from trading.apis import (
+    OrderDetailApi,
+    OrderListApi,
+    PerformanceApi,
+    PortfolioApi,
+    ResumeTradingApi,
+    StatusApi,
+    StopTradingApi,
+    TradeApi,
 )
 from trading.backtest.apis import BacktestDetailApi, BacktestEquityPngApi, BacktestListApi, BacktestReportApi
 from trading.strategy_apis import DecisionListApi, EvaluateApi, StrategyDetailApi, StrategyListApi
