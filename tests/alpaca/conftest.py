@@ -4,6 +4,7 @@ thread whose updates the test's own thread applies (so they share the test's dat
 import queue
 import threading
 import time
+import uuid
 
 import pytest
 
@@ -32,6 +33,7 @@ def alpaca_settings(db, settings, fake):
     settings.ALPACA_TRADING_URL, settings.ALPACA_STREAM_URL = fake.url, fake.stream_url
     settings.ALPACA_RETRY_WAIT_SECONDS = 0.05
     settings.TRADING_BROKER = "alpaca"
+    settings.WP_CACHE_PREFIX = f"wp-alpaca-{uuid.uuid4().hex[:8]}"  # own cache keys (the mismatch record)
     return settings
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
+from integration.alpaca_reconcile import broker_mismatch_get
 from market.clock import now
 from trading.services import trading_state_get
 from tradingrobot.locks import cache_lock
@@ -82,12 +83,18 @@ def _trading_halted(at: dt.datetime) -> str | None:
     return f"trading halted since {iso_z(state.changed_at)} by {state.changed_by or '?'}: {state.reason or 'no reason'}"
 
 
+def _broker_mismatch(at: dt.datetime) -> str | None:
+    problems = broker_mismatch_get()
+    return f"ledger and Alpaca's account differ: {'; '.join(problems)}" if problems else None
+
+
 CONDITIONS = [
     Condition("wordpress_down", "critical", _wordpress_down),
     Condition("data_stale", "critical", _data_stale),
     Condition("error_rate", "warning", _error_rate),
     Condition("outbox_backlog", "warning", _outbox_backlog),
     Condition("trading_halted", "warning", _trading_halted),
+    Condition("broker_mismatch", "critical", _broker_mismatch),
 ]
 
 
