@@ -44,30 +44,37 @@ def alpaca_live() -> bool:
 
 
 class _BudgetSession(requests.Session):
-    """At most ALPACA_REQUESTS_PER_MINUTE requests in any 60 s of this process (a sliding window; it waits for a
-    slot), and a timeout on every call (the SDK sets none)."""
+    """At most ALPACA_REQUESTS_PER_MINUTE requests in any 60 s at Alpaca, from this process (a sliding window; a
+    call waits for a slot), and a timeout on every call (the SDK sets none). A request counts from when it is sent
+    until 60 s after its answer came back: Alpaca saw it somewhere in between, so the window holds on its side too."""
 
     def __init__(self, per_minute: int, window: float = 60.0):
         super().__init__()
         self.per_minute, self.window = per_minute, window
-        self.sent: collections.deque[float] = collections.deque()
+        self.answered: collections.deque[float] = collections.deque()
+        self.in_flight = 0
         self.guard = threading.Lock()
 
     def request(self, *args, **kwargs):
         self.wait_for_slot()
         kwargs.setdefault("timeout", settings.ALPACA_TIMEOUT_SECONDS)
-        return super().request(*args, **kwargs)
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            with self.guard:
+                self.in_flight -= 1
+                self.answered.append(time.monotonic())
 
     def wait_for_slot(self) -> None:
         while True:
             with self.guard:
                 at = time.monotonic()
-                while self.sent and at - self.sent[0] >= self.window:
-                    self.sent.popleft()
-                if len(self.sent) < self.per_minute:
-                    self.sent.append(at)
+                while self.answered and at - self.answered[0] >= self.window:
+                    self.answered.popleft()
+                if self.in_flight + len(self.answered) < self.per_minute:
+                    self.in_flight += 1
                     return
-                pause = self.window - (at - self.sent[0])
+                pause = self.window - (at - self.answered[0]) if self.answered else 0.01
             time.sleep(pause)
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import queue
 import threading
+import time
 import uuid
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,7 @@ class FakeAlpaca:
         self.market_open = True
         self.requests: list[tuple[str, str]] = []
         self.answered: list[tuple[str, str, int]] = []
+        self.arrivals: list[float] = []  # time.monotonic() of each request
         self.spec_problems: list[str] = []
         self.sent: list[str] = []  # every trade update, in order
         self.clients: list[tuple[object, queue.Queue]] = []
@@ -378,6 +380,7 @@ class FakeAlpaca:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}") if length else {}
                 with fake.lock:
+                    fake.arrivals.append(time.monotonic())
                     fake.requests.append((method, url.path))
                     if (self.headers.get("APCA-API-KEY-ID"), self.headers.get("APCA-API-SECRET-KEY")) != (
                         KEY_ID,
