@@ -75,7 +75,7 @@ def main() -> None:
     elapsed = time.monotonic() - started
     worst = most_in_window(fake.arrivals)
     fake.close()
-    print(f"load average: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     print(f"ceiling (no budget): {ceiling:.0f} order requests/min")
     print(
         f"budget {args.per_minute}/min: {args.orders} orders in {elapsed:.1f} s; most in any 60 s: {worst} "
