@@ -317,6 +317,25 @@ class FakeAlpaca:
         }
 
     @staticmethod
+    def _calendar(query: dict) -> list[dict]:
+        """Weekdays 09:30-16:00 New York between start and end (no holidays in this fake)."""
+        day, end = dt.date.fromisoformat(query["start"]), dt.date.fromisoformat(query["end"])
+        days = []
+        while day <= end:
+            if day.weekday() < 5:
+                days.append(
+                    {
+                        "date": day.isoformat(),
+                        "open": "09:30",
+                        "close": "16:00",
+                        "session_open": "0400",
+                        "session_close": "2000",
+                    }
+                )
+            day += dt.timedelta(days=1)
+        return days
+
+    @staticmethod
     def _error(name: str) -> tuple[int, object]:
         status, code, message = ERRORS[name]
         return status, ({"code": code, "message": message} if code else message)
@@ -349,6 +368,8 @@ class FakeAlpaca:
             return 200, self._account_json()
         if path == "/v2/clock":
             return 200, self._clock_json()
+        if path == "/v2/calendar":
+            return 200, self._calendar(query)
         if path == "/v2/assets":
             return 200, [self._asset_json(s) for s in sorted(self.assets)]
         if path.startswith("/v2/assets/") and path.rsplit("/", 1)[1] in self.assets:

@@ -62,4 +62,6 @@ def component_of(method: str, path: str) -> str | None:
         return None if method == "DELETE" else "Order"
     if path.startswith("/v2/positions"):
         return "Position"
-    return {"/v2/account": "Account", "/v2/clock": "Clock"}.get(path) or ("Assets" if "/v2/assets" in path else None)
+    return {"/v2/account": "Account", "/v2/clock": "Clock", "/v2/calendar": "Calendar"}.get(path) or (
+        "Assets" if "/v2/assets" in path else None
+    )

@@ -39,4 +39,6 @@ ALPACA_LIVE_PHRASE = "I understand this trades real money"
 ALPACA_REQUESTS_PER_MINUTE = env.int("ALPACA_REQUESTS_PER_MINUTE", default=200)  # Alpaca's limit per account
 ALPACA_RETRY_WAIT_SECONDS = env.float("ALPACA_RETRY_WAIT_SECONDS", default=3.0)  # the SDK's wait before a retry
 ALPACA_TIMEOUT_SECONDS = env.float("ALPACA_TIMEOUT_SECONDS", default=10.0)
+# Sessions from: exchange_calendars (TRADING_CALENDAR, the default) or alpaca (GET /v2/calendar; needs the keys).
+MARKET_CLOCK_SOURCE = env("MARKET_CLOCK_SOURCE", default="exchange_calendars")
 ALPACA_RECONCILE_SECONDS = env.float("ALPACA_RECONCILE_SECONDS", default=300.0)  # positions and cash vs Alpaca
