@@ -22,7 +22,7 @@ from portfolio.ledger import Booking, LedgerRefusal, trade_book
 from portfolio.lock_objects import account_lock, position_lock
 from portfolio.models import Account, BookPosition, Position
 from tradingrobot.error_codes import ErrorCode, error_code
-from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
+from tradingrobot.errors import Conflict, DomainError, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
 from tradingrobot.ops import metrics
 
@@ -448,8 +448,8 @@ def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tup
         for order in open_orders:
             try:
                 active.cancel(order=order)
-            except Conflict:  # filled at the broker meanwhile: its fill is on the way and books it
-                log.warning("halt: the broker refused to cancel order %s", order.pk)
+            except DomainError as refusal:  # filled there meanwhile (its fill books it), or unreachable: the halt
+                log.error("halt: order %s not canceled at the broker: %s", order.pk, refusal.message)  # goes on
                 continue
             _close(order, Order.Status.CANCELED)
         liquidations = []
