@@ -8,17 +8,15 @@ from decimal import Decimal
 from alpaca.trading.client import TradingClient
 from alpaca.trading.models import Position as AlpacaPosition
 from alpaca.trading.models import TradeAccount
-from django.conf import settings
-from django.core.cache import cache
 
 from portfolio.ledger import account_get_or_create
 from portfolio.models import Position
 
+from .broker_mismatch import broker_mismatch_get, broker_mismatch_record
+
+__all__ = ["account_reconcile", "broker_mismatch_get"]
+
 log = logging.getLogger(__name__)
-
-
-def _key() -> str:
-    return f"{settings.WP_CACHE_PREFIX}:broker:mismatch"
 
 
 def account_reconcile(*, client: TradingClient) -> list[str]:
@@ -36,7 +34,7 @@ def account_reconcile(*, client: TradingClient) -> list[str]:
     cash_here, cash_there = account_get_or_create().cash, Decimal(str(theirs.cash))
     if cash_here != cash_there:
         problems.append(f"cash: {_plain(cash_here)} here, {_plain(cash_there)} at Alpaca")
-    cache.set(_key(), problems, timeout=int(settings.ALPACA_RECONCILE_SECONDS * 3))
+    broker_mismatch_record(problems)
     if problems:
         log.error("ALERT broker mismatch: %s", "; ".join(problems))
     return problems
@@ -44,8 +42,3 @@ def account_reconcile(*, client: TradingClient) -> list[str]:
 
 def _plain(value: Decimal | None) -> str:
     return format((value or Decimal(0)).normalize(), "f")
-
-
-def broker_mismatch_get() -> list[str]:
-    """The differences the last reconciliation found (none when it agreed, or when none ran lately)."""
-    return cache.get(_key()) or []

@@ -14,8 +14,6 @@ from trading.services import trading_state_get
 from tradingrobot.locks import cache_lock
 from tradingrobot.ops.models import Heartbeat
 
-from .alpaca_broker import trading_client_build
-from .alpaca_reconcile import account_reconcile
 from .pushback import outbox_deliver
 from .services import IngestReport, stock_data_poll
 from .strategies_sync import strategies_sync
@@ -98,4 +96,7 @@ def strategies_sync_task() -> dict:
 @shared_task(ignore_result=True)
 def alpaca_account_reconcile() -> int:
     """Positions and cash against Alpaca's account (scheduled only with TRADING_BROKER=alpaca)."""
+    from .alpaca_broker import trading_client_build  # the Alpaca SDK takes seconds to import: only here
+    from .alpaca_reconcile import account_reconcile
+
     return len(account_reconcile(client=trading_client_build()))

@@ -4,8 +4,6 @@
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from integration.alpaca_broker import AlpacaBroker, alpaca_live
-from integration.alpaca_market import alpaca_clock
 from market.clock import clock_provider_install
 from trading.brokers import Broker, PaperBroker, broker_install
 
@@ -18,6 +16,8 @@ def broker_configured() -> Broker:
     if name == "paper":
         return PaperBroker()
     if name == "alpaca":
+        from integration.alpaca_broker import AlpacaBroker, alpaca_live  # the SDK: seconds to import, only if used
+
         alpaca_live()  # a live setting without its confirmation stops the process here
         return AlpacaBroker()
     raise ImproperlyConfigured(f"TRADING_BROKER={name!r}: use one of {', '.join(BROKERS)}")
@@ -27,7 +27,12 @@ def clock_install_configured() -> None:
     source = settings.MARKET_CLOCK_SOURCE
     if source not in CLOCK_SOURCES:
         raise ImproperlyConfigured(f"MARKET_CLOCK_SOURCE={source!r}: use one of {', '.join(CLOCK_SOURCES)}")
-    clock_provider_install(alpaca_clock if source == "alpaca" else None)
+    if source == "alpaca":
+        from integration.alpaca_market import alpaca_clock  # the SDK: seconds to import, only if used
+
+        clock_provider_install(alpaca_clock)
+    else:
+        clock_provider_install(None)
 
 
 def broker_install_configured() -> None:

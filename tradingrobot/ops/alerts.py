@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from integration.alpaca_reconcile import broker_mismatch_get
+from integration.broker_mismatch import broker_mismatch_get
 from market.clock import now
 from trading.services import trading_state_get
 from tradingrobot.locks import cache_lock
