@@ -91,3 +91,12 @@ def pushback_deliver() -> dict:
 def strategies_sync_task() -> dict:
     """The site's /strategies list into ours (rows created disabled; never enables anything)."""
     return strategies_sync().as_dict()
+
+
+@shared_task(ignore_result=True)
+def alpaca_account_reconcile() -> int:
+    """Positions and cash against Alpaca's account (scheduled only with TRADING_BROKER=alpaca)."""
+    from .alpaca_broker import trading_client_build  # the Alpaca SDK takes seconds to import: only here
+    from .alpaca_reconcile import account_reconcile
+
+    return len(account_reconcile(client=trading_client_build()))

@@ -8,6 +8,7 @@ pandas call. `TRADING_CALENDAR=24/7` makes the market always open.
 import bisect
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -115,5 +116,17 @@ def _clock_for(name: str) -> MarketClock:
     return _build_exchange_clock(name)
 
 
+_provider: Callable[[], MarketClock] | None = None
+
+
+def clock_provider_install(provider: Callable[[], MarketClock] | None) -> None:
+    """Sessions from elsewhere (the wiring: Alpaca's calendar when MARKET_CLOCK_SOURCE=alpaca); None: the calendar
+    TRADING_CALENDAR names. The provider is asked once per process (it caches)."""
+    global _provider
+    _provider = provider
+
+
 def market_clock() -> MarketClock:
+    if _provider is not None:
+        return _provider()
     return _clock_for(settings.TRADING_CALENDAR)

@@ -251,3 +251,17 @@ def _insert_new_and_merge(rows: list[SampleIn], source: str, *, chunk: int = 200
                 [s.volume for s in part],
             ],
         )
+
+
+def symbols_tradable_set(*, tradable: dict[str, bool]) -> list[str]:
+    """Mark our symbols active or not as a broker's asset list says (a symbol it does not list is not tradable);
+    returns the tickers that changed."""
+    changed = []
+    with transaction.atomic():
+        for symbol in Symbol.objects.select_for_update().order_by("ticker"):
+            active = tradable.get(symbol.ticker, False)
+            if symbol.is_active != active:
+                symbol.is_active = active
+                symbol.save(update_fields=["is_active"])
+                changed.append(symbol.ticker)
+    return changed

@@ -96,6 +96,9 @@ class Order(models.Model):
     filled_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     expired_at = models.DateTimeField(null=True, blank=True)
+    # At a remote broker (Alpaca): its order id, and the client_order_id it knows the order by (at most 48).
+    broker_order_id = models.CharField(max_length=64, blank=True, db_index=True)
+    broker_client_order_id = models.CharField(max_length=48, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -143,6 +146,8 @@ class Fill(models.Model):
     commission = models.DecimalField(**MONEY, default=0)
     realized_pl = models.DecimalField(**MONEY, default=0, help_text="P&L realized by this fill, after commission.")
     executed_at = models.DateTimeField(db_index=True)
+    # A remote broker's execution id: a trade update delivered twice books once.
+    execution_id = models.CharField(max_length=80, null=True, blank=True, unique=True)
 
     class Meta:
         ordering = ["-executed_at", "-id"]

@@ -22,12 +22,13 @@ from portfolio.ledger import Booking, LedgerRefusal, trade_book
 from portfolio.lock_objects import account_lock, position_lock
 from portfolio.models import Account, BookPosition, Position
 from tradingrobot.error_codes import ErrorCode, error_code
-from tradingrobot.errors import Conflict, InvalidInput, NotFound, TradingHalted, Unprocessable
+from tradingrobot.errors import Conflict, DomainError, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
 from tradingrobot.ops import metrics
 
 from . import broker, events
 from .authority import OPERATOR, Authority, cancel_authorize
+from .brokers import broker_active
 from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
@@ -168,12 +169,18 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
         if fresh:
             fill_price = broker.execution_price(order, latest.price)
 
-    if fill_price is not None:
+    active = broker_active()
+    if fill_price is not None and active.fills_locally:
         _fill(order, account, position, fill_price, at)  # saves the order once, already filled
         return
     if order.side == Order.Side.BUY:
         order.reserve_price = estimate
-    order.save()
+    if not active.fills_locally:  # the broker fills it; sent once this transaction commits
+        order.status = Order.Status.NEW
+        order.save()
+        transaction.on_commit(functools.partial(active.submit, order_id=order.pk), robust=True)
+    else:
+        order.save()
     announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
@@ -270,29 +277,45 @@ def _halted_message(state: TradingState) -> str:
 # --- filling ------------------------------------------------------------------
 
 
-def _fill(order: Order, account: Account, position: Position, price: Decimal, at: dt.datetime) -> Fill:
-    """Execute the whole remaining quantity at `price`: cash, position, fill and order change together.
+def _fill(
+    order: Order,
+    account: Account,
+    position: Position,
+    price: Decimal,
+    at: dt.datetime,
+    *,
+    qty: Decimal | None = None,
+    commission: Decimal | None = None,
+    execution_id: str | None = None,
+) -> Fill:
+    """Execute `qty` (default: the whole remaining quantity) at `price`: cash, position, fill and order change
+    together. A remote broker's execution passes its own qty, commission and execution id (trading/executions.py).
     The caller holds the locks on account and position."""
-    if order.source != Order.Source.LIQUIDATION:
-        _check_cap(order, price, when=" at fill")  # a resting order, or a market order accepted while closed
-    qty = order.qty - order.filled_qty
+    if order.source != Order.Source.LIQUIDATION and execution_id is None:
+        # a resting order, or a market order accepted while closed; a remote broker's execution has happened
+        _check_cap(order, price, when=" at fill")
+    qty = order.qty - order.filled_qty if qty is None else qty
     booking = Booking(
         side=order.side,
         ticker=order.symbol.ticker,
         qty=qty,
         price=price,
-        commission=broker.commission_for(qty),
+        commission=broker.commission_for(qty) if commission is None else commission,
         book=book_of(source=order.source, strategy_id=order.strategy_id),
     )
     try:
         realized = trade_book(account=account, position=position, booking=booking)
     except LedgerRefusal as refusal:
         raise Rejection(refusal.code, refusal.reason) from refusal
+    before = order.filled_qty
     order.filled_qty += qty
-    order.filled_avg_price = price
-    order.status = Order.Status.FILLED
-    order.filled_at = at
-    order.reserve_price = None
+    order.filled_avg_price = _average(order.filled_avg_price, before, price, qty)
+    if order.filled_qty >= order.qty:
+        order.status = Order.Status.FILLED
+        order.filled_at = at
+        order.reserve_price = None
+    elif order.is_open:  # a late execution of a canceled order keeps its status
+        order.status = Order.Status.PARTIALLY_FILLED
     if order.pk is None:
         order.save()
     else:
@@ -309,6 +332,7 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
         commission=booking.commission,
         realized_pl=realized,
         executed_at=at,
+        execution_id=execution_id,
     )
     outbox_trade_add(fill=fill, order=order)
     placed = order.created_at
@@ -327,11 +351,19 @@ def _fill(order: Order, account: Account, position: Position, price: Decimal, at
     return fill
 
 
+def _average(average: Decimal | None, qty: Decimal, price: Decimal, more: Decimal) -> Decimal:
+    if not qty or average is None:
+        return price
+    return ((average * qty + price * more) / (qty + more)).quantize(broker.TICK)
+
+
 def orders_execute_resting(*, symbol_ids: list[int] | None = None, expire: bool = True) -> int:
     """Fill resting orders that stored prices now allow: market orders queued while the market was closed
     fill at the first price of the session; limit orders at the first newer price that crosses the limit.
     Safe to run concurrently: everything happens under the account and order locks. Day orders past their close
     are expired first (`expire=False` when the caller just did). Returns fills made."""
+    if not broker_active().fills_locally:
+        return 0  # a remote broker fills (and expires) its resting orders itself
     if expire:
         orders_expire()
     at = now()
@@ -406,6 +438,7 @@ def order_cancel(*, order_id: int, canceled_by: str, authority: Authority = OPER
                 f"Order {order_id} is {order.status}; only new, accepted or partially filled orders can be canceled.",
                 code=ErrorCode.ORDER_NOT_CANCELABLE,
             )
+        broker_active().cancel(order=order)
         _close(order, Order.Status.CANCELED)
     return order
 
@@ -423,7 +456,9 @@ def _close(order: Order, status: str) -> None:
 
 
 def orders_expire() -> int:
-    """Expire day orders whose session has closed."""
+    """Expire day orders whose session has closed (a remote broker expires its own and reports it)."""
+    if not broker_active().fills_locally:
+        return 0
     with transaction.atomic():
         due = open_orders_lock(expires_at__lte=now())
         for order in due:
@@ -445,7 +480,13 @@ def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tup
         state.changed_at = now()
         state.save()
         open_orders = open_orders_lock()
+        active = broker_active()
         for order in open_orders:
+            try:
+                active.cancel(order=order)
+            except DomainError as refusal:  # filled there meanwhile (its fill books it), or unreachable: the halt
+                log.error("halt: order %s not canceled at the broker: %s", order.pk, refusal.message)  # goes on
+                continue
             _close(order, Order.Status.CANCELED)
         liquidations = []
         if liquidate:
@@ -462,7 +503,7 @@ def trading_halt(*, reason: str, halted_by: str, liquidate: bool = False) -> tup
     return state, len(open_orders), liquidations
 
 
-LIQUIDATION_OK = (Order.Status.FILLED, Order.Status.ACCEPTED)
+LIQUIDATION_OK = (Order.Status.FILLED, Order.Status.ACCEPTED, Order.Status.NEW)
 
 
 def _liquidation_failed(order: Order) -> None:

@@ -8,6 +8,8 @@ class TradingRobotConfig(AppConfig):
     verbose_name = "Trading Robot"
 
     def ready(self) -> None:
+        from .broker_wiring import broker_install_configured
         from .listeners import listeners_install  # imports the apps' catalogues: only once they are loaded
 
         listeners_install()
+        broker_install_configured()

@@ -136,6 +136,13 @@ class ErrorCode(enum.StrEnum):
     RISK_LIMIT = "risk_limit", 422, "The order value exceeds MAX_ORDER_NOTIONAL.", ORDER
     INSUFFICIENT_CASH = "insufficient_cash", 422, "Not enough cash left for the order and its commission.", ORDER
     INSUFFICIENT_POSITION = "insufficient_position", 422, "Selling more than is held and not already being sold.", ORDER
+    BROKER_REJECTED = (
+        "broker_rejected",
+        422,
+        "The remote broker (Alpaca) refused the order; the reason is its own.",
+        ORDER,
+    )
+    BROKER_UNAVAILABLE = "broker_unavailable", 503, "The remote broker (Alpaca) could not be reached; try again."
 
     # --- other order operations ---
     ORDER_NOT_FOUND = "order_not_found", 404, "No order with this id."

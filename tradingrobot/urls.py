@@ -6,6 +6,17 @@ from oauth2_provider.views import RevokeTokenView, TokenView
 from rest_framework.permissions import AllowAny
 
 from market.apis import MarketDataApi
+from trading.alpaca_apis import (
+    V2AccountApi,
+    V2AssetDetailApi,
+    V2AssetListApi,
+    V2ClockApi,
+    V2OrderByClientIdApi,
+    V2OrderDetailApi,
+    V2OrderListApi,
+    V2PositionDetailApi,
+    V2PositionListApi,
+)
 from trading.apis import (
     OrderDetailApi,
     OrderListApi,
@@ -36,8 +47,22 @@ STRATEGY_ID = r"[A-Za-z0-9_.:-]{1,64}"
 PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
 
 
+def v2(route: str, view, name: str):
+    """A route of the Alpaca-compatible surface (Alpaca's paths: no trailing slash)."""
+    return re_path(rf"^v2/{route}$", view.as_view(), name=f"v2-{name}")
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    v2("account", V2AccountApi, "account"),
+    v2("positions", V2PositionListApi, "positions"),
+    v2(r"positions/(?P<symbol>[A-Za-z.]{1,10})", V2PositionDetailApi, "position"),
+    v2("orders", V2OrderListApi, "orders"),
+    v2("orders:by_client_order_id", V2OrderByClientIdApi, "order-by-client-id"),
+    v2(r"orders/(?P<order_ref>[^/]{1,64})", V2OrderDetailApi, "order"),
+    v2("clock", V2ClockApi, "clock"),
+    v2("assets", V2AssetListApi, "assets"),
+    v2(r"assets/(?P<symbol>[A-Za-z.]{1,10})", V2AssetDetailApi, "asset"),
     path("dashboard/", include("dashboard.urls")),
     path("api/schema/", CachedSchemaView.as_view(**PUBLIC), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", **PUBLIC), name="docs"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
+from integration.broker_mismatch import broker_mismatch_get
 from market.clock import now
 from market.selectors import price_quarantined_list
 from trading.services import trading_state_get
@@ -97,6 +98,11 @@ def _trading_halted(at: dt.datetime) -> str | None:
     return f"trading halted since {iso_z(state.changed_at)} by {state.changed_by or '?'}: {state.reason or 'no reason'}"
 
 
+def _broker_mismatch(at: dt.datetime) -> str | None:
+    problems = broker_mismatch_get()
+    return f"ledger and Alpaca's account differ: {'; '.join(problems)}" if problems else None
+
+
 CONDITIONS = [
     Condition("wordpress_down", "critical", _wordpress_down),
     Condition("data_stale", "critical", _data_stale),
@@ -104,6 +110,7 @@ CONDITIONS = [
     Condition("outbox_backlog", "warning", _outbox_backlog),
     Condition("trading_halted", "warning", _trading_halted),
     Condition("price_quarantined", "warning", _price_quarantined),
+    Condition("broker_mismatch", "critical", _broker_mismatch),
 ]
 
 

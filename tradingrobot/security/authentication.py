@@ -69,6 +69,30 @@ class ApiKeyAuthentication(BaseAuthentication):
         return 'Api-Key realm="api"'
 
 
+class AlpacaHeaderAuthentication(BaseAuthentication):
+    """Alpaca's headers carrying a robot API key, for the /v2/ surface: APCA-API-KEY-ID is the key's prefix,
+    APCA-API-SECRET-KEY its secret (the part after the dot, or the whole key)."""
+
+    def authenticate(self, request):
+        key_id = (request.META.get("HTTP_APCA_API_KEY_ID") or "").strip()
+        secret = (request.META.get("HTTP_APCA_API_SECRET_KEY") or "").strip()
+        if not key_id and not secret:
+            return None
+        if not key_id or not secret:
+            raise InvalidCredentials("Send both APCA-API-KEY-ID (the key's prefix) and APCA-API-SECRET-KEY.")
+        plain = secret if "." in secret else f"{key_id}.{secret}"
+        if plain.partition(".")[0] != key_id:
+            raise InvalidCredentials("APCA-API-KEY-ID is not the prefix of the key in APCA-API-SECRET-KEY.")
+        try:
+            api_key = api_key_check(plain)
+        except KeyRejected as rejected:
+            raise REJECTIONS[rejected.reason](rejected.message)
+        return AnonymousUser(), api_key
+
+    def authenticate_header(self, request):
+        return 'APCA-API-KEY-ID realm="v2"'
+
+
 class ScopedOAuth2Authentication(OAuth2Authentication):
     """django-oauth-toolkit's bearer tokens; a token whose client has no user acts as that client."""
 

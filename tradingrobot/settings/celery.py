@@ -9,6 +9,7 @@ from .base import VAR_DIR, env
 from .cache_channels import REDIS_URL
 from .integration import WP_FAST_POLL_SECONDS, WP_POLL_SECONDS
 from .ops import OPS_ALERT_SECONDS, OPS_BEAT_HEARTBEAT_SECONDS
+from .trading import ALPACA_RECONCILE_SECONDS, TRADING_BROKER
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 CELERY_BROKER_DIR = Path(env("CELERY_BROKER_DIR", default=str(VAR_DIR / "celery")))
@@ -69,6 +70,12 @@ CELERY_BEAT_SCHEDULE = {
     **(
         {"wordpress-fast-poll": _every("integration.tasks.wordpress_fast_poll", WP_FAST_POLL_SECONDS)}
         if WP_FAST_POLL_SECONDS > 0
+        else {}
+    ),
+    # With Alpaca as the broker: positions and cash compared with Alpaca's account (a difference is an alert).
+    **(
+        {"alpaca-account-reconcile": _every("integration.tasks.alpaca_account_reconcile", ALPACA_RECONCILE_SECONDS)}
+        if TRADING_BROKER == "alpaca"
         else {}
     ),
     "ops-beat-heartbeat": _every("ops.tasks.beat_heartbeat", OPS_BEAT_HEARTBEAT_SECONDS),

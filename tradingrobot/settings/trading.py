@@ -35,3 +35,18 @@ BACKTEST_COMMISSION_PER_SHARE = Decimal(env.str("BACKTEST_COMMISSION_PER_SHARE",
 BACKTEST_COMMISSION_MIN = Decimal(env.str("BACKTEST_COMMISSION_MIN", default="1.00"))
 BACKTEST_MAX_COMBINATIONS = env.int("BACKTEST_MAX_COMBINATIONS", default=400)
 BACKTEST_REPORT_DIR = Path(env("BACKTEST_REPORT_DIR", default=str(VAR_DIR / "backtests")))
+# The broker orders go to: `paper` (the default, this process fills) or `alpaca` (integration/alpaca).
+TRADING_BROKER = env("TRADING_BROKER", default="paper")
+# Alpaca's trading API; empty: the SDK's paper URL (https://paper-api.alpaca.markets), or its live one with ALPACA_LIVE.
+ALPACA_TRADING_URL = env("ALPACA_TRADING_URL", default="")
+ALPACA_STREAM_URL = env("ALPACA_STREAM_URL", default="")  # empty: the SDK's trade_updates stream URL
+# Live trading needs both: ALPACA_LIVE=true and ALPACA_LIVE_CONFIRM set to ALPACA_LIVE_PHRASE.
+ALPACA_LIVE = env.bool("ALPACA_LIVE", default=False)
+ALPACA_LIVE_CONFIRM = env("ALPACA_LIVE_CONFIRM", default="")
+ALPACA_LIVE_PHRASE = "I understand this trades real money"
+ALPACA_REQUESTS_PER_MINUTE = env.int("ALPACA_REQUESTS_PER_MINUTE", default=200)  # Alpaca's limit per account
+ALPACA_RETRY_WAIT_SECONDS = env.float("ALPACA_RETRY_WAIT_SECONDS", default=3.0)  # the SDK's wait before a retry
+ALPACA_TIMEOUT_SECONDS = env.float("ALPACA_TIMEOUT_SECONDS", default=10.0)
+# Sessions from: exchange_calendars (TRADING_CALENDAR, the default) or alpaca (GET /v2/calendar; needs the keys).
+MARKET_CLOCK_SOURCE = env("MARKET_CLOCK_SOURCE", default="exchange_calendars")
+ALPACA_RECONCILE_SECONDS = env.float("ALPACA_RECONCILE_SECONDS", default=300.0)  # positions and cash vs Alpaca
