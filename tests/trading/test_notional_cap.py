@@ -42,6 +42,7 @@ def test_a_sell_limit_above_market_is_checked_at_its_limit(priced, place, settin
 def test_a_market_order_accepted_while_closed_is_rechecked_at_fill(add_price, place, settings, time_machine):
     time_machine.move_to(MARKET_CLOSED_AT, tick=False)
     settings.MAX_ORDER_NOTIONAL = Decimal("1000")
+    settings.PRICE_BAND_PERCENT = 0  # the price jumps on purpose (the band has its own tests)
     add_price("TSLA", "100", MARKET_CLOSED_AT - dt.timedelta(days=1))
     order = place(qty="9")  # 900 at Friday's price: accepted
     assert order.status == Order.Status.ACCEPTED
@@ -59,6 +60,7 @@ def test_a_market_order_accepted_while_closed_is_rechecked_at_fill(add_price, pl
 def test_a_resting_sell_limit_is_rechecked_at_fill(priced, place, add_price, settings, time_machine):
     place(qty="10")
     settings.MAX_ORDER_NOTIONAL = Decimal("2600")
+    settings.PRICE_BAND_PERCENT = 0  # the price jumps on purpose (the band has its own tests)
     order = place(side="sell", qty="10", type="limit", limit_price="255")  # 2,550 at its limit: accepted
     assert order.status == Order.Status.ACCEPTED
     add_price("TSLA", "400", MARKET_OPEN_AT + dt.timedelta(seconds=30))  # crosses; would fill at 400: 4,000
