@@ -80,9 +80,14 @@ def strategy_update(*, strategy_id: str, changes: Mapping[str, Any], by: str) ->
     return strategy
 
 
-def strategy_loss_exit_record(*, strategy_pk: int, bar_end: dt.datetime) -> None:
-    """The engine's note that the strategy exited at a loss on this bar (its cooldown counts from here)."""
-    Strategy.objects.filter(pk=strategy_pk).update(loss_exit_at=bar_end)
+def strategies_loss_exit_record(*, exits: Mapping[int, dt.datetime]) -> None:
+    """The engine's note of each strategy's last losing exit (by primary key): its cooldown counts from there.
+    One statement per distinct instant."""
+    by_time: dict[dt.datetime, list[int]] = {}
+    for pk, at in exits.items():
+        by_time.setdefault(at, []).append(pk)
+    for at, pks in by_time.items():
+        Strategy.objects.filter(pk__in=pks).update(loss_exit_at=at)
 
 
 @dataclass(frozen=True)
