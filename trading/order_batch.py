@@ -114,7 +114,7 @@ def orders_place_batch(*, ticker: str, requests: list[OrderRequest], placed_by: 
         placed = [r.order for r in todo if r.order is not None]
         Order.objects.bulk_create(placed)
         for fill in run.fills:
-            fill.order_id = fill.order.pk  # the order had no key when the fill was made
+            fill.order = fill.order  # takes the order's new key (setting order_id would drop the cached order)
         Fill.objects.bulk_create(run.fills)
         outbox_trades_add(fills=run.fills)
         run.ledger.save()
