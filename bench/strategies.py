@@ -5,9 +5,10 @@
 (b) One bar close evaluated for 200 enabled strategies (50 per symbol on 4 symbols), in the engine's own code
     path (`bar_evaluate`, once per symbol as the four `bar_closed` events would), wall time beside the 2 s
     target; and the SQL queries one bar close takes with 10 and with 50 strategies per symbol in signal mode
-    (decisions only), which must be equal; the same in live mode (where the 10-per-symbol run is the account's
-    first orders, so it also creates the position rows: the 50-per-symbol count must not be higher), where the bar's orders are placed together
-    (`trading.order_batch.orders_place_batch`: one transaction per symbol, the locks once, bulk writes).
+    (decisions only), which must be equal; the same in live mode, where the bar's orders are placed together
+    (`trading.order_batch.orders_place_batch`: one transaction per symbol, the locks once, bulk writes): its
+    10-per-symbol run holds the account's first orders and creates the position rows, so the 50-per-symbol
+    count must not be higher.
 (a) Time from the bar-closing sample being stored to the order filled in the ledger with a real Celery worker
     (subprocess, solo pool) on Redis, p95 beside the 1 s target (`--latency-bars N`, default 20; needs
     REDIS_URL, e.g. redis://127.0.0.1:6379/10).
