@@ -24,6 +24,7 @@ from tradingrobot.events import announce
 from tradingrobot.ops import metrics
 
 from . import broker
+from .brokers import broker_active
 from .events import OrderAccepted, OrderFilled, OrderRejected
 from .lock_objects import trading_state_lock
 from .models import Fill, Order
@@ -47,7 +48,7 @@ from .order_rules import (
     rejected_mark,
 )
 from .outbox import outbox_trades_add
-from .services import book_free, cash_available, halted_message, order_principal_default, qty_reserved
+from .services import book_free, cash_available, halted_message, order_place, order_principal_default, qty_reserved
 
 
 @dataclass
@@ -70,6 +71,8 @@ def orders_place_batch(*, ticker: str, requests: list[OrderRequest], placed_by: 
     results = [Placed(request) for request in requests]
     if not requests:
         return results
+    if not broker_active().fills_locally:  # a remote broker fills: each order goes out through order_place
+        return [_one_by_one(result, placed_by) for result in results]
     with transaction.atomic():
         symbol = symbol_get(ticker=ticker)
         if not symbol.is_active:
@@ -169,6 +172,17 @@ class _Run:
             fill_new(order, qty=booking.qty, price=price, commission=booking.commission, realized=realized, at=self.at)
         )
         return realized
+
+
+def _one_by_one(result: Placed, placed_by: str) -> Placed:
+    try:
+        with transaction.atomic():
+            result.order, result.created = order_place(
+                request=result.request, placed_by=placed_by, source=Order.Source.STRATEGY
+            )
+    except DomainError as refusal:
+        result.refusal = refusal
+    return result
 
 
 def _refuse(results: list[Placed], refusal: DomainError) -> list[Placed]:
