@@ -6,9 +6,11 @@ average cost, and the account's cost basis moves by the same amount. A strategy 
 any other sale (manual, liquidation) takes the manual book first, then the strategy books in id order.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import cast
+
+from django.utils import timezone
 
 from market.selectors import price_latest_list
 
@@ -29,7 +31,8 @@ class BookMove:
     cost_removed: Decimal  # what the sold shares cost (0 for a buy)
 
 
-def _rows(position: Position) -> dict[str, BookPosition]:
+def book_rows_lock(position: Position) -> dict[str, BookPosition]:
+    """The position's book rows, locked, the manual book reconciled with the account position."""
     rows = {
         row.book: row
         for row in BookPosition.objects.select_for_update().filter(
@@ -49,46 +52,82 @@ def _rows(position: Position) -> dict[str, BookPosition]:
     return rows
 
 
-def _take(row: BookPosition, qty: Decimal, price: Decimal, commission: Decimal) -> Decimal:
-    cost = row.cost_basis if qty == row.qty else (row.cost_basis * qty / row.qty).quantize(PLACES)
-    row.qty -= qty
-    row.cost_basis -= cost
-    row.realized_pl += qty * price - cost - commission
-    row.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
-    return cost
+@dataclass
+class BookRows:
+    """A position's book rows, changed in memory by `apply` and written by `save` (one statement per kind)."""
+
+    position: Position
+    rows: dict[str, BookPosition]
+    dirty: set[str] = field(default_factory=set)
+
+    def apply(self, *, book: str, side: str, qty: Decimal, price: Decimal, commission: Decimal) -> BookMove:
+        """Book a fill to `book` (before the account position changes). BookShort when the book(s) hold fewer
+        shares than it sells; nothing is changed then."""
+        if side == "buy":
+            row = self.rows.get(book)
+            if row is None:
+                row = BookPosition(account_id=self.position.account_id, symbol_id=self.position.symbol_id, book=book)
+                self.rows[book] = row
+            row.qty += qty
+            row.cost_basis += qty * price
+            row.realized_pl -= commission
+            self.dirty.add(book)
+            return BookMove(Decimal(0))
+        if book != MANUAL:
+            own = self.rows.get(book)
+            held = own.qty if own else Decimal(0)
+            if held < qty:
+                raise BookShort(book, held, qty)
+            # a missing book holds 0, which the line above refuses for any fill (qty > 0)
+            return BookMove(self._take(cast(BookPosition, own), qty, price, commission))
+        order = [MANUAL, *sorted(b for b in self.rows if b != MANUAL)]
+        total = sum((self.rows[name].qty for name in order if self.rows[name].qty > 0), Decimal(0))
+        if total < qty:
+            raise BookShort(MANUAL, total, qty)
+        left, cost = qty, Decimal(0)
+        for name in order:
+            row = self.rows[name]
+            if left <= 0 or row.qty <= 0:
+                continue
+            part = min(left, row.qty)
+            cost += self._take(row, part, price, commission if left == qty else Decimal(0))
+            left -= part
+        return BookMove(cost)
+
+    def _take(self, row: BookPosition, qty: Decimal, price: Decimal, commission: Decimal) -> Decimal:
+        cost = row.cost_basis if qty == row.qty else (row.cost_basis * qty / row.qty).quantize(PLACES)
+        row.qty -= qty
+        row.cost_basis -= cost
+        row.realized_pl += qty * price - cost - commission
+        self.dirty.add(row.book)
+        return cost
+
+    def save(self) -> None:
+        changed = [self.rows[name] for name in sorted(self.dirty)]
+        new = [row for row in changed if row.pk is None]
+        old = [row for row in changed if row.pk is not None]
+        if new:
+            BookPosition.objects.bulk_create(new)
+        if old:
+            at = timezone.now()
+            for row in old:
+                row.updated_at = at
+            BookPosition.objects.bulk_update(old, ["qty", "cost_basis", "realized_pl", "updated_at"])
+        self.dirty.clear()
+
+
+def book_rows_open(position: Position) -> BookRows:
+    return BookRows(position, book_rows_lock(position))
 
 
 def book_trade(
     *, position: Position, book: str, side: str, qty: Decimal, price: Decimal, commission: Decimal
 ) -> BookMove:
-    """Book a fill to `book` (before the account position changes). BookShort when a strategy's book holds
-    fewer shares than it sells; nothing is saved then."""
-    rows = _rows(position)
-    if side == "buy":
-        row = rows.get(book) or BookPosition(account_id=position.account_id, symbol_id=position.symbol_id, book=book)
-        row.qty += qty
-        row.cost_basis += qty * price
-        row.realized_pl -= commission
-        row.save()
-        return BookMove(Decimal(0))
-    if book != MANUAL:
-        own = rows.get(book)
-        held = own.qty if own else Decimal(0)
-        if held < qty:
-            raise BookShort(book, held, qty)
-        # a missing book holds 0, which the line above refuses for any fill (qty > 0)
-        return BookMove(_take(cast(BookPosition, own), qty, price, commission))
-    left, cost = qty, Decimal(0)
-    for name in [MANUAL, *sorted(b for b in rows if b != MANUAL)]:
-        row = rows[name]
-        if left <= 0 or row.qty <= 0:
-            continue
-        part = min(left, row.qty)
-        cost += _take(row, part, price, commission if left == qty else Decimal(0))
-        left -= part
-    if left > 0:
-        raise BookShort(MANUAL, qty - left, qty)
-    return BookMove(cost)
+    """Book one fill to `book` and save it (see BookRows.apply)."""
+    rows = book_rows_open(position)
+    move = rows.apply(book=book, side=side, qty=qty, price=price, commission=commission)
+    rows.save()
+    return move
 
 
 def book_of(*, source: str, strategy_id: str) -> str:

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from tradingrobot.error_codes import ErrorCode
 
-from .books import BookShort, book_trade
+from .books import BookRows, BookShort, book_rows_open
 from .models import Account, Position
 
 DEFAULT_ACCOUNT = "paper"
@@ -58,52 +58,73 @@ def position_create(*, account: Account, symbol_id: int) -> Position:
 def trade_book(*, account: Account, position: Position, booking: Booking) -> Decimal:
     """Move cash and shares for an execution; returns the P&L it realizes (after commission).
     A buy costs qty x price + commission; a sell removes the shares' average cost and credits the proceeds."""
-    notional = booking.qty * booking.price
-    commission = booking.commission
-    if booking.side == "buy":
-        if notional + commission > account.cash:
-            raise LedgerRefusal(
-                ErrorCode.INSUFFICIENT_CASH,
-                f"Buying {booking.qty} {booking.ticker} at {booking.price} needs {notional + commission:.2f}, "
-                f"but only {account.cash:.2f} cash is left.",
-            )
-        _book(position, booking)
-        account.cash -= notional + commission
-        position.qty += booking.qty
-        position.cost_basis += notional
-        realized = -commission
-    else:
-        if booking.qty > position.qty:
-            raise LedgerRefusal(
-                ErrorCode.INSUFFICIENT_POSITION, f"Cannot sell {booking.qty} {booking.ticker}: {position.qty} held."
-            )
-        cost_removed = _book(position, booking)
-        position.qty -= booking.qty
-        position.cost_basis -= cost_removed
-        realized = notional - cost_removed - commission
-        account.cash += notional - commission
-        if account.cash < 0:
-            raise LedgerRefusal(ErrorCode.INSUFFICIENT_CASH, "The commission exceeds the cash left.")
-    position.realized_pl += realized
-    account.save(update_fields=["cash", "updated_at"])
-    position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
+    ledger = ledger_open(account=account, position=position)
+    realized = ledger.book(booking)
+    ledger.save()
     return realized
 
 
-def _book(position: Position, booking: Booking) -> Decimal:
-    """Book the execution to its book (before the account position changes); the cost a sale removes."""
-    try:
-        move = book_trade(
-            position=position,
-            book=booking.book,
-            side=booking.side,
-            qty=booking.qty,
-            price=booking.price,
-            commission=booking.commission,
-        )
-    except BookShort as short:
-        raise LedgerRefusal(
-            ErrorCode.INSUFFICIENT_POSITION,
-            f"Cannot sell {booking.qty} {booking.ticker} for {booking.book}: its own position is {short.held}.",
-        ) from short
-    return move.cost_removed
+def ledger_open(*, account: Account, position: Position) -> "LedgerBatch":
+    """Several executions on one position in one transaction: book each in memory, then `save` writes the
+    account, the position and the changed book rows once (the caller holds the account and position locks)."""
+    return LedgerBatch(account, position, book_rows_open(position))
+
+
+class LedgerBatch:
+    def __init__(self, account: Account, position: Position, rows: BookRows):
+        self.account, self.position, self.rows = account, position, rows
+
+    def book(self, booking: Booking) -> Decimal:
+        """The rule of one execution: every check before any change, so a LedgerRefusal leaves the batch as
+        it was and the next booking can go on."""
+        account, position = self.account, self.position
+        notional = booking.qty * booking.price
+        commission = booking.commission
+        if booking.side == "buy":
+            if notional + commission > account.cash:
+                raise LedgerRefusal(
+                    ErrorCode.INSUFFICIENT_CASH,
+                    f"Buying {booking.qty} {booking.ticker} at {booking.price} needs {notional + commission:.2f}, "
+                    f"but only {account.cash:.2f} cash is left.",
+                )
+            self._book(booking)
+            account.cash -= notional + commission
+            position.qty += booking.qty
+            position.cost_basis += notional
+            realized = -commission
+        else:
+            if booking.qty > position.qty:
+                raise LedgerRefusal(
+                    ErrorCode.INSUFFICIENT_POSITION, f"Cannot sell {booking.qty} {booking.ticker}: {position.qty} held."
+                )
+            if account.cash + notional - commission < 0:
+                raise LedgerRefusal(ErrorCode.INSUFFICIENT_CASH, "The commission exceeds the cash left.")
+            cost_removed = self._book(booking)
+            position.qty -= booking.qty
+            position.cost_basis -= cost_removed
+            realized = notional - cost_removed - commission
+            account.cash += notional - commission
+        position.realized_pl += realized
+        return realized
+
+    def _book(self, booking: Booking) -> Decimal:
+        """Book the execution to its book (before the account position changes); the cost a sale removes."""
+        try:
+            move = self.rows.apply(
+                book=booking.book,
+                side=booking.side,
+                qty=booking.qty,
+                price=booking.price,
+                commission=booking.commission,
+            )
+        except BookShort as short:
+            raise LedgerRefusal(
+                ErrorCode.INSUFFICIENT_POSITION,
+                f"Cannot sell {booking.qty} {booking.ticker} for {booking.book}: its own position is {short.held}.",
+            ) from short
+        return move.cost_removed
+
+    def save(self) -> None:
+        self.rows.save()
+        self.account.save(update_fields=["cash", "updated_at"])
+        self.position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])

@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from tradingrobot import events
-from tradingrobot.listeners import LISTENERS, WIRE_EVENTS
+from tradingrobot.listeners import BATCH_LISTENERS, LISTENERS, WIRE_EVENTS
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +74,25 @@ def test_the_catalogue_and_who_hears_what():
     installed = {listener: types for types, listener in events._listeners}
     for listener, types in LISTENERS:
         assert installed[listener] == types
+    batched = {listener: types for types, listener in events._batch_listeners}
+    for batch_listener, types in BATCH_LISTENERS:
+        assert batched[batch_listener] == types
+
+
+def test_a_batch_listener_hears_each_announced_batch_once_with_its_own_types(django_capture_on_commit_callbacks):
+    heard: list[list] = []
+    events.listen_batch(heard.append, types={"trading_resumed"})
+    try:
+        with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+            events.announce(
+                {"type": "trading_resumed", "by": "a"},
+                {"type": "trading_halted", "reason": "", "by": "b"},
+                {"type": "trading_resumed", "by": "c"},
+            )
+            events.announce({"type": "trading_halted", "reason": "", "by": "d"})  # none of its types: not called
+            assert heard == []
+    finally:
+        events.unlisten(heard.append)
+    assert heard == [[{"type": "trading_resumed", "by": "a"}, {"type": "trading_resumed", "by": "c"}]]
+    with pytest.raises(events.UnknownEvent, match="order_exploded"):
+        events.listen_batch(heard.append, types={"order_exploded"})

@@ -17,7 +17,7 @@ OWNERS = {
     "EquityClose": {"portfolio/equity.py"},
     "Strategy": {"trading/engine/services.py"},
     "StrategyDecision": {"trading/engine/execution.py"},
-    "BookPosition": set(),  # saved row by row by portfolio/books.py, called by the ledger only
+    "BookPosition": {"portfolio/books.py"},  # its bulk writes of a booking, called by the ledger only
 }
 
 

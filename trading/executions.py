@@ -20,7 +20,8 @@ from tradingrobot.events import announce
 
 from . import broker, events
 from .models import Fill, Order
-from .services import Rejection, _close, _fill, _mark_rejected
+from .order_rules import Rejection, rejected_mark
+from .services import _close, _fill
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ def _status_apply(order: Order, report: BrokerReport) -> None:
 
 
 def _reject(order: Order, reason: str) -> None:
-    _mark_rejected(order, Rejection(ErrorCode.BROKER_REJECTED, reason))
+    rejected_mark(order, Rejection(ErrorCode.BROKER_REJECTED, reason))
     order.save(update_fields=["status", "reject_code", "reject_reason", "reserve_price", "updated_at"])
     announce(events.OrderRejected(type="order_rejected", order_id=order.pk, symbol=order.symbol.ticker, reason=reason))
 

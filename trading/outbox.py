@@ -57,9 +57,7 @@ def trade_id_of(fill: Fill) -> str:
 # --- adding ---------------------------------------------------------------------------------------------
 
 
-def outbox_trade_add(*, fill: Fill, order: Order) -> OutboxMessage:
-    """The fill in the /trades row shape. `execution_time` is turned into the site's local time on delivery."""
-    now = timezone.now()
+def _trade_message(fill: Fill, order: Order, now: dt.datetime) -> OutboxMessage:
     payload = {
         "trade_id": trade_id_of(fill),
         "strategy_id": order.strategy_id or strategy_id_default(order.symbol.ticker),
@@ -70,9 +68,22 @@ def outbox_trade_add(*, fill: Fill, order: Order) -> OutboxMessage:
         "pnl": _fixed(fill.realized_pl),
         "execution_time_utc": fill.executed_at.isoformat(),
     }
-    return OutboxMessage.objects.create(
+    return OutboxMessage(
         kind=OutboxMessage.Kind.TRADE, key=payload["trade_id"], payload=payload, next_attempt_at=now, created_at=now
     )
+
+
+def outbox_trade_add(*, fill: Fill, order: Order) -> OutboxMessage:
+    """The fill in the /trades row shape. `execution_time` is turned into the site's local time on delivery."""
+    message = _trade_message(fill, order, timezone.now())
+    message.save()
+    return message
+
+
+def outbox_trades_add(*, fills: list[Fill]) -> list[OutboxMessage]:
+    """Several fills (saved, each with its order) in one statement, in fill order."""
+    now = timezone.now()
+    return OutboxMessage.objects.bulk_create([_trade_message(fill, fill.order, now) for fill in fills])
 
 
 def outbox_performance_add(*, documents: list[dict], at: dt.datetime) -> int:

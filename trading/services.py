@@ -6,11 +6,9 @@ Every function here is the one way to do its thing: the API, the admin, Celery t
 import datetime as dt
 import functools
 import logging
-import uuid
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 
@@ -21,7 +19,7 @@ from portfolio.books import book_of
 from portfolio.ledger import Booking, LedgerRefusal, trade_book
 from portfolio.lock_objects import account_lock, position_lock
 from portfolio.models import Account, BookPosition, Position
-from tradingrobot.error_codes import ErrorCode, error_code
+from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict, DomainError, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
 from tradingrobot.ops import metrics
@@ -32,18 +30,21 @@ from .brokers import broker_active
 from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
-from .outbox import outbox_trade_add, strategy_id_default
+from .order_rules import (
+    Rejection,
+    book_check,
+    cap_check,
+    estimate_of,
+    expiry_set,
+    fill_price_of,
+    key_reused,
+    limits_check,
+    order_new,
+    rejected_mark,
+)
+from .outbox import outbox_trade_add
 
 log = logging.getLogger(__name__)
-
-
-class Rejection(Exception):
-    """A rule refused the order; it is stored as `rejected` with this code and reason."""
-
-    def __init__(self, code: ErrorCode, reason: str):
-        super().__init__(reason)
-        self.code = error_code(code)
-        self.reason = reason
 
 
 # --- placing ------------------------------------------------------------------
@@ -74,32 +75,18 @@ def order_place(
             raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code=ErrorCode.SYMBOL_INACTIVE)
         state = trading_state_lock()
         if state.halted and not bypass_halt:
-            raise TradingHalted(_halted_message(state))
+            raise TradingHalted(halted_message(state))
 
         account = account_lock()
         position = position_lock(account=account, symbol_id=symbol.pk)
         at = now()
-        order = Order(
-            client_order_id=request.client_order_id or uuid.uuid4().hex,
-            principal=owner,
-            request_fingerprint=request.fingerprint(),
-            account=account,
-            symbol=symbol,
-            side=request.side,
-            qty=request.qty,
-            type=request.type,
-            limit_price=request.limit_price,
-            time_in_force=request.time_in_force,
-            status=Order.Status.ACCEPTED,
-            source=source,
-            placed_by=placed_by[:150],
-            strategy_id=request.strategy_id or strategy_id_default(symbol.ticker),
-            created_at=at,
+        order = order_new(
+            request=request, account=account, symbol=symbol, source=source, placed_by=placed_by, at=at, principal=owner
         )
         try:
             _place_checked(order, account, position, at)
         except Rejection as rejection:
-            _mark_rejected(order, rejection)
+            rejected_mark(order, rejection)
             order.save()
             announce(
                 events.OrderRejected(
@@ -125,49 +112,19 @@ def _order_idempotent(request: OrderRequest, principal: str) -> Order | None:
     idempotency_key_lock(f"{principal}\n{key}")
     existing = Order.objects.filter(principal=principal, client_order_id=key).select_related("symbol").first()
     if existing is not None and existing.request_fingerprint != request.fingerprint():
-        raise Unprocessable(
-            f"client_order_id {key!r} was already used by this credential for a different order "
-            f"(#{existing.pk}); use a new key for a new order.",
-            code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
-        )
+        raise Unprocessable(key_reused(existing), code=ErrorCode.IDEMPOTENCY_KEY_REUSED)
     return existing
 
 
 def _place_checked(order: Order, account: Account, position: Position, at: dt.datetime) -> None:
-    clock = market_clock()
-    session = clock.session_at(at)
-    if order.time_in_force == Order.TimeInForce.DAY:
-        upcoming = session or clock.current_or_next_session(at)
-        order.expires_at = upcoming.close if upcoming else None
-
+    session = market_clock().session_at(at)
+    expiry_set(order, session, at)
     latest = price_latest(symbol_id=order.symbol_id)
-    if latest is None and order.type == Order.Type.MARKET:
-        raise Rejection(
-            ErrorCode.NO_PRICE, f"No price is stored for {order.symbol.ticker} yet; a market order needs one."
-        )
-    if order.type == Order.Type.LIMIT:
-        estimate = order.limit_price
-        assert estimate is not None  # a limit order carries its limit (a database constraint)
-    else:
-        assert latest is not None  # a market order without a price was refused above
-        estimate = broker.slipped_price(latest.price, order.side)
-    liquidation = order.source == Order.Source.LIQUIDATION
-    if not liquidation:
-        _check_cap(order, broker.cap_price(order, latest.price if latest else None), when="")
+    estimate = estimate_of(order, latest)
+    if order.source != Order.Source.LIQUIDATION:  # the cap must never keep the stop from selling
+        cap_check(order, broker.cap_price(order, latest.price if latest else None))
     _check_limits(order, account, position, estimate)
-
-    fill_price = None
-    if session is not None and latest is not None:
-        age = (at - latest.timestamp).total_seconds()
-        fresh = age <= settings.MAX_PRICE_AGE_SECONDS
-        if order.type == Order.Type.MARKET and not fresh and not liquidation:
-            raise Rejection(
-                ErrorCode.STALE_PRICE,
-                f"The latest {order.symbol.ticker} price is {int(age)} s old (more than "
-                f"{settings.MAX_PRICE_AGE_SECONDS} s allowed); wait for fresh data or use a limit order.",
-            )
-        if fresh:
-            fill_price = broker.execution_price(order, latest.price)
+    fill_price = fill_price_of(order, latest, session, at)
 
     active = broker_active()
     if fill_price is not None and active.fills_locally:
@@ -184,62 +141,40 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
     announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
-def _check_cap(order: Order, price: Decimal, *, when: str) -> None:
-    """The per-order cap (MAX_ORDER_NOTIONAL) on what is left to fill, at `price`. Never for liquidations:
-    the cap must never keep the stop from selling."""
-    notional = (order.qty - order.filled_qty) * price
-    if notional > settings.MAX_ORDER_NOTIONAL:
-        raise Rejection(
-            ErrorCode.RISK_LIMIT,
-            f"Order value{when} ~{notional:.2f} (at {price}) exceeds the limit of {settings.MAX_ORDER_NOTIONAL} "
-            "per order; trade fewer shares.",
-        )
-
-
 def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
-    notional = order.qty * estimate
-    if order.side == Order.Side.BUY:
-        needed = notional + broker.commission_for(order.qty)
-        available = account.cash - _cash_reserved(account)
-        if needed > available:
-            raise Rejection(
-                ErrorCode.INSUFFICIENT_CASH,
-                f"Buying {order.qty} {order.symbol.ticker} at ~{estimate} needs {needed:.2f}, "
-                f"but only {max(available, 0):.2f} cash is available.",
-            )
-    else:
-        available_qty = position.qty - _qty_reserved(account, order.symbol_id)
-        if order.qty > available_qty:
-            raise Rejection(
-                ErrorCode.INSUFFICIENT_POSITION,
-                f"Cannot sell {order.qty} {order.symbol.ticker}: {max(available_qty, 0)} held and not already "
-                "being sold (short selling is not allowed).",
-            )
-        if order.source == Order.Source.STRATEGY:
-            _check_book(order)
+    """The rules of trading/order_rules.py on what the database holds now."""
+    buy = order.side == Order.Side.BUY
+    limits_check(
+        order,
+        estimate=estimate,
+        cash_free=cash_available(account=account) if buy else Decimal(0),
+        qty_free=Decimal(0) if buy else position.qty - _qty_reserved(account, order.symbol_id),
+    )
+    if not buy and order.source == Order.Source.STRATEGY:
+        held, selling = book_free(account=account, symbol_id=order.symbol_id, books=[order.strategy_id])
+        book_check(order, held=held[order.strategy_id], selling=selling[order.strategy_id])
 
 
-def _check_book(order: Order) -> None:
-    """A strategy sells only what its own book holds and is not already selling."""
-    held = (
-        BookPosition.objects.filter(account=order.account, symbol_id=order.symbol_id, book=order.strategy_id)
-        .values_list("qty", flat=True)
-        .first()
-    ) or Decimal("0")
-    selling = Order.objects.filter(
-        account=order.account,
-        symbol_id=order.symbol_id,
-        side=Order.Side.SELL,
-        source=Order.Source.STRATEGY,
-        strategy_id=order.strategy_id,
-        status__in=Order.OPEN_STATUSES,
-    ).aggregate(total=Sum(F("qty") - F("filled_qty")))["total"] or Decimal("0")
-    if order.qty > held - selling:
-        raise Rejection(
-            ErrorCode.INSUFFICIENT_POSITION,
-            f"Strategy {order.strategy_id} cannot sell {order.qty} {order.symbol.ticker}: its own position is "
-            f"{held}, {selling} of it already being sold.",
+def book_free(*, account: Account, symbol_id: int, books: list[str]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Per strategy book: shares held, and shares its open sell orders are already selling (two queries)."""
+    held = dict(
+        BookPosition.objects.filter(account=account, symbol_id=symbol_id, book__in=books).values_list("book", "qty")
+    )
+    selling = dict(
+        Order.objects.filter(
+            account=account,
+            symbol_id=symbol_id,
+            side=Order.Side.SELL,
+            source=Order.Source.STRATEGY,
+            strategy_id__in=books,
+            status__in=Order.OPEN_STATUSES,
         )
+        .values_list("strategy_id")
+        .annotate(total=Sum(F("qty") - F("filled_qty")))
+        .values_list("strategy_id", "total")
+    )
+    zero = Decimal(0)
+    return {b: held.get(b) or zero for b in books}, {b: selling.get(b) or zero for b in books}
 
 
 def _cash_reserved(account: Account) -> Decimal:
@@ -253,6 +188,11 @@ def cash_available(*, account: Account) -> Decimal:
     return account.cash - _cash_reserved(account)
 
 
+def qty_reserved(*, account: Account, symbol_id: int) -> Decimal:
+    """Shares of the symbol that open sell orders are already selling."""
+    return _qty_reserved(account, symbol_id)
+
+
 def _qty_reserved(account: Account, symbol_id: int) -> Decimal:
     open_sells = Order.objects.filter(
         account=account, symbol_id=symbol_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES
@@ -260,14 +200,7 @@ def _qty_reserved(account: Account, symbol_id: int) -> Decimal:
     return open_sells.aggregate(total=Sum(F("qty") - F("filled_qty")))["total"] or Decimal("0")
 
 
-def _mark_rejected(order: Order, rejection: Rejection) -> None:
-    order.status = Order.Status.REJECTED
-    order.reject_code = rejection.code
-    order.reject_reason = rejection.reason[:500]
-    order.reserve_price = None
-
-
-def _halted_message(state: TradingState) -> str:
+def halted_message(state: TradingState) -> str:
     since = f" since {state.changed_at:%Y-%m-%d %H:%M:%S} UTC" if state.changed_at else ""
     who = f" by {state.changed_by}" if state.changed_by else ""
     why = f": {state.reason}" if state.reason else ""
@@ -293,7 +226,7 @@ def _fill(
     The caller holds the locks on account and position."""
     if order.source != Order.Source.LIQUIDATION and execution_id is None:
         # a resting order, or a market order accepted while closed; a remote broker's execution has happened
-        _check_cap(order, price, when=" at fill")
+        cap_check(order, price, when=" at fill")
     qty = order.qty - order.filled_qty if qty is None else qty
     booking = Booking(
         side=order.side,
@@ -393,7 +326,7 @@ def orders_execute_resting(*, symbol_ids: list[int] | None = None, expire: bool 
             except Rejection as rejection:
                 account.refresh_from_db()
                 position.refresh_from_db()
-                _mark_rejected(order, rejection)
+                rejected_mark(order, rejection)
                 order.save()
                 announce(
                     events.OrderRejected(

@@ -10,12 +10,12 @@ from tradingrobot.actors import actor_of
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import InvalidInput
 from tradingrobot.query_params import int_param, time_param
+from tradingrobot.security.client_ip import request_client_ip
 from tradingrobot.serializer_fields import ErrorOut, qty_field
 
 from .engine import selectors, services
 from .models import StrategyDecision
 from .strategy_serializers import DecisionListOut, DecisionOut, StrategyListOut, StrategyOut, StrategyPatchIn
-from .strategy_sizing import strategy_sizing_check
 
 
 def _with_last_decision(strategies: list) -> list:
@@ -65,11 +65,12 @@ class StrategyDetailApi(APIView):
 
     @extend_schema(request=StrategyPatchIn, responses={200: StrategyOut, 400: ErrorOut, 404: ErrorOut})
     def patch(self, request, strategy_id: str):
-        current = selectors.strategy_get(strategy_id=strategy_id)  # 404 before 400 for an unknown id
+        selectors.strategy_get(strategy_id=strategy_id)  # 404 before 400 for an unknown id
         patch = StrategyPatchIn(data=_body(request))
         patch.is_valid(raise_exception=True)
-        strategy_sizing_check(strategy=current, changes=patch.validated_data)
-        strategy = services.strategy_update(strategy_id=strategy_id, changes=patch.validated_data, by=actor_of(request))
+        strategy = services.strategy_update(
+            strategy_id=strategy_id, changes=patch.validated_data, by=actor_of(request), ip=request_client_ip(request)
+        )
         (strategy,) = _with_last_decision([selectors.strategy_get(strategy_id=strategy.strategy_id)])
         return Response(StrategyOut(strategy).data)
 

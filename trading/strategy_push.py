@@ -4,11 +4,12 @@ deliverer answers with the whole list as it is then (`POST /strategies`, trading
 - a change of what the site shows (enabled, mode, kind, params, timeframe, sizing, limits; not the site's
   own status), marked in the transaction of the change: `strategy_changed_mark`, called by the engine's
   strategy_create / strategy_update;
-- a new last decision, at most once per bar per (symbol, timeframe): `strategies_push_on_decision`, a listener
-  of the engine's `strategy_decision` event (tradingrobot/listeners.py), after the decisions commit.
+- a new last decision, at most once per bar per (symbol, timeframe): `strategies_push_on_decision`, a batch
+  listener of the engine's `strategy_decision` events (tradingrobot/listeners.py), after the decisions commit:
+  a bar's decisions are announced together, so one mark (one query) per bar whatever the number of strategies.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .models import Strategy
@@ -28,9 +29,11 @@ def strategy_changed_mark(*, strategy: Strategy, changed: Iterable[str], by: str
     )
 
 
-def strategies_push_on_decision(event: Mapping[str, Any]) -> None:
+def strategies_push_on_decision(events: Sequence[Mapping[str, Any]]) -> None:
     """Every decision of one bar of one (symbol, timeframe) shares one mark."""
-    outbox_strategies_add(
-        key=f"strategies:bar:{event['symbol']}:{event['timeframe']}:{event['bar_end']}",
-        reason=f"decisions on the {event['timeframe']} bar of {event['symbol']} ending {event['bar_end']}",
-    )
+    bars = dict.fromkeys((event["symbol"], event["timeframe"], event["bar_end"]) for event in events)
+    for symbol, timeframe, bar_end in bars:
+        outbox_strategies_add(
+            key=f"strategies:bar:{symbol}:{timeframe}:{bar_end}",
+            reason=f"decisions on the {timeframe} bar of {symbol} ending {bar_end}",
+        )

@@ -23,6 +23,7 @@ class Event(TypedDict):
 
 
 Listener = Callable[[Mapping[str, Any]], None]
+BatchListener = Callable[[list[Mapping[str, Any]]], None]
 
 
 class UnknownEvent(ValueError):
@@ -31,6 +32,7 @@ class UnknownEvent(ValueError):
 
 _payloads: dict[str, type] = {}  # event type -> its TypedDict
 _listeners: list[tuple[frozenset[str], Listener]] = []
+_batch_listeners: list[tuple[frozenset[str], BatchListener]] = []
 
 
 def catalogue(*payloads: type) -> frozenset[str]:
@@ -66,8 +68,20 @@ def listen(listener: Listener, *, types: Iterable[str]) -> None:
         _listeners.append((wanted, listener))
 
 
-def unlisten(listener: Listener) -> None:
+def listen_batch(listener: BatchListener, *, types: Iterable[str]) -> None:
+    """Like `listen`, but once per announced batch with its events of `types` (in order), after the per-event
+    listeners: for a listener whose work per batch is one statement, whatever the batch's size."""
+    wanted = frozenset(types)
+    unknown = sorted(wanted - _payloads.keys())
+    if unknown:
+        raise UnknownEvent(f"no catalogue declares the event type(s) {unknown}")
+    if all(existing != listener for _, existing in _batch_listeners):
+        _batch_listeners.append((wanted, listener))
+
+
+def unlisten(listener: Listener | BatchListener) -> None:
     _listeners[:] = [(types, existing) for types, existing in _listeners if existing != listener]
+    _batch_listeners[:] = [(types, existing) for types, existing in _batch_listeners if existing != listener]
 
 
 def _check(event: Mapping[str, Any]) -> None:
@@ -96,7 +110,7 @@ def _deliver(event: Mapping[str, Any]) -> None:
 
 def listened(event_type: str) -> bool:
     """Whether any listener hears `event_type`: a writer may skip building events nobody hears."""
-    return any(event_type in types for types, _ in _listeners)
+    return any(event_type in types for types, _ in [*_listeners, *_batch_listeners])
 
 
 def announce(*batch: Mapping[str, Any]) -> None:
@@ -111,3 +125,11 @@ def announce(*batch: Mapping[str, Any]) -> None:
 def _deliver_all(batch: tuple[Mapping[str, Any], ...]) -> None:
     for event in batch:
         _deliver(event)
+    for types, listener in list(_batch_listeners):
+        heard = [event for event in batch if event["type"] in types]
+        if not heard:
+            continue
+        try:
+            listener(heard)
+        except Exception:
+            logger.exception("event listener %r failed for a batch of %d", listener, len(heard))

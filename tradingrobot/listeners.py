@@ -23,6 +23,8 @@ LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
     (ledger_version_bump, LEDGER_EVENTS),  # the status memo is out of date
     (order_event_count, LEDGER_EVENTS),  # tradingrobot_order_events{event}
     (bar_closed_received, frozenset({"bar_closed"})),  # the strategy engine: a task per live closed bar with strategies
+]
+BATCH_LISTENERS: list[tuple[events.BatchListener, frozenset[str]]] = [
     (strategies_push_on_decision, STRATEGY_EVENTS),  # the site's strategy list: one mark per bar
 ]
 
@@ -30,3 +32,5 @@ LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
 def listeners_install() -> None:
     for listener, types in LISTENERS:
         events.listen(listener, types=types)
+    for batch_listener, types in BATCH_LISTENERS:
+        events.listen_batch(batch_listener, types=types)

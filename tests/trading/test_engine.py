@@ -249,3 +249,62 @@ def test_a_closed_market_skips_live_entries(feed, account):
     feed([100, 101, 102, 103], start=saturday)
     assert decisions()[-1] == ("skip", "market_closed")
     assert engine_orders() == []
+
+
+def test_a_resting_sell_that_fills_later_at_a_loss_starts_the_cooldown(feed, account):
+    from trading.order_request import order_request_parse
+    from trading.services import order_place, orders_execute_resting
+
+    strategy_create(
+        strategy_id="S-TSLA",
+        ticker="TSLA",
+        kind="buy_and_hold",
+        fields={"enabled": True, "sizing_value": "10", "cooldown_bars": 3},
+        by="t",
+    )
+    last = feed([100, 101, 95])  # buys 10 when bar 0 closes (at 101), holds through the drop
+    assert [o.side for o in engine_orders()] == ["buy"]
+    with time_machine.travel(last + dt.timedelta(seconds=2), tick=False):
+        request = order_request_parse(
+            ticker="TSLA", side="sell", qty="10", type="limit", limit_price="98", strategy_id="S-TSLA"
+        )
+        exit_order, _ = order_place(request=request, placed_by="t", source=Order.Source.STRATEGY)
+    assert exit_order.status == Order.Status.ACCEPTED  # 95 is below the limit: it rests
+    fill_at = feed([99], start=last + BAR)  # closes bar 2 (still held: hold), then the resting sell fills
+    with time_machine.travel(fill_at + dt.timedelta(seconds=3), tick=False):
+        assert orders_execute_resting(symbol_ids=[exit_order.symbol_id]) == 1
+    exit_order.refresh_from_db()
+    assert exit_order.status == Order.Status.FILLED and exit_order.fills.get().realized_pl < 0
+    feed([100, 101, 102, 103, 104], start=fill_at + BAR)
+    after = decisions()[3:]  # the bars that closed after the losing exit
+    assert after == [("skip", "cooldown")] * 3 + [("buy", "entry"), ("hold", "no_change")]
+    assert Strategy.objects.get(strategy_id="S-TSLA").loss_exit_at == exit_order.fills.get().executed_at
+
+
+def test_sizing_beyond_the_equity_is_refused_by_the_service_for_every_caller(feed, account):
+    feed([250])
+    sma(enabled=False)
+    with pytest.raises(StrategyInvalid) as refused:
+        strategy_update(strategy_id="S-TSLA", changes={"sizing_value": "100000", "enabled": True}, by="command")
+    assert "100000 shares x 250" in refused.value.errors["sizing_value"]
+    stored = Strategy.objects.get(strategy_id="S-TSLA")
+    assert (stored.sizing_value, stored.enabled) == (Decimal("10"), False)
+    with pytest.raises(StrategyInvalid, match="equity"):
+        strategy_create(
+            strategy_id="BIG", ticker="TSLA", fields={"sizing": "fixed_notional", "sizing_value": "1e8"}, by="t"
+        )
+    assert not Strategy.objects.filter(strategy_id="BIG").exists()
+
+
+def test_every_strategy_change_is_audited_with_who_and_before_after(feed, account):
+    from tradingrobot.security.models import AuditEvent
+
+    sma(enabled=False)
+    strategy_update(strategy_id="S-TSLA", changes={"enabled": True, "cooldown_bars": 2}, by="user:ops", ip="10.0.0.9")
+    strategy_update(strategy_id="S-TSLA", changes={"enabled": True}, by="user:ops")  # no change: nothing to audit
+    created, changed = AuditEvent.objects.filter(target="strategy:S-TSLA").order_by("at", "id")
+    assert (created.action, created.actor, created.detail["fields"]["enabled"]) == ("strategy_create", "test", False)
+    assert (changed.action, changed.actor, changed.ip) == ("strategy_update", "user:ops", "10.0.0.9")
+    assert changed.detail == {
+        "changes": {"enabled": {"before": False, "after": True}, "cooldown_bars": {"before": 0, "after": 2}}
+    }

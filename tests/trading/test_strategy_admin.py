@@ -84,3 +84,12 @@ def test_decisions_are_read_only(admin_client, strategies):
         admin_client.post(f"/admin/trading/strategydecision/{decision.pk}/delete/", {"post": "yes"}).status_code == 403
     )
     assert StrategyDecision.objects.count() == 1
+
+
+def test_an_admin_enable_is_audited_with_the_user(client, strategies):
+    from tradingrobot.security.models import AuditEvent
+
+    act(staff(client, "change_strategy", "view_strategy"), "enable_strategies", str(strategies.pk))
+    event = AuditEvent.objects.get(action="strategy_update")
+    assert (event.actor, event.target) == ("admin:operator", "strategy:STRATEGY-TSLA")
+    assert event.detail["changes"] == {"enabled": {"before": False, "after": True}}

@@ -135,9 +135,15 @@ def test_a_bad_value_is_a_400_naming_the_field_and_nothing_is_stored(api, tsla, 
 
 
 def test_fixed_quantity_costing_more_than_the_equity_is_refused(api, tsla, priced):
+    from tradingrobot.security.models import AuditEvent
+
     error = assert_error(patch(api, "STRATEGY-TSLA", {"sizing_value": 1000}), 400, "invalid_strategy")
     assert "1000 shares x 250.0000" in error["errors"]["sizing_value"]
+    assert not AuditEvent.objects.filter(action="strategy_update").exists()  # refused: nothing changed
     assert patch(api, "STRATEGY-TSLA", {"sizing_value": 10}).status_code == 200
+    event = AuditEvent.objects.get(action="strategy_update")
+    assert event.actor.startswith("key:") and event.ip == "127.0.0.1"
+    assert event.detail == {"changes": {"sizing_value": {"before": "1.0000", "after": "10.0000"}}}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import Max, Sum
 
 from market.clock import market_clock
 from portfolio.models import BookPosition
@@ -56,6 +56,7 @@ def books_for(*, strategies: Sequence[Strategy], symbol_id: int, at: dt.datetime
         .annotate(total=Sum("realized_pl"))
         .values_list("order__strategy_id", "total")
     )
+    losses = _loss_exits(ids) if any(s.cooldown_bars for s in strategies) else {}
     zero = Decimal(0)
     return {
         sid: Book(
@@ -64,9 +65,25 @@ def books_for(*, strategies: Sequence[Strategy], symbol_id: int, at: dt.datetime
             realized_today=realized.get(sid) or zero,
             equity=equity,
             cash_available=free_cash,
+            loss_exit_at=losses.get(sid),
         )
         for sid in ids
     }
+
+
+def _loss_exits(ids: list[str]) -> dict[str, dt.datetime]:
+    """Per strategy: when its last own sell fill that realized a loss executed (however the order filled)."""
+    return dict(
+        Fill.objects.filter(
+            order__source=Order.Source.STRATEGY,
+            order__strategy_id__in=ids,
+            side=Order.Side.SELL,
+            realized_pl__lt=0,
+        )
+        .values_list("order__strategy_id")
+        .annotate(last=Max("executed_at"))
+        .values_list("order__strategy_id", "last")
+    )
 
 
 def book_for(*, strategy: Strategy, at: dt.datetime) -> Book:

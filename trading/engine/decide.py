@@ -30,6 +30,7 @@ class Book:
     realized_today: Decimal = Decimal(0)
     equity: Decimal = Decimal(0)
     cash_available: Decimal = Decimal(0)
+    loss_exit_at: dt.datetime | None = None  # the last sell fill of its own that realized a loss
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _sized(strategy, book, target, reason, indicators, bars, market_open) -> Ver
         return Verdict("sell", "exit", reason, qty=book.qty, **common)
     if book.qty > 0:
         return Verdict("hold", "no_change", reason, **common)
-    if _cooling(strategy, bars):
+    if _cooling(strategy, bars, book):
         return _skip("cooldown", f"Sitting out {strategy.cooldown_bars} bars after a losing exit.", **common)
     if live and not market_open:
         return _skip("market_closed", "The market is closed.", **common)
@@ -129,10 +130,12 @@ def _sized(strategy, book, target, reason, indicators, bars, market_open) -> Ver
     return Verdict("buy", "entry", reason, qty=_size(strategy, price, book), **common)
 
 
-def _cooling(strategy: Strategy, bars: Bars) -> bool:
-    if not strategy.cooldown_bars or strategy.loss_exit_at is None:
+def _cooling(strategy: Strategy, bars: Bars, book: Book) -> bool:
+    """Any losing exit counts: one the engine filled on its bar, or a resting sell that filled later."""
+    exits = [at for at in (strategy.loss_exit_at, book.loss_exit_at) if at is not None]
+    if not strategy.cooldown_bars or not exits:
         return False
-    exit_start = _np_stamp(strategy.loss_exit_at - TIMEFRAME_SPAN[strategy.timeframe])
+    exit_start = _np_stamp(max(exits) - TIMEFRAME_SPAN[strategy.timeframe])
     since = int((bars.timestamps > exit_start).sum())
     return since <= strategy.cooldown_bars
 

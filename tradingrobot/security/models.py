@@ -39,6 +39,8 @@ class AuditEvent(models.Model):
         TRADING_RESUME = "trading_resume"
         KEY_CREATE = "key_create"
         KEY_REVOKE = "key_revoke"
+        STRATEGY_CREATE = "strategy_create"
+        STRATEGY_UPDATE = "strategy_update"
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)

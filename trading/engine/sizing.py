@@ -1,6 +1,5 @@
 """Sizing a strategy can meet: a change asking more than the account's equity is refused before it is stored.
-
-Kept beside the API until trading/engine/services.strategy_update checks it itself (then this moves there)."""
+`strategy_create` and `strategy_update` call it, so the API, the admin, commands and the site sync all do."""
 
 from collections.abc import Mapping
 from decimal import Decimal
@@ -9,15 +8,17 @@ from typing import Any
 from market.clock import now
 from market.selectors import price_latest
 
-from .engine.books import book_for
-from .engine.validation import StrategyInvalid
-from .models import Strategy
+from ..models import Strategy
+from .books import book_for
+from .validation import StrategyInvalid
 
 
 def strategy_sizing_check(*, strategy: Strategy, changes: Mapping[str, Any]) -> None:
-    """StrategyInvalid naming `sizing_value` when the sizing, as changed, needs more than the account's equity."""
-    sizing = changes.get("sizing", strategy.sizing)
-    value = changes.get("sizing_value", strategy.sizing_value)
+    """StrategyInvalid naming `sizing_value` when the sizing, as changed, needs more than the account's equity.
+    `strategy` carries the validated changes already (trading/engine/validation.changes_apply); `changes` are
+    the requested ones: only a request that touches the sizing is checked."""
+    sizing = strategy.sizing
+    value = strategy.sizing_value
     if not {"sizing", "sizing_value"} & changes.keys() or sizing == Strategy.Sizing.PCT_EQUITY:
         return
     equity = book_for(strategy=strategy, at=now()).equity
