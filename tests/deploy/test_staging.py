@@ -20,6 +20,7 @@ from websockets.sync.client import connect
 from deploy.staging import FAIL_TIMEOUT, PYTHON, ROOT, free_ports
 from tests.faults.ledger import check_ledger
 from tests.ops.test_processes import wait_for
+
 from .conftest import BEAT_LOOP, LOCK_TIMEOUT, POLL_SECONDS, Site, database_create, database_drop, database_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.deploy]
