@@ -6,10 +6,7 @@ Every submit carries a deterministic client_order_id, so the SDK's own retries (
 after a timeout, a 5xx or a "client_order_id must be unique" answer, the order is looked up by that id.
 """
 
-import collections
 import logging
-import threading
-import time
 from decimal import Decimal
 
 import requests
@@ -21,6 +18,7 @@ from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from integration.alpaca_budget import Budget
 from trading.executions import order_broker_accepted, order_broker_rejected, order_broker_sending
 from trading.models import Order
 from tradingrobot.error_codes import ErrorCode
@@ -44,38 +42,20 @@ def alpaca_live() -> bool:
 
 
 class _BudgetSession(requests.Session):
-    """At most ALPACA_REQUESTS_PER_MINUTE requests in any 60 s at Alpaca, from this process (a sliding window; a
-    call waits for a slot), and a timeout on every call (the SDK sets none). A request counts from when it is sent
-    until 60 s after its answer came back: Alpaca saw it somewhere in between, so the window holds on its side too."""
+    """Every call within the account's request budget (integration/alpaca_budget.py: shared through Redis when it
+    is the cache) and with a timeout (the SDK sets none)."""
 
-    def __init__(self, per_minute: int, window: float = 60.0):
+    def __init__(self, per_minute: int, window: float = 60.0, *, key_id: str = "", shared: bool = True):
         super().__init__()
-        self.per_minute, self.window = per_minute, window
-        self.answered: collections.deque[float] = collections.deque()
-        self.in_flight = 0
-        self.guard = threading.Lock()
+        self.budget = Budget(per_minute, window, key_id=key_id, shared=shared)
 
     def request(self, *args, **kwargs):
-        self.wait_for_slot()
+        slot = self.budget.take()
         kwargs.setdefault("timeout", settings.ALPACA_TIMEOUT_SECONDS)
         try:
             return super().request(*args, **kwargs)
         finally:
-            with self.guard:
-                self.in_flight -= 1
-                self.answered.append(time.monotonic())
-
-    def wait_for_slot(self) -> None:
-        while True:
-            with self.guard:
-                at = time.monotonic()
-                while self.answered and at - self.answered[0] >= self.window:
-                    self.answered.popleft()
-                if self.in_flight + len(self.answered) < self.per_minute:
-                    self.in_flight += 1
-                    return
-                pause = self.window - (at - self.answered[0]) if self.answered else 0.01
-            time.sleep(pause)
+            self.budget.answered_now(slot)
 
 
 def trading_client_build() -> TradingClient:
@@ -91,7 +71,7 @@ def trading_client_build() -> TradingClient:
         url_override=settings.ALPACA_TRADING_URL or None,
     )
     client._retry_wait = settings.ALPACA_RETRY_WAIT_SECONDS  # the SDK sleeps this long before a retry
-    client._session = _BudgetSession(settings.ALPACA_REQUESTS_PER_MINUTE)
+    client._session = _BudgetSession(settings.ALPACA_REQUESTS_PER_MINUTE, key_id=settings.ALPACA_API_KEY_ID)
     return client
 
 

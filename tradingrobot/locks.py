@@ -54,6 +54,12 @@ def _redis_url() -> str | None:
     return first.strip()
 
 
+def redis_client_of_cache() -> redis.Redis | None:
+    """A client of the default cache's Redis (shared by every process), or None with the embedded cache."""
+    url = _redis_url()
+    return _redis(url) if url else None
+
+
 def _owner_of(value: str) -> str:
     """The owner label of a stored token (`<random id> <label>`)."""
     return value.partition(" ")[2]

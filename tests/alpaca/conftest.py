@@ -32,6 +32,9 @@ def alpaca_settings(db, settings, fake):
     settings.ALPACA_API_KEY_ID, settings.ALPACA_API_SECRET_KEY = KEY_ID, SECRET
     settings.ALPACA_TRADING_URL, settings.ALPACA_STREAM_URL = fake.url, fake.stream_url
     settings.ALPACA_RETRY_WAIT_SECONDS = 0.05
+    # Every test's client shares the fake account's budget through Redis: lifted here (tests/alpaca/test_budget.py
+    # proves the budget with its own sessions).
+    settings.ALPACA_REQUESTS_PER_MINUTE = 100_000
     settings.TRADING_BROKER = "alpaca"
     settings.WP_CACHE_PREFIX = f"wp-alpaca-{uuid.uuid4().hex[:8]}"  # own cache keys (the mismatch record)
     return settings
