@@ -185,7 +185,7 @@ def test_cancel_button_cancels_in_the_ledger_and_the_row_updates(browser, server
         placed_by="tests",
     )
     assert resting.status == Order.Status.ACCEPTED
-    make_user("op", staff=True)
+    make_user("op", staff=True, halt=True)  # the order is another principal's: cancelling it takes the page's admin
     page, watch = open_page(browser, server, "op")
     wait_live(page)
     row = f'#orders tr[data-order-id="{resting.pk}"]'
