@@ -37,7 +37,9 @@ def scenario(stack, fault: str, load: str, *, down: set[int] = frozenset({503}),
     started = time.monotonic()
     try:
         yield trader
-        assert wait_for(lambda: stack.ready()[0] == 200, timeout=60), (
+        # Recovered: ready and the outbox drained (records older than OPS_OUTBOX_MAX_AGE_SECONDS would turn
+        # readiness 503 "outbox" again while the backlog is delivered).
+        assert wait_for(lambda: stack.ready()[0] == 200 and outbox_drained(stack, timeout=0.1), timeout=60), (
             f"never ready again: {stack.ready()}\n{stack.logs()}"
         )
         time.sleep(0.5)  # one more readiness sample after recovery
