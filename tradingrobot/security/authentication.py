@@ -1,5 +1,7 @@
 """DRF authentication by API key (`Authorization: Api-Key <key>` or `X-API-Key: <key>`) and by OAuth 2.0 token."""
 
+from typing import Any
+
 from django.contrib.auth.models import AnonymousUser
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions
@@ -54,16 +56,21 @@ def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | 
     return from_auth or from_header
 
 
+def _key_authenticated(plain: str) -> tuple[AnonymousUser, Any]:
+    """DRF's (user, auth) for a robot API key, or the rejection's 401/403 (one check for every header style)."""
+    try:
+        api_key = api_key_check(plain)
+    except KeyRejected as rejected:
+        raise REJECTIONS[rejected.reason](rejected.message)
+    return AnonymousUser(), api_key
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     def authenticate(self, request):
         plain = key_from_headers(request.META.get("HTTP_AUTHORIZATION"), request.META.get("HTTP_X_API_KEY"))
         if plain is None:
             return None
-        try:
-            api_key = api_key_check(plain)
-        except KeyRejected as rejected:
-            raise REJECTIONS[rejected.reason](rejected.message)
-        return AnonymousUser(), api_key
+        return _key_authenticated(plain)
 
     def authenticate_header(self, request):
         return 'Api-Key realm="api"'
@@ -83,11 +90,7 @@ class AlpacaHeaderAuthentication(BaseAuthentication):
         plain = secret if "." in secret else f"{key_id}.{secret}"
         if plain.partition(".")[0] != key_id:
             raise InvalidCredentials("APCA-API-KEY-ID is not the prefix of the key in APCA-API-SECRET-KEY.")
-        try:
-            api_key = api_key_check(plain)
-        except KeyRejected as rejected:
-            raise REJECTIONS[rejected.reason](rejected.message)
-        return AnonymousUser(), api_key
+        return _key_authenticated(plain)
 
     def authenticate_header(self, request):
         return 'APCA-API-KEY-ID realm="v2"'
