@@ -232,7 +232,9 @@ class Strategy(models.Model):
     enabled = models.BooleanField(default=False)
     mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.LIVE)
     site_status = models.CharField(max_length=32, blank=True, help_text="The status GET /strategies reports.")
-    loss_exit_at = models.DateTimeField(null=True, blank=True, help_text="Bar end of the last losing exit.")
+    loss_exit_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its last losing exit filled (that fill's executed_at)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
