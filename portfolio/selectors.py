@@ -61,9 +61,10 @@ def _position_view(position: Position, latest: LatestPrice | None) -> PositionVi
     )
 
 
-def portfolio_get(*, account: Account | None = None) -> PortfolioView:
+def portfolio_get(*, account: Account | None = None, prices: list[LatestPrice] | None = None) -> PortfolioView:
+    """The account valued at `prices` (the latest stored ones when not given)."""
     account = account or account_get_or_create()
-    prices = price_latest_list(active_only=False)
+    prices = price_latest_list(active_only=False) if prices is None else prices
     by_ticker = {p.ticker: p for p in prices}
     held = Position.objects.filter(account=account, qty__gt=0).select_related("symbol").order_by("symbol__ticker")
     positions = [_position_view(p, by_ticker.get(p.symbol.ticker)) for p in held]

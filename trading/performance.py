@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 
 from market.clock import market_clock, now
+from market.selectors import LatestPrice, price_latest_list
 from portfolio.books import books_unrealized_pl
 from portfolio.ledger import account_get_or_create
 from portfolio.models import Account, EquityClose
@@ -93,8 +94,10 @@ def _strategy_metrics(
     return metrics
 
 
-def _account_metrics(account: Account, summary: FillSummary, at: dt.datetime) -> Metrics:
-    view = portfolio_get(account=account)
+def _account_metrics(
+    account: Account, summary: FillSummary, at: dt.datetime, prices: list[LatestPrice] | None = None
+) -> Metrics:
+    view = portfolio_get(account=account, prices=prices)
     curve = [(account.created_at, account.starting_cash)]
     curve += list(EquityClose.objects.filter(account=account).order_by("day").values_list("at", "equity"))
     curve.append((at, view.portfolio_value))
@@ -128,8 +131,11 @@ def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.date
     return (account.pk, account.starting_cash, traded, unrealized, market_clock().local_date(at), annualised)
 
 
-def _strategies_live(account: Account, traded: list[Traded], at: dt.datetime) -> dict[str, dict]:
-    unrealized = books_unrealized_pl(account_id=account.pk, books=[t.strategy_id for t in traded])
+def _strategies_live(
+    account: Account, traded: list[Traded], at: dt.datetime, prices: list[LatestPrice]
+) -> dict[str, dict]:
+    books = [t.strategy_id for t in traded]
+    unrealized = books_unrealized_pl(account_id=account.pk, books=books, latest=prices)
     keys = {t.strategy_id: _live_key(account, t, unrealized[t.strategy_id], at) for t in traded}
 
     def build(names: list[str]) -> dict[str, dict]:
@@ -138,8 +144,8 @@ def _strategies_live(account: Account, traded: list[Traded], at: dt.datetime) ->
     return strategy_memo.get_many(keys, build)
 
 
-def _account_live(account: Account, fills: AccountFills, at: dt.datetime) -> dict:
-    return live_json(_account_metrics(account, fills.summary(), at))
+def _account_live(account: Account, fills: AccountFills, at: dt.datetime, prices: list[LatestPrice]) -> dict:
+    return live_json(_account_metrics(account, fills.summary(), at, prices))
 
 
 def performance_report(*, strategy_id: str | None = None) -> dict:
@@ -160,11 +166,12 @@ def _report(strategy_id: str | None) -> dict:
             code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()
+    prices = price_latest_list(active_only=False)  # read once: the account's and the books' valuation
     if one:
-        fills, metrics = None, _strategies_live(account, traded, at)[str(strategy_id)]
+        fills, metrics = None, _strategies_live(account, traded, at, prices)[str(strategy_id)]
     else:
         fills = account_fills.get(account, reuse=settings.PERFORMANCE_CACHE_SECONDS > 0)
-        metrics = _account_live(account, fills, at)
+        metrics = _account_live(account, fills, at, prices)
     report: dict[str, Any] = {
         "strategy_id": strategy_id or ALL,
         "period": {"start_date": account.created_at, "end_date": at},
@@ -173,7 +180,7 @@ def _report(strategy_id: str | None) -> dict:
     }
     if not strategy_id:
         assert fills is not None  # the account's report
-        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at)
+        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at, prices)
         report["strategies"] = [{"strategy_id": s, "metrics": live[s]} for s in sorted(live)]
     return report
 
