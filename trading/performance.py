@@ -36,6 +36,7 @@ from tradingrobot.snapshot_cache import VersionedMemo
 from .outbox import outbox_performance_add
 from .performance_fills import ALL, ContentMemo, FillSummary, Traded, fill_summaries, traded_list
 from .performance_state import AccountFills, AccountFillsMemo
+from .performance_summaries import StrategySummaries
 
 performance_memo = VersionedMemo("ledger:version", max_age=lambda: settings.PERFORMANCE_CACHE_SECONDS, max_entries=64)
 
@@ -81,10 +82,10 @@ def _compute(
 
 
 def _strategy_metrics(
-    account: Account, strategy_ids: list[str], unrealized: dict[str, Decimal], at: dt.datetime
+    account: Account, summaries: dict[str, FillSummary], unrealized: dict[str, Decimal], at: dt.datetime
 ) -> dict[str, Metrics]:
     metrics = {}
-    for sid, summary in fill_summaries(account, strategy_ids, market_clock().tz).items():
+    for sid, summary in summaries.items():
         running, curve = account.starting_cash, [(account.created_at, account.starting_cash)]
         for last, realized in summary.days:
             running += realized
@@ -110,7 +111,8 @@ def performance_compute(*, strategy_id: str | None = None, account: Account | No
     at = now()
     if strategy_id:
         unrealized = books_unrealized_pl(account_id=account.pk, books=[strategy_id])
-        return _strategy_metrics(account, [strategy_id], unrealized, at)[strategy_id]
+        summaries = fill_summaries(account, [strategy_id], market_clock().tz)
+        return _strategy_metrics(account, summaries, unrealized, at)[strategy_id]
     return _account_metrics(account, fill_summaries(account, None, market_clock().tz)[ALL], at)
 
 
@@ -124,6 +126,7 @@ def strategy_ids(*, account: Account | None = None) -> list[str]:
 # inputs are reused from `strategy_memo`; only strategies with a new fill or price move are computed.
 strategy_memo = ContentMemo(max_entries=1024)
 account_fills = AccountFillsMemo()
+strategy_summaries = StrategySummaries(max_entries=1024)
 
 
 def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.datetime) -> Hashable:
@@ -132,14 +135,16 @@ def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.date
 
 
 def _strategies_live(
-    account: Account, traded: list[Traded], at: dt.datetime, prices: list[LatestPrice]
+    account: Account, traded: list[Traded], at: dt.datetime, prices: list[LatestPrice], fills: AccountFills | None
 ) -> dict[str, dict]:
     books = [t.strategy_id for t in traded]
     unrealized = books_unrealized_pl(account_id=account.pk, books=books, latest=prices)
     keys = {t.strategy_id: _live_key(account, t, unrealized[t.strategy_id], at) for t in traded}
 
     def build(names: list[str]) -> dict[str, dict]:
-        return {sid: live_json(m) for sid, m in _strategy_metrics(account, names, unrealized, at).items()}
+        chosen = [t for t in traded if t.strategy_id in set(names)]
+        summaries = strategy_summaries.get(account, chosen, fills, market_clock().tz)
+        return {sid: live_json(m) for sid, m in _strategy_metrics(account, summaries, unrealized, at).items()}
 
     return strategy_memo.get_many(keys, build)
 
@@ -168,7 +173,7 @@ def _report(strategy_id: str | None) -> dict:
     at = now()
     prices = price_latest_list(active_only=False)  # read once: the account's and the books' valuation
     if one:
-        fills, metrics = None, _strategies_live(account, traded, at, prices)[str(strategy_id)]
+        fills, metrics = None, _strategies_live(account, traded, at, prices, None)[str(strategy_id)]
     else:
         fills = account_fills.get(account, reuse=settings.PERFORMANCE_CACHE_SECONDS > 0)
         metrics = _account_live(account, fills, at, prices)
@@ -180,7 +185,7 @@ def _report(strategy_id: str | None) -> dict:
     }
     if not strategy_id:
         assert fills is not None  # the account's report
-        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at, prices)
+        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at, prices, fills)
         report["strategies"] = [{"strategy_id": s, "metrics": live[s]} for s in sorted(live)]
     return report
 

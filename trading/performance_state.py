@@ -35,6 +35,9 @@ class AccountFills:
     realized: Decimal
     stats: ClosingStats
     strategies: dict[str, StrategyStamp] = field(default_factory=dict)
+    # The last fold: the strategies before it and the fills it added (ROW tuples, by id).
+    folded_onto: dict[str, StrategyStamp] | None = None
+    folded: tuple[tuple, ...] = ()
 
     def summary(self) -> FillSummary:
         """The whole account's fills for the metrics (its curve is the equity closes, so no days)."""
@@ -73,15 +76,17 @@ def _fold(state: AccountFills, rows: list[tuple]) -> AccountFills:
             )
     return replace(
         state,
+        folded_onto=state.strategies,
+        folded=tuple(rows),
         fills=fills,
         last_id=last_id,
         realized=realized,
-        stats=_stats_add(state.stats, closing_stats(closing)),
+        stats=stats_add(state.stats, closing_stats(closing)),
         strategies=strategies,
     )
 
 
-def _stats_add(a: ClosingStats, b: ClosingStats) -> ClosingStats:
+def stats_add(a: ClosingStats, b: ClosingStats) -> ClosingStats:
     if not b.count:
         return a
     return ClosingStats(

@@ -15,7 +15,10 @@ from trading.performance import (
     performance_memo,
     performance_report,
     strategy_memo,
+    strategy_summaries,
 )
+from trading.performance_fills import fill_summaries
+from trading.performance_summaries import summary_fold
 from tradingrobot.snapshot_cache import ledger_version_bump
 
 from ..conftest import MARKET_OPEN_AT
@@ -84,10 +87,10 @@ def test_the_strategies_listed_are_bounded_to_the_most_recently_traded(priced, p
 @pytest.fixture
 def memo_on(settings):
     settings.PERFORMANCE_CACHE_SECONDS = 60
-    for memo in (performance_memo, strategy_memo, account_fills):
+    for memo in (performance_memo, strategy_memo, account_fills, strategy_summaries):
         memo.clear()
     yield
-    for memo in (performance_memo, strategy_memo, account_fills):
+    for memo in (performance_memo, strategy_memo, account_fills, strategy_summaries):
         memo.clear()
 
 
@@ -128,6 +131,45 @@ def test_new_fills_are_folded_into_the_account_totals_as_a_full_read_would_count
     assert folded["metrics"] == fresh["metrics"]
     assert folded["metrics"]["total_trades"] == 9
     assert folded["strategies"] == fresh["strategies"]
+
+
+def test_a_fill_costs_one_query_more_than_a_price_write(priced, place, memo_on):
+    _traded_strategies(place, 3)
+    performance_report()
+    ledger_version_bump()
+    price_write = _queries(performance_report)
+    place(qty="1", strategy_id="S-01")
+    ledger_version_bump()
+    assert _queries(performance_report) == price_write + 1  # the new fills, folded into the strategy's summary too
+
+
+def test_strategy_summaries_folded_across_days_as_a_full_read_would_count_them(
+    priced, place, add_price, memo_on, settings, time_machine
+):
+    _traded_strategies(place, 2)
+    performance_report()
+    for days in (1, 2):
+        time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(days=days, minutes=1))
+        add_price("TSLA", "251", MARKET_OPEN_AT + dt.timedelta(days=days))
+        place(qty="1", strategy_id="S-01")
+        place(side="sell", qty="1", strategy_id="S-01")
+        ledger_version_bump()
+        folded = performance_report()
+    settings.PERFORMANCE_CACHE_SECONDS = 0
+    assert folded["strategies"] == performance_report()["strategies"]
+    assert [s["metrics"]["total_trades"] for s in folded["strategies"]] == [2, 6]
+
+
+def test_a_fill_before_the_summarys_last_day_is_not_folded(priced, place, account):
+    from market.clock import market_clock
+
+    place(qty="1", strategy_id="S-00")
+    summary = fill_summaries(account, ["S-00"], market_clock().tz)["S-00"]
+    earlier = summary.days[-1][0] - dt.timedelta(days=1)
+    row = (10**9, "S-00", "sell", Decimal(1), Decimal(250), Decimal(1), Decimal(3), earlier)
+    assert summary_fold(summary, [row], market_clock().tz) is None
+    later = summary_fold(summary, [(*row[:-1], summary.days[-1][0])], market_clock().tz)
+    assert later is not None and (later.fills, later.realized, later.stats.count) == (2, summary.realized + 3, 1)
 
 
 def test_totals_that_do_not_add_up_are_read_again(priced, place, memo_on, settings):
