@@ -12,7 +12,7 @@ from typing import cast
 
 from django.utils import timezone
 
-from market.selectors import LatestPrice, price_latest_list
+from market.selectors import price_latest_list
 
 from .models import BookPosition, Position
 
@@ -140,12 +140,9 @@ def book_unrealized_pl(*, account_id: int, book: str) -> Decimal:
     return books_unrealized_pl(account_id=account_id, books=[book]).get(book, Decimal(0))
 
 
-def books_unrealized_pl(
-    *, account_id: int, books: list[str], latest: list[LatestPrice] | None = None
-) -> dict[str, Decimal]:
-    """`book_unrealized_pl` of several books in two queries (the latest prices unless given, the books' positions)."""
-    latest = price_latest_list(active_only=False) if latest is None else latest
-    prices = {p.ticker: p.price for p in latest}
+def books_unrealized_pl(*, account_id: int, books: list[str]) -> dict[str, Decimal]:
+    """`book_unrealized_pl` of several books in two queries (the latest prices, the books' positions)."""
+    prices = {p.ticker: p.price for p in price_latest_list(active_only=False)}
     totals = {book: Decimal(0) for book in books}
     rows = BookPosition.objects.filter(account_id=account_id, book__in=books, qty__gt=0).values_list(
         "book", "qty", "cost_basis", "symbol__ticker"

@@ -23,11 +23,9 @@ from typing import Any
 from django.conf import settings
 
 from market.clock import market_clock, now
-from market.selectors import LatestPrice, price_latest_list
-from portfolio.books import books_unrealized_pl
 from portfolio.ledger import account_get_or_create
 from portfolio.models import Account, EquityClose
-from portfolio.selectors import portfolio_get
+from portfolio.selectors import Valuation, valuation_get
 from trading.metrics import MIN_DAYS_FOR_ANNUALISED, Metrics, metrics_compute
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
@@ -95,14 +93,11 @@ def _strategy_metrics(
     return metrics
 
 
-def _account_metrics(
-    account: Account, summary: FillSummary, at: dt.datetime, prices: list[LatestPrice] | None = None
-) -> Metrics:
-    view = portfolio_get(account=account, prices=prices)
+def _account_metrics(account: Account, summary: FillSummary, at: dt.datetime, valued: Valuation) -> Metrics:
     curve = [(account.created_at, account.starting_cash)]
     curve += list(EquityClose.objects.filter(account=account).order_by("day").values_list("at", "equity"))
-    curve.append((at, view.portfolio_value))
-    return _compute(account, summary, view.unrealized_pl, curve, at)
+    curve.append((at, account.cash + valued.market_value))
+    return _compute(account, summary, valued.unrealized_pl, curve, at)
 
 
 def performance_compute(*, strategy_id: str | None = None, account: Account | None = None) -> Metrics:
@@ -110,10 +105,11 @@ def performance_compute(*, strategy_id: str | None = None, account: Account | No
     account = account or account_get_or_create()
     at = now()
     if strategy_id:
-        unrealized = books_unrealized_pl(account_id=account.pk, books=[strategy_id])
+        unrealized = valuation_get(account=account, books=[strategy_id]).books_unrealized_pl
         summaries = fill_summaries(account, [strategy_id], market_clock().tz)
         return _strategy_metrics(account, summaries, unrealized, at)[strategy_id]
-    return _account_metrics(account, fill_summaries(account, None, market_clock().tz)[ALL], at)
+    valued = valuation_get(account=account, books=[])
+    return _account_metrics(account, fill_summaries(account, None, market_clock().tz)[ALL], at, valued)
 
 
 def strategy_ids(*, account: Account | None = None) -> list[str]:
@@ -135,10 +131,9 @@ def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.date
 
 
 def _strategies_live(
-    account: Account, traded: list[Traded], at: dt.datetime, prices: list[LatestPrice], fills: AccountFills | None
+    account: Account, traded: list[Traded], at: dt.datetime, valued: Valuation, fills: AccountFills | None
 ) -> dict[str, dict]:
-    books = [t.strategy_id for t in traded]
-    unrealized = books_unrealized_pl(account_id=account.pk, books=books, latest=prices)
+    unrealized = {t.strategy_id: valued.books_unrealized_pl[t.strategy_id] for t in traded}
     keys = {t.strategy_id: _live_key(account, t, unrealized[t.strategy_id], at) for t in traded}
 
     def build(names: list[str]) -> dict[str, dict]:
@@ -149,8 +144,8 @@ def _strategies_live(
     return strategy_memo.get_many(keys, build)
 
 
-def _account_live(account: Account, fills: AccountFills, at: dt.datetime, prices: list[LatestPrice]) -> dict:
-    return live_json(_account_metrics(account, fills.summary(), at, prices))
+def _account_live(account: Account, fills: AccountFills, at: dt.datetime, valued: Valuation) -> dict:
+    return live_json(_account_metrics(account, fills.summary(), at, valued))
 
 
 def performance_report(*, strategy_id: str | None = None) -> dict:
@@ -171,12 +166,14 @@ def _report(strategy_id: str | None) -> dict:
             code=ErrorCode.UNKNOWN_STRATEGY,
         )
     at = now()
-    prices = price_latest_list(active_only=False)  # read once: the account's and the books' valuation
     if one:
-        fills, metrics = None, _strategies_live(account, traded, at, prices, None)[str(strategy_id)]
+        valued = valuation_get(account=account, books=[str(strategy_id)])
+        fills, metrics = None, _strategies_live(account, traded, at, valued, None)[str(strategy_id)]
     else:
         fills = account_fills.get(account, reuse=settings.PERFORMANCE_CACHE_SECONDS > 0)
-        metrics = _account_live(account, fills, at, prices)
+        traded = fills.listed(settings.PERFORMANCE_MAX_STRATEGIES)
+        valued = valuation_get(account=account, books=[t.strategy_id for t in traded])  # one query for all
+        metrics = _account_live(account, fills, at, valued)
     report: dict[str, Any] = {
         "strategy_id": strategy_id or ALL,
         "period": {"start_date": account.created_at, "end_date": at},
@@ -185,7 +182,7 @@ def _report(strategy_id: str | None) -> dict:
     }
     if not strategy_id:
         assert fills is not None  # the account's report
-        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at, prices, fills)
+        live = _strategies_live(account, traded, at, valued, fills)
         report["strategies"] = [{"strategy_id": s, "metrics": live[s]} for s in sorted(live)]
     return report
 
