@@ -10,10 +10,12 @@ import threading
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Sum
 
 from portfolio.models import Account
+from tradingrobot.snapshot_cache import VersionedMemo
 
 from .metrics import ClosingStats, closing_stats
 from .models import Fill, Order
@@ -135,6 +137,13 @@ def _read_all_now(account: Account) -> AccountFills:
     )
 
 
+# Bumped by every trading event (a fill is announced as order_filled), not by a price write: while it stands,
+# the account's totals are reused without asking the database (PERFORMANCE_CACHE_SECONDS bounds their age, so
+# fills stored without an announcement are seen within it, as the report memo sees them).
+fills_memo = VersionedMemo("fills:version", max_age=lambda: settings.PERFORMANCE_CACHE_SECONDS, max_entries=16)
+fills_version_bump = fills_memo.bump
+
+
 class AccountFillsMemo:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -144,6 +153,9 @@ class AccountFillsMemo:
         """The account's totals now; `reuse=False` reads everything (no state kept)."""
         if not reuse:
             return _read_all(account)
+        return fills_memo.get(("account", account.pk), lambda: self._current(account))
+
+    def _current(self, account: Account) -> AccountFills:
         count, last_id, realized = _stamp(account)
         with self._lock:
             state = self._states.get(account.pk)
@@ -163,8 +175,9 @@ class AccountFillsMemo:
         return state
 
     def clear(self) -> None:
+        fills_memo.clear()
         with self._lock:
             self._states.clear()
 
 
-__all__ = ["ALL", "AccountFills", "AccountFillsMemo"]
+__all__ = ["ALL", "AccountFills", "AccountFillsMemo", "fills_version_bump"]

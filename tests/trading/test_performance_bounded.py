@@ -18,6 +18,7 @@ from trading.performance import (
     strategy_summaries,
 )
 from trading.performance_fills import fill_summaries
+from trading.performance_state import fills_version_bump
 from trading.performance_summaries import summary_fold
 from tradingrobot.snapshot_cache import ledger_version_bump
 
@@ -58,6 +59,12 @@ def _traded_strategies(place, count: int) -> None:
     for i in range(count):
         place(qty="1", strategy_id=f"S-{i:02d}")
         place(side="sell", qty="1", strategy_id=f"S-{i:02d}")
+
+
+def _fills_announced() -> None:
+    """What order_filled makes the listeners do (tests/: on_commit callbacks do not run)."""
+    ledger_version_bump()
+    fills_version_bump()
 
 
 def _queries(build) -> int:
@@ -110,7 +117,7 @@ def test_a_new_version_recomputes_only_the_strategies_whose_fills_changed(priced
     ledger_version_bump()
     reused = _queries(performance_report)  # nothing traded: every strategy's metrics reused
     place(qty="1", strategy_id="S-01")
-    ledger_version_bump()
+    _fills_announced()
     with CaptureQueriesContext(connection) as captured:
         after = {s["strategy_id"]: s["metrics"] for s in performance_report()["strategies"]}
     assert len(captured.captured_queries) > reused
@@ -124,7 +131,7 @@ def test_new_fills_are_folded_into_the_account_totals_as_a_full_read_would_count
     place(qty="2", strategy_id="S-01")
     place(side="sell", qty="1", strategy_id="S-02")
     place(side="sell", qty="1")  # the manual book: no strategy
-    ledger_version_bump()
+    _fills_announced()
     folded = performance_report()
     settings.PERFORMANCE_CACHE_SECONDS = 0
     fresh = performance_report()
@@ -133,14 +140,18 @@ def test_new_fills_are_folded_into_the_account_totals_as_a_full_read_would_count
     assert folded["strategies"] == fresh["strategies"]
 
 
-def test_a_fill_costs_one_query_more_than_a_price_write(priced, place, memo_on):
+def test_a_price_write_reads_no_fills_and_a_fill_only_the_new_ones(priced, place, memo_on):
     _traded_strategies(place, 3)
     performance_report()
-    ledger_version_bump()
-    price_write = _queries(performance_report)
+    ledger_version_bump()  # as a price write: the fills version stands
+    with CaptureQueriesContext(connection) as captured:
+        performance_report()
+    assert not [q for q in captured.captured_queries if "trading_fill" in q["sql"]]
+    price_write = len(captured.captured_queries)
     place(qty="1", strategy_id="S-01")
-    ledger_version_bump()
-    assert _queries(performance_report) == price_write + 1  # the new fills, folded into the strategy's summary too
+    _fills_announced()
+    # the fills' totals and the new fills (folded into the strategy's summary too): no strategy re-read
+    assert _queries(performance_report) == price_write + 2
 
 
 def test_strategy_summaries_folded_across_days_as_a_full_read_would_count_them(
@@ -153,7 +164,7 @@ def test_strategy_summaries_folded_across_days_as_a_full_read_would_count_them(
         add_price("TSLA", "251", MARKET_OPEN_AT + dt.timedelta(days=days))
         place(qty="1", strategy_id="S-01")
         place(side="sell", qty="1", strategy_id="S-01")
-        ledger_version_bump()
+        _fills_announced()
         folded = performance_report()
     settings.PERFORMANCE_CACHE_SECONDS = 0
     assert folded["strategies"] == performance_report()["strategies"]
@@ -180,7 +191,7 @@ def test_totals_that_do_not_add_up_are_read_again(priced, place, memo_on, settin
     Fill.objects.filter(pk=Fill.objects.filter(side="sell").order_by("id").values("pk")[:1]).update(
         realized_pl=Decimal("-7")
     )  # not how fills change; stands for anything the folding did not see
-    ledger_version_bump()
+    _fills_announced()
     seen = performance_report()["metrics"]
     settings.PERFORMANCE_CACHE_SECONDS = 0
     assert seen == performance_report()["metrics"]
