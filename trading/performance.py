@@ -24,7 +24,7 @@ from django.conf import settings
 
 from market.clock import market_clock, now
 from portfolio.ledger import account_get_or_create
-from portfolio.models import Account, EquityClose
+from portfolio.models import Account
 from portfolio.selectors import Valuation, valuation_get
 from trading.metrics import MIN_DAYS_FOR_ANNUALISED, Metrics, metrics_compute
 from tradingrobot.error_codes import ErrorCode
@@ -32,6 +32,7 @@ from tradingrobot.errors import NotFound
 from tradingrobot.snapshot_cache import VersionedMemo
 
 from .outbox import outbox_performance_add
+from .performance_closes import ClosesMemo
 from .performance_fills import ALL, ContentMemo, FillSummary, Traded, fill_summaries, traded_list
 from .performance_state import AccountFills, AccountFillsMemo
 from .performance_summaries import StrategySummaries
@@ -95,7 +96,7 @@ def _strategy_metrics(
 
 def _account_metrics(account: Account, summary: FillSummary, at: dt.datetime, valued: Valuation) -> Metrics:
     curve = [(account.created_at, account.starting_cash)]
-    curve += list(EquityClose.objects.filter(account=account).order_by("day").values_list("at", "equity"))
+    curve += account_closes.get(account)
     curve.append((at, account.cash + valued.market_value))
     return _compute(account, summary, valued.unrealized_pl, curve, at)
 
@@ -123,6 +124,7 @@ def strategy_ids(*, account: Account | None = None) -> list[str]:
 strategy_memo = ContentMemo(max_entries=1024)
 account_fills = AccountFillsMemo()
 strategy_summaries = StrategySummaries(max_entries=1024)
+account_closes = ClosesMemo()
 
 
 def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.datetime) -> Hashable:

@@ -1,6 +1,7 @@
 """Issue 13 item 8: /api/performance does bounded work: daily closes, grouped queries, a bounded list, a memo."""
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -8,8 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from portfolio.equity import equity_snapshot_take
+from portfolio.ledger import account_get_or_create
 from portfolio.models import EquityClose, EquitySnapshot
 from trading.performance import (
+    account_closes,
     account_fills,
     performance_compute,
     performance_memo,
@@ -94,10 +97,10 @@ def test_the_strategies_listed_are_bounded_to_the_most_recently_traded(priced, p
 @pytest.fixture
 def memo_on(settings):
     settings.PERFORMANCE_CACHE_SECONDS = 60
-    for memo in (performance_memo, strategy_memo, account_fills, strategy_summaries):
+    for memo in (performance_memo, strategy_memo, account_fills, strategy_summaries, account_closes):
         memo.clear()
     yield
-    for memo in (performance_memo, strategy_memo, account_fills, strategy_summaries):
+    for memo in (performance_memo, strategy_memo, account_fills, strategy_summaries, account_closes):
         memo.clear()
 
 
@@ -181,6 +184,32 @@ def test_a_fill_before_the_summarys_last_day_is_not_folded(priced, place, accoun
     assert summary_fold(summary, [row], market_clock().tz) is None
     later = summary_fold(summary, [(*row[:-1], summary.days[-1][0])], market_clock().tz)
     assert later is not None and (later.fills, later.realized, later.stats.count) == (2, summary.realized + 3, 1)
+
+
+def test_the_closes_are_read_from_the_last_day_held_on_and_all_again_after_the_max_age(
+    priced, place, memo_on, settings, time_machine
+):
+    place(qty="1")
+    for days in range(3):
+        time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(days=days, minutes=1))
+        equity_snapshot_take()
+    account = account_get_or_create()
+    assert [c[1] for c in account_closes.get(account)] == [c.equity for c in EquityClose.objects.order_by("day")]
+    time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(days=2, minutes=2))
+    equity_snapshot_take()  # today's close rewritten
+    time_machine.move_to(MARKET_OPEN_AT + dt.timedelta(days=3, minutes=1))
+    equity_snapshot_take()  # a new day
+    first = EquityClose.objects.order_by("day").first()
+    assert first is not None
+    EquityClose.objects.filter(pk=first.pk).update(equity=Decimal("1"))  # not how closes change
+    with CaptureQueriesContext(connection) as captured:
+        closes = account_closes.get(account)
+    assert "day" in captured.captured_queries[0]["sql"] and len(closes) == 4
+    expected = [(c.at, c.equity) for c in EquityClose.objects.order_by("day")]
+    assert closes[1:] == expected[1:] and closes[0] != expected[0]  # an earlier day's close is taken as final
+    settings.PERFORMANCE_CACHE_SECONDS = 0.001
+    time.sleep(0.002)
+    assert account_closes.get(account) == expected  # past the max age: all read again
 
 
 def test_totals_that_do_not_add_up_are_read_again(priced, place, memo_on, settings):
