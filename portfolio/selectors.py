@@ -83,13 +83,13 @@ class Valuation:
 def valuation_get(*, account: Account, books: list[str]) -> Valuation:
     """The account's and the `books`' open positions with their symbols' latest prices, in one query."""
     price = price_latest_subquery("symbol")
-    columns = {"b": F("book"), "t": F("symbol__ticker"), "q": F("qty"), "c": F("cost_basis"), "p": price}
+    columns = {"b": F("book"), "q": F("qty"), "c": F("cost_basis"), "p": price}
     held = Position.objects.filter(account=account, qty__gt=0).annotate(**(columns | {"b": Value(None, CharField())}))
     booked = BookPosition.objects.filter(account=account, book__in=books, qty__gt=0).annotate(**columns)
     rows = held.order_by().values_list(*columns).union(booked.order_by().values_list(*columns), all=True)
     market_value, unrealized = Decimal(0), Decimal(0)
     totals = {book: Decimal(0) for book in books}
-    for book, _ticker, qty, cost, latest in rows:
+    for book, qty, cost, latest in rows:
         if book is None:  # the account's position: without a price, at its average entry price (_position_view)
             current = latest if latest is not None else (cost / qty).quantize(Decimal("0.0001"))
             market_value += qty * current

@@ -3,9 +3,13 @@ The formulas are `trading.metrics` (the same module computes the backtest report
 ledger's fills and a daily equity curve and keeps the documents' keys (`LIVE_KEYS`).
 
 Bounded work: the curves are daily closes (drawdown and Sharpe from the last value of each market-local day,
-intraday dips not counted), every strategy's fills are read in two grouped queries, at most
-PERFORMANCE_MAX_STRATEGIES strategies are listed (the most recently traded), and a report is memoized per
-ledger version (every fill and price write bumps it; PERFORMANCE_CACHE_SECONDS bounds its age).
+intraday dips not counted), at most PERFORMANCE_MAX_STRATEGIES strategies are listed (the most recently traded),
+and a report is memoized per ledger version (every fill and price write bumps it; PERFORMANCE_CACHE_SECONDS
+bounds its age). A rebuilt report reuses what did not change: the fills' totals while the fills version stands
+(performance_state.py: a price write reads no fill; a fill reads only the new ones), each strategy's summary
+folded forward from them (performance_summaries.py), the daily closes from the last day held on
+(performance_closes.py), a strategy's metrics while its inputs are the same (`strategy_memo`); the account's
+and the books' positions are valued in one query (portfolio.selectors.valuation_get).
 
 Overall figures value the account (cash + positions at the latest prices) along its daily closes
 (portfolio.EquityClose: each day's last equity snapshot), ending at the current value.
