@@ -49,6 +49,13 @@ def price_latest_list(*, active_only: bool = True) -> list[LatestPrice]:
     return [LatestPrice(ticker, price, at, source) for ticker, price, at, source in rows]
 
 
+def price_latest_subquery(symbol: str = "symbol") -> Subquery:
+    """The newest accepted price of the symbol the outer row's `symbol` field names (NULL without one), for an
+    annotation: the price `price_latest_list` gives, read in the query that needs it."""
+    newest = PriceSample.objects.filter(symbol=OuterRef(symbol), quarantined=False).order_by("-timestamp")
+    return Subquery(newest.values("price")[:1])
+
+
 def price_latest(*, symbol_id: int) -> PriceSample | None:
     """The newest accepted sample (a quarantined one is not a price: market/price_band.py)."""
     return PriceSample.objects.filter(symbol_id=symbol_id, quarantined=False).order_by("-timestamp").first()

@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import CharField, F, Sum, Value
 
-from market.selectors import LatestPrice, price_latest_list
+from market.selectors import LatestPrice, price_latest_list, price_latest_subquery
 
 from .ledger import account_get_or_create
-from .models import Account, Position
+from .models import Account, BookPosition, Position
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,35 @@ def portfolio_get(*, account: Account | None = None) -> PortfolioView:
     held = Position.objects.filter(account=account, qty__gt=0).select_related("symbol").order_by("symbol__ticker")
     positions = [_position_view(p, by_ticker.get(p.symbol.ticker)) for p in held]
     return PortfolioView(account=account, positions=positions, prices=prices)
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """The account's positions and some books valued at the latest prices, as `portfolio_get` and
+    `books_unrealized_pl` value them."""
+
+    market_value: Decimal  # of the account's positions
+    unrealized_pl: Decimal
+    books_unrealized_pl: dict[str, Decimal]
+
+
+def valuation_get(*, account: Account, books: list[str]) -> Valuation:
+    """The account's and the `books`' open positions with their symbols' latest prices, in one query."""
+    price = price_latest_subquery("symbol")
+    columns = {"b": F("book"), "q": F("qty"), "c": F("cost_basis"), "p": price}
+    held = Position.objects.filter(account=account, qty__gt=0).annotate(**(columns | {"b": Value(None, CharField())}))
+    booked = BookPosition.objects.filter(account=account, book__in=books, qty__gt=0).annotate(**columns)
+    rows = held.order_by().values_list(*columns).union(booked.order_by().values_list(*columns), all=True)
+    market_value, unrealized = Decimal(0), Decimal(0)
+    totals = {book: Decimal(0) for book in books}
+    for book, qty, cost, latest in rows:
+        if book is None:  # the account's position: without a price, at its average entry price (_position_view)
+            current = latest if latest is not None else (cost / qty).quantize(Decimal("0.0001"))
+            market_value += qty * current
+            unrealized += qty * current - cost
+        elif latest is not None:
+            totals[book] += qty * latest - cost
+    return Valuation(market_value=market_value, unrealized_pl=unrealized, books_unrealized_pl=totals)
 
 
 def realized_pl_total(*, account: Account) -> Decimal:

@@ -13,10 +13,11 @@ from tradingrobot.query_params import int_param, ticker_param, time_param
 from tradingrobot.security.principals import principal_is_admin, principal_of
 from tradingrobot.serializer_fields import ErrorOut
 
-from . import documents, performance, selectors, services
+from . import documents, selectors, services
 from .authority import Authority
 from .models import Order
 from .order_request import order_request_parse
+from .performance_json import performance_json
 from .serializers import (
     OrderDetailOut,
     OrderListOut,
@@ -270,4 +271,5 @@ class PerformanceApi(APIView):
     )
     def get(self, request):
         strategy_id = (request.query_params.get("strategy_id") or "").strip()
-        return Response(PerformanceOut(performance.performance_report(strategy_id=strategy_id)).data)
+        # Prepared bytes: the same JSON as Response(PerformanceOut(performance_report(...)).data).
+        return HttpResponse(performance_json(strategy_id=strategy_id), content_type="application/json")

@@ -16,6 +16,7 @@ No value is ever NaN or infinite: what cannot be computed is None.
 """
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -65,10 +66,16 @@ def _finite(value: float | None, places: int = PLACES) -> float | None:
     return round(float(value), places)
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SECOND = dt.timedelta(seconds=1)
+
+
 def _datetime64(times: Sequence[dt.datetime] | np.ndarray) -> np.ndarray:
+    """UTC seconds (fractions dropped); a naive datetime is local time, as `astimezone` takes it."""
     if isinstance(times, np.ndarray):
         return times.astype("datetime64[s]")
-    return np.array([np.datetime64(t.astimezone(dt.UTC).replace(tzinfo=None), "s") for t in times], "datetime64[s]")
+    seconds = [((t if t.tzinfo else t.astimezone(dt.UTC)) - _EPOCH) // _SECOND for t in times]
+    return np.array(seconds, dtype=np.int64).astype("datetime64[s]")
 
 
 def drawdown_series(values: np.ndarray) -> np.ndarray:
@@ -92,20 +99,15 @@ def local_dates(times: np.ndarray, tz: ZoneInfo = DAILY_CLOSE_TZ) -> np.ndarray:
     """The `tz` calendar date of each UTC datetime64 (offsets change on whole hours only)."""
     hours = times.astype("datetime64[h]")
     unique, which = np.unique(hours, return_inverse=True)
-    offsets = np.array(
-        [
-            int(
-                # an aware datetime (tz given) always has an offset
-                cast(
-                    dt.timedelta,
-                    dt.datetime.fromtimestamp(int(h.astype("datetime64[s]").astype(np.int64)), tz).utcoffset(),
-                ).total_seconds()
-            )
-            for h in unique
-        ],
-        dtype=np.int64,
-    )
+    offsets = np.array([_utc_offset(tz, hour) for hour in unique.astype(np.int64).tolist()], dtype=np.int64)
     return (times + offsets[which].astype("timedelta64[s]")).astype("datetime64[D]")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _utc_offset(tz: ZoneInfo, hour: int) -> int:
+    """`tz`'s UTC offset in seconds during the `hour`-th hour since the epoch (a year of hours is 8,760)."""
+    # an aware datetime (tz given) always has an offset
+    return int(cast(dt.timedelta, dt.datetime.fromtimestamp(hour * 3600, tz).utcoffset()).total_seconds())
 
 
 def daily_closes(times: np.ndarray, values: np.ndarray, tz: ZoneInfo = DAILY_CLOSE_TZ) -> np.ndarray:

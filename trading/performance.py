@@ -3,9 +3,13 @@ The formulas are `trading.metrics` (the same module computes the backtest report
 ledger's fills and a daily equity curve and keeps the documents' keys (`LIVE_KEYS`).
 
 Bounded work: the curves are daily closes (drawdown and Sharpe from the last value of each market-local day,
-intraday dips not counted), every strategy's fills are read in two grouped queries, at most
-PERFORMANCE_MAX_STRATEGIES strategies are listed (the most recently traded), and a report is memoized per
-ledger version (every fill and price write bumps it; PERFORMANCE_CACHE_SECONDS bounds its age).
+intraday dips not counted), at most PERFORMANCE_MAX_STRATEGIES strategies are listed (the most recently traded),
+and a report is memoized per ledger version (every fill and price write bumps it; PERFORMANCE_CACHE_SECONDS
+bounds its age). A rebuilt report reuses what did not change: the fills' totals while the fills version stands
+(performance_state.py: a price write reads no fill; a fill reads only the new ones), each strategy's summary
+folded forward from them (performance_summaries.py), the daily closes from the last day held on
+(performance_closes.py), a strategy's metrics while its inputs are the same (`strategy_memo`); the account's
+and the books' positions are valued in one query (portfolio.selectors.valuation_get).
 
 Overall figures value the account (cash + positions at the latest prices) along its daily closes
 (portfolio.EquityClose: each day's last equity snapshot), ending at the current value.
@@ -23,18 +27,19 @@ from typing import Any
 from django.conf import settings
 
 from market.clock import market_clock, now
-from portfolio.books import books_unrealized_pl
 from portfolio.ledger import account_get_or_create
-from portfolio.models import Account, EquityClose
-from portfolio.selectors import portfolio_get
+from portfolio.models import Account
+from portfolio.selectors import Valuation, valuation_get
 from trading.metrics import MIN_DAYS_FOR_ANNUALISED, Metrics, metrics_compute
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
 from tradingrobot.snapshot_cache import VersionedMemo
 
 from .outbox import outbox_performance_add
+from .performance_closes import ClosesMemo
 from .performance_fills import ALL, ContentMemo, FillSummary, Traded, fill_summaries, traded_list
 from .performance_state import AccountFills, AccountFillsMemo
+from .performance_summaries import StrategySummaries
 
 performance_memo = VersionedMemo("ledger:version", max_age=lambda: settings.PERFORMANCE_CACHE_SECONDS, max_entries=64)
 
@@ -80,10 +85,10 @@ def _compute(
 
 
 def _strategy_metrics(
-    account: Account, strategy_ids: list[str], unrealized: dict[str, Decimal], at: dt.datetime
+    account: Account, summaries: dict[str, FillSummary], unrealized: dict[str, Decimal], at: dt.datetime
 ) -> dict[str, Metrics]:
     metrics = {}
-    for sid, summary in fill_summaries(account, strategy_ids, market_clock().tz).items():
+    for sid, summary in summaries.items():
         running, curve = account.starting_cash, [(account.created_at, account.starting_cash)]
         for last, realized in summary.days:
             running += realized
@@ -93,12 +98,11 @@ def _strategy_metrics(
     return metrics
 
 
-def _account_metrics(account: Account, summary: FillSummary, at: dt.datetime) -> Metrics:
-    view = portfolio_get(account=account)
+def _account_metrics(account: Account, summary: FillSummary, at: dt.datetime, valued: Valuation) -> Metrics:
     curve = [(account.created_at, account.starting_cash)]
-    curve += list(EquityClose.objects.filter(account=account).order_by("day").values_list("at", "equity"))
-    curve.append((at, view.portfolio_value))
-    return _compute(account, summary, view.unrealized_pl, curve, at)
+    curve += account_closes.get(account)
+    curve.append((at, account.cash + valued.market_value))
+    return _compute(account, summary, valued.unrealized_pl, curve, at)
 
 
 def performance_compute(*, strategy_id: str | None = None, account: Account | None = None) -> Metrics:
@@ -106,9 +110,11 @@ def performance_compute(*, strategy_id: str | None = None, account: Account | No
     account = account or account_get_or_create()
     at = now()
     if strategy_id:
-        unrealized = books_unrealized_pl(account_id=account.pk, books=[strategy_id])
-        return _strategy_metrics(account, [strategy_id], unrealized, at)[strategy_id]
-    return _account_metrics(account, fill_summaries(account, None, market_clock().tz)[ALL], at)
+        unrealized = valuation_get(account=account, books=[strategy_id]).books_unrealized_pl
+        summaries = fill_summaries(account, [strategy_id], market_clock().tz)
+        return _strategy_metrics(account, summaries, unrealized, at)[strategy_id]
+    valued = valuation_get(account=account, books=[])
+    return _account_metrics(account, fill_summaries(account, None, market_clock().tz)[ALL], at, valued)
 
 
 def strategy_ids(*, account: Account | None = None) -> list[str]:
@@ -121,6 +127,8 @@ def strategy_ids(*, account: Account | None = None) -> list[str]:
 # inputs are reused from `strategy_memo`; only strategies with a new fill or price move are computed.
 strategy_memo = ContentMemo(max_entries=1024)
 account_fills = AccountFillsMemo()
+strategy_summaries = StrategySummaries(max_entries=1024)
+account_closes = ClosesMemo()
 
 
 def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.datetime) -> Hashable:
@@ -128,18 +136,22 @@ def _live_key(account: Account, traded: Traded, unrealized: Decimal, at: dt.date
     return (account.pk, account.starting_cash, traded, unrealized, market_clock().local_date(at), annualised)
 
 
-def _strategies_live(account: Account, traded: list[Traded], at: dt.datetime) -> dict[str, dict]:
-    unrealized = books_unrealized_pl(account_id=account.pk, books=[t.strategy_id for t in traded])
+def _strategies_live(
+    account: Account, traded: list[Traded], at: dt.datetime, valued: Valuation, fills: AccountFills | None
+) -> dict[str, dict]:
+    unrealized = {t.strategy_id: valued.books_unrealized_pl[t.strategy_id] for t in traded}
     keys = {t.strategy_id: _live_key(account, t, unrealized[t.strategy_id], at) for t in traded}
 
     def build(names: list[str]) -> dict[str, dict]:
-        return {sid: live_json(m) for sid, m in _strategy_metrics(account, names, unrealized, at).items()}
+        chosen = [t for t in traded if t.strategy_id in set(names)]
+        summaries = strategy_summaries.get(account, chosen, fills, market_clock().tz)
+        return {sid: live_json(m) for sid, m in _strategy_metrics(account, summaries, unrealized, at).items()}
 
     return strategy_memo.get_many(keys, build)
 
 
-def _account_live(account: Account, fills: AccountFills, at: dt.datetime) -> dict:
-    return live_json(_account_metrics(account, fills.summary(), at))
+def _account_live(account: Account, fills: AccountFills, at: dt.datetime, valued: Valuation) -> dict:
+    return live_json(_account_metrics(account, fills.summary(), at, valued))
 
 
 def performance_report(*, strategy_id: str | None = None) -> dict:
@@ -161,10 +173,13 @@ def _report(strategy_id: str | None) -> dict:
         )
     at = now()
     if one:
-        fills, metrics = None, _strategies_live(account, traded, at)[str(strategy_id)]
+        valued = valuation_get(account=account, books=[str(strategy_id)])
+        fills, metrics = None, _strategies_live(account, traded, at, valued, None)[str(strategy_id)]
     else:
         fills = account_fills.get(account, reuse=settings.PERFORMANCE_CACHE_SECONDS > 0)
-        metrics = _account_live(account, fills, at)
+        traded = fills.listed(settings.PERFORMANCE_MAX_STRATEGIES)
+        valued = valuation_get(account=account, books=[t.strategy_id for t in traded])  # one query for all
+        metrics = _account_live(account, fills, at, valued)
     report: dict[str, Any] = {
         "strategy_id": strategy_id or ALL,
         "period": {"start_date": account.created_at, "end_date": at},
@@ -173,7 +188,7 @@ def _report(strategy_id: str | None) -> dict:
     }
     if not strategy_id:
         assert fills is not None  # the account's report
-        live = _strategies_live(account, fills.listed(settings.PERFORMANCE_MAX_STRATEGIES), at)
+        live = _strategies_live(account, traded, at, valued, fills)
         report["strategies"] = [{"strategy_id": s, "metrics": live[s]} for s in sorted(live)]
     return report
 

@@ -10,10 +10,12 @@ import threading
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Max, Sum
 
 from portfolio.models import Account
+from tradingrobot.snapshot_cache import VersionedMemo
 
 from .metrics import ClosingStats, closing_stats
 from .models import Fill, Order
@@ -35,6 +37,9 @@ class AccountFills:
     realized: Decimal
     stats: ClosingStats
     strategies: dict[str, StrategyStamp] = field(default_factory=dict)
+    # The last fold: the strategies before it and the fills it added (ROW tuples, by id).
+    folded_onto: dict[str, StrategyStamp] | None = None
+    folded: tuple[tuple, ...] = ()
 
     def summary(self) -> FillSummary:
         """The whole account's fills for the metrics (its curve is the equity closes, so no days)."""
@@ -73,15 +78,17 @@ def _fold(state: AccountFills, rows: list[tuple]) -> AccountFills:
             )
     return replace(
         state,
+        folded_onto=state.strategies,
+        folded=tuple(rows),
         fills=fills,
         last_id=last_id,
         realized=realized,
-        stats=_stats_add(state.stats, closing_stats(closing)),
+        stats=stats_add(state.stats, closing_stats(closing)),
         strategies=strategies,
     )
 
 
-def _stats_add(a: ClosingStats, b: ClosingStats) -> ClosingStats:
+def stats_add(a: ClosingStats, b: ClosingStats) -> ClosingStats:
     if not b.count:
         return a
     return ClosingStats(
@@ -130,6 +137,13 @@ def _read_all_now(account: Account) -> AccountFills:
     )
 
 
+# Bumped by every trading event (a fill is announced as order_filled), not by a price write: while it stands,
+# the account's totals are reused without asking the database (PERFORMANCE_CACHE_SECONDS bounds their age, so
+# fills stored without an announcement are seen within it, as the report memo sees them).
+fills_memo = VersionedMemo("fills:version", max_age=lambda: settings.PERFORMANCE_CACHE_SECONDS, max_entries=16)
+fills_version_bump = fills_memo.bump
+
+
 class AccountFillsMemo:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -139,6 +153,9 @@ class AccountFillsMemo:
         """The account's totals now; `reuse=False` reads everything (no state kept)."""
         if not reuse:
             return _read_all(account)
+        return fills_memo.get(("account", account.pk), lambda: self._current(account))
+
+    def _current(self, account: Account) -> AccountFills:
         count, last_id, realized = _stamp(account)
         with self._lock:
             state = self._states.get(account.pk)
@@ -158,8 +175,9 @@ class AccountFillsMemo:
         return state
 
     def clear(self) -> None:
+        fills_memo.clear()
         with self._lock:
             self._states.clear()
 
 
-__all__ = ["ALL", "AccountFills", "AccountFillsMemo"]
+__all__ = ["ALL", "AccountFills", "AccountFillsMemo", "fills_version_bump"]

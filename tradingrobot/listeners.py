@@ -7,6 +7,7 @@ committed events. `bar_closed` is heard by the strategy engine (live bars only).
 from market.events import MARKET_EVENTS
 from trading.engine.listener import bar_closed_received
 from trading.events import STRATEGY_EVENTS, TRADING_EVENTS
+from trading.performance_state import fills_version_bump
 from trading.realtime.bridge import forward_event
 from trading.strategy_push import strategies_push_on_decision
 from tradingrobot import events
@@ -21,6 +22,7 @@ assert WIRE_EVENTS <= TRADING_EVENTS | MARKET_EVENTS | STRATEGY_EVENTS
 LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
     (forward_event, WIRE_EVENTS),  # to the realtime broker, which reaches every web process
     (ledger_version_bump, LEDGER_EVENTS),  # the status memo is out of date
+    (fills_version_bump, TRADING_EVENTS),  # the performance report's fill totals may be (a price write: not)
     (order_event_count, LEDGER_EVENTS),  # tradingrobot_order_events{event}
     (bar_closed_received, frozenset({"bar_closed"})),  # the strategy engine: a task per live closed bar with strategies
 ]

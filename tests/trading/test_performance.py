@@ -3,11 +3,14 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from rest_framework.renderers import JSONRenderer
 
 from portfolio.equity import equity_snapshot_take
 from trading.metrics import sharpe
 from trading.models import OutboxMessage
-from trading.performance import performance_compute, performance_push_enqueue
+from trading.performance import performance_compute, performance_push_enqueue, performance_report
+from trading.performance_json import performance_data
+from trading.serializers import PerformanceOut
 
 from ..conftest import MARKET_OPEN_AT
 
@@ -75,6 +78,15 @@ def test_performance_api(api, traded):
     assert one["metrics"]["total_pnl"] == 10.0 and "strategies" not in one
     missing = api.get("/api/performance?strategy_id=NOPE")
     assert missing.status_code == 404 and "STRATEGY-TSLA" in missing.json()["message"]
+
+
+@pytest.mark.parametrize("strategy_id", ["", "ALL", "STRATEGY-TSLA"])
+def test_the_prepared_json_is_the_serializers(traded, strategy_id):
+    report = performance_report(strategy_id=strategy_id)
+    assert report["metrics"]["sharpe_ratio"] is None  # a null rendered too
+    expected = JSONRenderer().render(PerformanceOut(report).data)
+    assert JSONRenderer().render(performance_data(report)) == expected
+    assert ("strategies" in performance_data(report)) == (strategy_id == "")
 
 
 def test_metrics_queued_for_wordpress(traded):
