@@ -220,9 +220,7 @@ class Feed:
         rows = self.rows_between(ticker, first, last, start_text, end_text)
         head = {"symbol": ticker, "period": {"start_date": start_text, "end_date": end_text}}
         tail = {"count": len(rows), "timestamp": self.now_local()}
-        body = RawJSON(
-            f"{_dumps(head)[:-1]},\"data\":[{','.join(rows)}],{_dumps(tail)[1:]}".encode()
-        )
+        body = RawJSON(f'{_dumps(head)[:-1]},"data":[{",".join(rows)}],{_dumps(tail)[1:]}'.encode())
         return 200, body
 
     def strategies(self) -> dict:
