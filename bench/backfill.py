@@ -8,6 +8,7 @@
    default postgres://postgres@127.0.0.1:5432/ingest_bench, dropped and made anew). Reports rows/s end to end
    and the process's resident memory after 10 %, 50 % and 100 % of the windows (flat = streamed) and its peak.
    Then the ceiling: the same stored samples written into the same table, emptied, by one COPY; the ratio.
+   For reference only (not the target): the samples and the bars the backfill derived from them, both by COPY.
 2. Poll: `--polls` polls of /stock-data (4 symbols) against an in-process feed, the clock moved 5 minutes
    per poll so each stores 4 new samples, fills resting orders and merges bars. Reports the robot's time per
    poll beyond the site's answer (total minus the time spent in the HTTP call), median and p95.
@@ -111,31 +112,55 @@ def backfill_bench(days: float, window_days: float, workers: int) -> dict:
     }
 
 
-def copy_ceiling() -> dict:
-    """The same samples the backfill stored, written into the same table (emptied first, as the backfill found
-    it, with its constraints and indexes) by one PostgreSQL COPY: the ceiling of any ingestion into it."""
-    from django.db import connection, transaction
-
-    from market.models import PriceSample
-
-    table = PriceSample._meta.db_table
-    columns = "symbol_id, timestamp, price, volume, source, created_at, updated_at"
+def _copy_out(raw, query: str) -> bytes:
     buffer = io.BytesIO()
-    connection.ensure_connection()
-    raw = connection.connection
-    query = f"COPY (SELECT {columns} FROM {table} ORDER BY id) TO STDOUT"  # noqa: S608 - the model's own names
     with raw.cursor() as cursor, cursor.copy(query) as out:
         for chunk in out:
             buffer.write(chunk)
+    return buffer.getvalue()
+
+
+def copy_ceiling() -> dict:
+    """The same samples the backfill stored, written into the same table (emptied first, as the backfill found
+    it, with its constraints and indexes) by one PostgreSQL COPY: the ceiling of any ingestion into it. Then, for
+    reference only, the samples and the bars the backfill derived from them (~2.4 bar rows per sample), both by
+    COPY in one transaction: what the bars alone cost the database."""
+    from django.db import connection, transaction
+
+    from market.models import Bar, PriceSample
+
+    table, bars = PriceSample._meta.db_table, Bar._meta.db_table
+    columns = "symbol_id, timestamp, price, volume, source, created_at, updated_at"
+    bar_columns = "symbol_id, timeframe, start, day, open, high, low, close, open_at, close_at, close_volume"
+    connection.ensure_connection()
+    raw = connection.connection
+    samples = _copy_out(raw, f"COPY (SELECT {columns} FROM {table} ORDER BY id) TO STDOUT")  # noqa: S608 - model names
+    bar_rows = _copy_out(raw, f"COPY (SELECT {bar_columns} FROM {bars} ORDER BY id) TO STDOUT")  # noqa: S608
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - the model's own table
         rows = cursor.fetchone()[0]
         cursor.execute(f"TRUNCATE {table}")
     started = time.perf_counter()
     with transaction.atomic(), raw.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        copy.write(buffer.getvalue())
+        copy.write(samples)
     seconds = time.perf_counter() - started
-    return {"rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table}, {bars}")
+    started = time.perf_counter()
+    with transaction.atomic(), raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            copy.write(samples)
+        with cursor.copy(f"COPY {bars} ({bar_columns}) FROM STDIN") as copy:
+            copy.write(bar_rows)
+    with_bars = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+        "bar_rows": bar_rows.count(b"\n"),
+        "with_bars_seconds": round(with_bars, 2),
+        "with_bars_rows_per_s": round(rows / with_bars),  # samples per second, their bars written too
+    }
 
 
 def verdict(backfill: dict, ceiling: dict) -> str:
@@ -148,7 +173,9 @@ def verdict(backfill: dict, ceiling: dict) -> str:
         f"backfill {backfill['rows_per_s']:,} rows/s vs COPY {ceiling['rows_per_s']:,} rows/s of the same "
         f"{ceiling['rows']:,} samples: ratio {ratio:.2f} (target >= 0.5: {'PASS' if ratio >= 0.5 else 'NOT MET'}); "
         f"RSS at 10/50/100 %: {marks.get('10%')} / {marks.get('50%')} / {marks.get('100%')} MiB, "
-        f"{'flat' if flat else 'NOT flat'} (+{growth:.1f} MiB); load average {load}"
+        f"{'flat' if flat else 'NOT flat'} (+{growth:.1f} MiB); load average {load}. For reference: COPY of the "
+        f"samples and their {ceiling['bar_rows']:,} bar rows, {ceiling['with_bars_rows_per_s']:,} samples/s "
+        f"(backfill {backfill['rows_per_s'] / ceiling['with_bars_rows_per_s']:.2f}x that)"
     )
 
 

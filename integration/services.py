@@ -334,6 +334,21 @@ def backfill_lock_name() -> str:
     return f"{settings.WP_CACHE_PREFIX}:backfill"
 
 
+def _shares(plan: list[Window], workers: int) -> list[list[Window]]:
+    """The plan split between `workers` pipelines: each symbol's windows to one pipeline, in order, when there are
+    symbols enough (two transactions on one symbol wait for each other: its bar-close marks are row-locked, and
+    windows meeting inside a day merge the same 1Day bar), else window by window."""
+    by_symbol: dict[int, list[Window]] = {}
+    for window in plan:
+        by_symbol.setdefault(window.symbol.pk, []).append(window)
+    if len(by_symbol) < workers:
+        return [plan[i::workers] for i in range(workers)]
+    shares: list[list[Window]] = [[] for _ in range(workers)]
+    for windows in sorted(by_symbol.values(), key=len, reverse=True):
+        min(shares, key=len).extend(windows)
+    return shares
+
+
 def _backfill(
     source: PriceSource,
     *,
@@ -415,8 +430,8 @@ def _backfill(
             pipeline(plan)
         else:
             threads = [
-                threading.Thread(target=threaded, args=(plan[i::workers],), name=f"backfill-{i}")
-                for i in range(workers)
+                threading.Thread(target=threaded, args=(share,), name=f"backfill-{i}")
+                for i, share in enumerate(_shares(plan, workers))
             ]
             for thread in threads:
                 thread.start()

@@ -192,6 +192,8 @@ def _price(value: object) -> Decimal:
 def _volume(value: object) -> int | None:
     if value is None or value == "":
         return None
+    if type(value) is str and value.isascii() and value.isdigit():  # the site's usual "12345"
+        return int(value)
     if isinstance(value, bool):
         raise _BadRow("bad_volume", f"volume {value!r} is not a number")
     try:
@@ -203,7 +205,22 @@ def _volume(value: object) -> int | None:
     return int(number)
 
 
-def _timestamp(value: object, zone: dt.tzinfo) -> dt.datetime:
+ONE_HOUR = dt.timedelta(hours=1)
+_UNKNOWN = object()
+
+
+def _hour_offset(hour: dt.datetime, zone: dt.tzinfo) -> dt.timedelta | None:
+    """The UTC offset `local_to_utc` gives every wall time of the naive hour `hour`, or None when the hour holds a
+    change of offset or a gap (its rows then go through `local_to_utc` one by one)."""
+    last = hour + ONE_HOUR - dt.timedelta(microseconds=1)
+    try:
+        offsets = {at - local_to_utc(at, zone).replace(tzinfo=None) for at in (hour, last)}
+    except ValueError:
+        return None
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def _timestamp(value: object, zone: dt.tzinfo, hours: dict | None = None) -> dt.datetime:
     if not isinstance(value, str) or not value.strip():
         raise _BadRow("bad_timestamp", f"timestamp {value!r} is missing")
     text = value.strip()
@@ -211,6 +228,13 @@ def _timestamp(value: object, zone: dt.tzinfo) -> dt.datetime:
         raise _BadRow("bad_timestamp", f"timestamp {value!r} is MySQL's zero date")
     try:
         naive = dt.datetime.fromisoformat(text)
+        if hours is not None and naive.tzinfo is None:  # one offset per wall-clock hour, worked out once
+            hour = naive.replace(minute=0, second=0, microsecond=0)
+            offset = hours.get(hour, _UNKNOWN)
+            if offset is _UNKNOWN:
+                offset = hours[hour] = _hour_offset(hour, zone)
+            if offset is not None:
+                return (naive - offset).replace(tzinfo=dt.UTC)
         return local_to_utc(naive, zone)
     except ValueError as exc:
         raise _BadRow("bad_timestamp", f"timestamp {value!r}: {exc}") from None
@@ -223,6 +247,7 @@ def rows_to_samples(
     ids; `symbol` is the ticker a history answer is about (its rows must match it)."""
     result = TransformResult()
     seen: set[tuple[int, dt.datetime]] = set()
+    hours: dict[dt.datetime, dt.timedelta | None] = {}
     for index, row in enumerate(rows):
         ticker = None
         try:
@@ -236,7 +261,7 @@ def rows_to_samples(
             if symbol_id is None or (symbol is not None and ticker != symbol):
                 raise _BadRow("unknown_symbol", f"symbol {ticker!r} is not one we ingest")
             price = _price(row.get("price"))
-            timestamp = _timestamp(row.get("timestamp"), zone)
+            timestamp = _timestamp(row.get("timestamp"), zone, hours)
             volume = _volume(row.get("volume"))
             key = (symbol_id, timestamp)
             if key in seen:

@@ -66,7 +66,7 @@ def _marks_lock(symbol_ids: list[int]) -> dict[tuple[int, str], BarCloseMark]:
 def bars_close(*, newest: Mapping[int, dt.datetime], live: bool) -> int:
     """Announce the bars the samples just stored closed. `newest`: symbol id -> its newest sample stored
     (new or changed) in this transaction. Runs inside that transaction, in three or four queries whatever the
-    number of symbols and bars. When nobody listens to `bar_closed` the marks still move (a listener added
+    number of symbols and bars. When nobody hears `bar_closed` (with this `live`) the marks still move (a listener added
     later starts from then, never from history) but no bar is read. Returns how many bars closed."""
     if not newest:
         return 0
@@ -78,7 +78,7 @@ def bars_close(*, newest: Mapping[int, dt.datetime], live: bool) -> int:
         by_timeframe: dict[str, BarCloseMark] = {tf: marks[(symbol_id, tf)] for tf in TIMEFRAMES}
         condition |= _closed_filter(clock, symbol_id, by_timeframe, newest[symbol_id])
     closing = Bar.objects.filter(condition)
-    if listened("bar_closed"):
+    if listened("bar_closed", live=live):
         last, count = _announce_closed(clock, closing, marks, live)
     else:
         last, count = _last_closed(closing)

@@ -169,14 +169,16 @@ def bars_merge_from_sql(new_samples: str) -> str:
         for tf, size in INTRADAY_SECONDS.items()
     ]
     groupings.append((Timeframe.DAY1, f"({local_day}::timestamp AT TIME ZONE '{tz}')"))
+    # First and last of a bucket by plain aggregates over [epoch, value] arrays (compared on the epoch, unique
+    # per symbol in a batch): no sort per group, where an ordered array_agg sorts every bucket on its own.
+    epoch = "extract(epoch FROM timestamp)"
     selects = [
-        f"""SELECT symbol_id, '{tf}', {start} AS start,
-            (array_agg({local_day} ORDER BY timestamp))[1],
-            (array_agg(price ORDER BY timestamp))[1], max(price), min(price),
-            (array_agg(price ORDER BY timestamp DESC))[1], min(timestamp), max(timestamp),
-            (array_agg(volume ORDER BY timestamp DESC))[1]
-        FROM {new_samples} GROUP BY symbol_id, start"""  # noqa: S608
-        for tf, start in groupings
+        f"""SELECT symbol_id, '{tf}', start, (min(timestamp) AT TIME ZONE '{tz}')::date,
+            (min(ARRAY[{epoch}, price]))[2], max(price), min(price), (max(ARRAY[{epoch}, price]))[2],
+            min(timestamp), max(timestamp), (max(ARRAY[{epoch}, volume]))[2]::bigint
+        FROM (SELECT symbol_id, timestamp, price, volume, {bucket} AS start FROM {new_samples}) AS s
+        GROUP BY symbol_id, start"""  # noqa: S608
+        for tf, bucket in groupings
     ]
     # Only table/column names, timeframe labels and the exchange's zone name are interpolated.
     return (

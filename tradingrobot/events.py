@@ -33,6 +33,7 @@ class UnknownEvent(ValueError):
 _payloads: dict[str, type] = {}  # event type -> its TypedDict
 _listeners: list[tuple[frozenset[str], Listener]] = []
 _batch_listeners: list[tuple[frozenset[str], BatchListener]] = []
+_wheres: dict[Listener, Mapping[str, Any]] = {}  # a listener's payload filter (`listen(where=...)`)
 
 
 def catalogue(*payloads: type) -> frozenset[str]:
@@ -58,14 +59,19 @@ def event_types() -> frozenset[str]:
     return frozenset(_payloads)
 
 
-def listen(listener: Listener, *, types: Iterable[str]) -> None:
-    """Deliver the committed events of `types` (catalogue names) to `listener`, in announcement order."""
+def listen(listener: Listener, *, types: Iterable[str], where: Mapping[str, Any] | None = None) -> None:
+    """Deliver the committed events of `types` (catalogue names) to `listener`, in announcement order; with
+    `where`, only those whose payload has these values (`{"live": True}`: a backfill's bars are not heard)."""
     wanted = frozenset(types)
     unknown = sorted(wanted - _payloads.keys())
     if unknown:
         raise UnknownEvent(f"no catalogue declares the event type(s) {unknown}")
     if all(existing != listener for _, existing in _listeners):
         _listeners.append((wanted, listener))
+    if where:
+        _wheres[listener] = dict(where)
+    else:
+        _wheres.pop(listener, None)
 
 
 def listen_batch(listener: BatchListener, *, types: Iterable[str]) -> None:
@@ -81,6 +87,7 @@ def listen_batch(listener: BatchListener, *, types: Iterable[str]) -> None:
 
 def unlisten(listener: Listener | BatchListener) -> None:
     _listeners[:] = [(types, existing) for types, existing in _listeners if existing != listener]
+    _wheres.pop(listener, None)  # type: ignore[arg-type]
     _batch_listeners[:] = [(types, existing) for types, existing in _batch_listeners if existing != listener]
 
 
@@ -98,9 +105,14 @@ def _check(event: Mapping[str, Any]) -> None:
         )
 
 
+def _hears(listener: Listener, payload: Mapping[str, Any]) -> bool:
+    where = _wheres.get(listener)
+    return where is None or all(payload[key] == value for key, value in where.items() if key in payload)
+
+
 def _deliver(event: Mapping[str, Any]) -> None:
     for types, listener in list(_listeners):
-        if event["type"] not in types:
+        if event["type"] not in types or not _hears(listener, event):
             continue
         try:
             listener(event)
@@ -108,9 +120,12 @@ def _deliver(event: Mapping[str, Any]) -> None:
             logger.exception("event listener %r failed for %s", listener, event["type"])
 
 
-def listened(event_type: str) -> bool:
-    """Whether any listener hears `event_type`: a writer may skip building events nobody hears."""
-    return any(event_type in types for types, _ in [*_listeners, *_batch_listeners])
+def listened(event_type: str, **payload: Any) -> bool:
+    """Whether any listener hears `event_type` (with these payload values, for listeners with a `where`):
+    a writer may skip building events nobody hears."""
+    return any(event_type in types and _hears(listener, payload) for types, listener in _listeners) or any(
+        event_type in types for types, _ in _batch_listeners
+    )
 
 
 def announce(*batch: Mapping[str, Any]) -> None:

@@ -26,6 +26,9 @@ LISTENERS: list[tuple[events.Listener, frozenset[str]]] = [
     (order_event_count, LEDGER_EVENTS),  # tradingrobot_order_events{event}
     (bar_closed_received, frozenset({"bar_closed"})),  # the strategy engine: a task per live closed bar with strategies
 ]
+# Payload filters: a backfill's bars are announced (live False) but the engine never hears them, so a backfill
+# with no other listener builds no bar_closed event at all.
+WHERE: dict[events.Listener, dict] = {bar_closed_received: {"live": True}}
 BATCH_LISTENERS: list[tuple[events.BatchListener, frozenset[str]]] = [
     (strategies_push_on_decision, STRATEGY_EVENTS),  # the site's strategy list: one mark per bar
 ]
@@ -33,6 +36,6 @@ BATCH_LISTENERS: list[tuple[events.BatchListener, frozenset[str]]] = [
 
 def listeners_install() -> None:
     for listener, types in LISTENERS:
-        events.listen(listener, types=types)
+        events.listen(listener, types=types, where=WHERE.get(listener))
     for batch_listener, types in BATCH_LISTENERS:
         events.listen_batch(batch_listener, types=types)

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from integration.models import BackfillWindow
-from integration.services import backfill_lock_name, backfill_run, stock_data_poll
+from integration.services import Window, _shares, backfill_lock_name, backfill_run, stock_data_poll
 from integration.tasks import poll_lock_name
-from market.models import Bar, PriceSample
+from market.models import Bar, PriceSample, Symbol
 from tests.conftest import MARKET_OPEN_AT
 from tradingrobot.locks import CacheLock, cache_lock
 
@@ -154,6 +154,28 @@ def test_backfill_with_two_pipelines_stores_the_same(devfeed, market_open):
     assert (report.stored, report.windows) == (2 * expected, 6)
     assert len(timestamps("TSLA")) == len(timestamps("SPY")) == expected
     assert BackfillWindow.objects.count() == 4
+
+
+def test_pipelines_share_the_plan_by_symbol_so_two_transactions_never_wait_on_one_symbol():
+    """Each symbol's windows go to one pipeline, oldest first (its bar-close marks are row-locked per symbol);
+    with fewer symbols than pipelines the windows are dealt out one by one."""
+    day = dt.timedelta(days=1)
+    start = dt.datetime(2025, 12, 1, tzinfo=dt.UTC)
+    symbols = [Symbol(pk=pk, ticker=ticker) for pk, ticker in enumerate(["NVDA", "QQQ", "SPY", "TSLA"], 1)]
+    plan = [Window(symbol, start + i * day, start + (i + 1) * day) for symbol in symbols for i in range(3)]
+    plan.append(Window(symbols[0], start + 3 * day, start + 4 * day))  # NVDA has one window more
+    shares = _shares(plan, 2)
+    owners = {w.symbol.ticker: i for i, share in enumerate(shares) for w in share}
+    assert sorted(len(share) for share in shares) == [6, 7]
+    for i, share in enumerate(shares):
+        assert all(owners[w.symbol.ticker] == i for w in share)
+        for ticker in {w.symbol.ticker for w in share}:
+            starts = [w.start for w in share if w.symbol.ticker == ticker]
+            assert starts == sorted(starts)
+    dealt = sorted((w.symbol.ticker, w.start) for share in shares for w in share)
+    assert dealt == sorted((w.symbol.ticker, w.start) for w in plan)  # every window once
+    one = [w for w in plan if w.symbol.ticker == "SPY"]
+    assert _shares(one, 2) == [one[0::2], one[1::2]]
 
 
 def test_a_backfill_announces_its_bars_as_not_live_and_the_next_poll_only_new_ones(

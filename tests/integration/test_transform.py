@@ -1,5 +1,6 @@
 """Unit tests of integration.transform: pure functions, no database, no network."""
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -142,6 +143,48 @@ def test_fall_back_in_the_site_zone():
         utc(2025, 11, 2, 5, 30),
         utc(2025, 11, 2, 7, 0),
     ]
+
+
+class HalfPastNoonShift(dt.tzinfo):
+    """UTC, then UTC-1 from 12:30 wall time on 2025-06-01: a change of offset inside an hour."""
+
+    def utcoffset(self, at: dt.datetime | None) -> dt.timedelta:
+        shifted = at is not None and at.replace(tzinfo=None) >= dt.datetime(2025, 6, 1, 12, 30)
+        return dt.timedelta(hours=-1 if shifted else 0)
+
+    def dst(self, at: dt.datetime | None) -> dt.timedelta | None:
+        return None
+
+    def tzname(self, at: dt.datetime | None) -> str:
+        return "SHIFT"
+
+
+@pytest.mark.parametrize(
+    "zone, day",
+    [
+        (HalfPastNoonShift(), dt.date(2025, 6, 1)),
+        ("America/New_York", dt.date(2025, 3, 9)),
+        ("America/New_York", dt.date(2025, 11, 2)),
+        ("Australia/Lord_Howe", dt.date(2025, 4, 6)),  # a 30-minute change at 02:00
+        ("Australia/Lord_Howe", dt.date(2025, 10, 5)),
+        ("Pacific/Apia", dt.date(2011, 12, 30)),  # a whole day skipped
+    ],
+)
+def test_a_window_converts_every_stamp_as_local_to_utc_does_one_by_one(zone, day):
+    """A window works out one offset per wall-clock hour; across a change of offset or a gap it must agree,
+    stamp by stamp, with `local_to_utc` (the hours of a change go row by row)."""
+    site = ZoneInfo(zone) if isinstance(zone, str) else zone
+    start = dt.datetime.combine(day - dt.timedelta(days=1), dt.time())
+    stamps = [start + dt.timedelta(minutes=5 * i) for i in range(3 * 288)]
+    expected = {}
+    for naive in stamps:
+        with contextlib.suppress(ValueError):  # a wall time of a gap: skipped as a bad timestamp
+            expected[naive] = local_to_utc(naive, site)
+    rows = [row(timestamp=naive.isoformat(sep=" ")) for naive in stamps]
+    result = rows_to_samples(rows, symbol_ids=IDS, zone=site)
+    got = [s.timestamp for s in result.samples]
+    assert got == list(expected.values()) and all(at.tzinfo is dt.UTC for at in got)
+    assert [r.reason for r in result.skipped] == ["bad_timestamp"] * (len(stamps) - len(expected))
 
 
 def test_a_zone_east_of_utc_and_a_fixed_offset():

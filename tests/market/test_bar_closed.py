@@ -137,6 +137,24 @@ def test_a_backfill_announces_bars_as_not_live(store, heard):
     assert [(e["timeframe"], e["live"]) for e in heard if e["type"] == "bar_closed"] == [("1Min", False)]
 
 
+def test_the_engine_hears_live_bars_only_so_a_backfill_alone_builds_no_event(symbols, store, monkeypatch):
+    """Installed as in production (tradingrobot/listeners.py), the engine is the only bar_closed listener: it is
+    heard for live bars and not for a backfill's, whose marks still move without a bar being read."""
+    from market import bar_close
+
+    assert events.listened("bar_closed", live=True)
+    assert not events.listened("bar_closed", live=False)
+    announced: list[int] = []
+    monkeypatch.setattr(bar_close, "_announce_closed", lambda *args: announced.append(1) or ({}, 0))
+    store(T0, "100", 1000, live=False)
+    assert store(T0 + MINUTE, "101", 1500, live=False).bars_closed == 1
+    assert announced == []
+    mark = BarCloseMark.objects.get(symbol=symbols["TSLA"], timeframe="1Min")
+    assert mark.closed_until == T0 + MINUTE
+    store(T0 + 2 * MINUTE, "102", 1800, live=True)
+    assert announced == [1]
+
+
 def test_marks_are_per_symbol(store, heard):
     store(T0, "100", ticker="TSLA")
     store(T0, "400", ticker="SPY")
@@ -236,7 +254,7 @@ def engine_deaf():
 
     events.unlisten(bar_closed_received)
     yield
-    events.listen(bar_closed_received, types={"bar_closed"})
+    events.listen(bar_closed_received, types={"bar_closed"}, where={"live": True})
 
 
 def test_with_nobody_listening_the_marks_still_move_and_no_history_is_announced_later(symbols, store, engine_deaf):
