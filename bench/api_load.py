@@ -130,9 +130,10 @@ def api_key_header() -> list[str]:
     return ["-H", f"Authorization: Api-Key {key}"]
 
 
-def start_server(workers: int, threads: int) -> subprocess.Popen:
+def start_server(workers: int, threads: int, keepalive: int) -> subprocess.Popen:
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
     worker_class = ["-k", "sync"] if threads <= 1 else ["-k", "gthread", "--threads", str(threads)]
+    worker_class += ["--keep-alive", str(keepalive)]
     process = subprocess.Popen(
         [
             gunicorn,
@@ -342,6 +343,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread when > 1)")
+    parser.add_argument("--keepalive", type=int, default=2, help="gunicorn --keep-alive seconds (gthread only)")
     parser.add_argument("--only", choices=["status", "market_data", "trade"], help="run one endpoint")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -349,10 +351,14 @@ def main() -> None:
     django_setup()
     prepare_database(args.samples)
     headers = api_key_header()
-    server = start_server(args.workers, args.threads)
+    server = start_server(args.workers, args.threads, args.keepalive)
     SERVERS[BASE] = server.pid
     fastapi = None
-    print(f"gunicorn: {args.workers} workers x {args.threads} thread(s); load average {loadavg()}", flush=True)
+    print(
+        f"gunicorn: {args.workers} workers x {args.threads} thread(s), keep-alive {args.keepalive} s;"
+        f" load average {loadavg()}",
+        flush=True,
+    )
     rows = []
     try:
         runs = runs_planned(headers)
