@@ -2,8 +2,11 @@
 process sees the same counts. Fixed windows: a client may burst up to twice a limit across a window edge."""
 
 import contextlib
+import hashlib
 import logging
 import math
+import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import NoScriptError
 from rest_framework.throttling import BaseThrottle
 
 from tradingrobot.snapshot_cache import CACHE_DOWN
@@ -76,6 +80,41 @@ return out
 """
 
 
+RATES_SHA = hashlib.sha1(RATES_LUA.encode()).hexdigest().encode()  # noqa: S324 - Redis names a script by its SHA-1
+
+
+class _Direct(threading.local):
+    """This thread's own connection for rates_hit: the command packed here, no pool, no lock (redis-py's command
+    machinery costs several times the round trip)."""
+
+    pool: Any = None
+    pid: int = 0
+    connection: Any = None
+
+
+_direct = _Direct()
+
+
+def _rates_call(client: Any, keys: list[str], args: list[int]) -> list:
+    pool = client.connection_pool
+    if _direct.pool is not pool or _direct.pid != os.getpid():
+        _direct.pool, _direct.pid = pool, os.getpid()
+        _direct.connection = pool.connection_class(**pool.connection_kwargs)
+    parts = [b"EVALSHA", RATES_SHA, b"%d" % len(keys), *(key.encode() for key in keys), *(b"%d" % a for a in args)]
+    packed = b"".join([b"*%d\r\n" % len(parts), *(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)])
+    connection = _direct.connection
+    try:
+        connection.send_packed_command([packed])
+        return connection.read_response()
+    except NoScriptError:  # not loaded yet (or Redis restarted): load it, once
+        client.script_load(RATES_LUA)
+        connection.send_packed_command([packed])
+        return connection.read_response()
+    except CACHE_DOWN:
+        connection.disconnect()  # a half-read answer must not be read by the next call
+        raise
+
+
 @dataclass(frozen=True)
 class RatesHit:
     """Counted by rates_hit: the longest wait (None while every bucket is within its rate), the values read
@@ -94,10 +133,7 @@ def rates_hit(buckets: list[tuple[str, str]], *, read: list[str]) -> RatesHit:
     backend = caches["default"]
     if isinstance(backend, RedisCache):
         client, full_keys = _redis(backend, [w.key for w in windows] + read)
-        script = getattr(client, "_kept_rates_script", None)
-        if script is None:
-            script = client._kept_rates_script = client.register_script(RATES_LUA)
-        replies = script(keys=full_keys, args=[len(windows), *(w.window + 1 for w in windows)])
+        replies = _rates_call(client, full_keys, [len(windows), *(w.window + 1 for w in windows)])
         counts = [int(count) for count in replies[: len(windows)]]
         serializer = backend._cache._serializer  # type: ignore[attr-defined]  # the backend's own: not in the stubs
         raw = replies[len(windows) :]
