@@ -1,5 +1,6 @@
 """The lean WSGI path: the hottest reads (API_LEAN_PATHS, by default GET /api/status) skip the middleware that
-does nothing for an API request authenticated by key or token.
+does nothing for an API request authenticated by key or token. A plain success of theirs is answered before this
+by the fast path (tradingrobot/fast_path.py); the lean handler answers the rest of their requests.
 
 Skipped (LEAN_SKIPPED_MIDDLEWARE): static files (WhiteNoise), the session, CSRF (DRF's views are exempt and
 the API takes no cookie), Django's user and messages, CommonMiddleware (an exact path: no slash to append),

@@ -221,3 +221,11 @@ def test_a_revoked_key_is_refused_by_the_full_path_even_when_remembered(priced, 
     api_key.save()
     refused = call(application, HTTP_X_API_KEY=plain)
     assert refused.status_code in (401, 403) and refused.json()["code"] == "revoked_api_key", refused.content
+
+
+def test_head_takes_the_fast_path_too(priced, key):
+    environ = RequestFactory().head("/api/status", HTTP_X_API_KEY=key).environ
+    setup_testing_defaults(environ)
+    answered = application.answer(environ, "/api/status")
+    assert answered is not None and answered[1].status_code == 200
+    assert call(application, method="head", HTTP_X_API_KEY=key).status_code == 200
