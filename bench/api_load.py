@@ -1,4 +1,5 @@
-"""Load benchmark of the trading API in its production arrangement (gunicorn, 2 sync workers, PostgreSQL).
+"""Load benchmark of the trading API in its production arrangement (gunicorn with tradingrobot/ops/gunicorn.py's
+settings, 2 workers, PostgreSQL).
 
     make bench            # or: .venv/bin/python bench/api_load.py [--duration 10] [--samples 1000000]
 
@@ -130,9 +131,15 @@ def api_key_header() -> list[str]:
     return ["-H", f"Authorization: Api-Key {key}"]
 
 
-def start_server(workers: int, threads: int) -> subprocess.Popen:
+def start_server(workers: int, threads: int | None, keepalive: int | None) -> subprocess.Popen:
+    """gunicorn with production's settings (tradingrobot/ops/gunicorn.py: gthread, its threads, keep-alive),
+    or those given."""
     gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    worker_class = ["-k", "sync"] if threads <= 1 else ["-k", "gthread", "--threads", str(threads)]
+    worker_class = ["-c", "python:tradingrobot.ops.gunicorn"]
+    if threads is not None:
+        worker_class += ["-k", "sync"] if threads <= 1 else ["-k", "gthread", "--threads", str(threads)]
+    if keepalive is not None:
+        worker_class += ["--keep-alive", str(keepalive)]
     process = subprocess.Popen(
         [
             gunicorn,
@@ -323,6 +330,12 @@ def runs_planned(headers: list[str]) -> list[tuple]:
     ]
 
 
+def production(setting: str, given: int | None) -> object:
+    from tradingrobot.ops import gunicorn
+
+    return getattr(gunicorn, setting) if given is None else given
+
+
 def rates(runs: list[dict]) -> str:
     return " / ".join(f"{run['rps']:.0f}" for run in runs)
 
@@ -341,7 +354,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of endpoint and references")
     parser.add_argument("--samples", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread when > 1)")
+    parser.add_argument("--threads", type=int, help="threads per worker (1: sync workers; default: production's)")
+    parser.add_argument("--keepalive", type=int, help="gunicorn --keep-alive seconds (default: production's)")
     parser.add_argument("--only", choices=["status", "market_data", "trade"], help="run one endpoint")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -349,10 +363,15 @@ def main() -> None:
     django_setup()
     prepare_database(args.samples)
     headers = api_key_header()
-    server = start_server(args.workers, args.threads)
+    server = start_server(args.workers, args.threads, args.keepalive)
     SERVERS[BASE] = server.pid
     fastapi = None
-    print(f"gunicorn: {args.workers} workers x {args.threads} thread(s); load average {loadavg()}", flush=True)
+    print(
+        f"gunicorn: {args.workers} workers x {production('threads', args.threads)} thread(s),"
+        f" keep-alive {production('keepalive', args.keepalive)} s;"
+        f" load average {loadavg()}",
+        flush=True,
+    )
     rows = []
     try:
         runs = runs_planned(headers)

@@ -5,7 +5,8 @@
 Uses bench/api_load.py's database (created and seeded when missing) and settings. Times one request (the CPU
 time of this process: waiting for Redis or for a busy CPU is left out) through Django's WSGI handler with the
 full MIDDLEWARE list, then with each middleware left out in turn (its cost is the difference), through the lean
-list (tradingrobot/lean.py), and with no middleware at all. The order of the variants is shuffled per round and
+list (tradingrobot/lean.py), with no middleware at all, and through the fast path (tradingrobot/fast_path.py:
+production's WSGI application). The order of the variants is shuffled per round and
 the median per-request time over the rounds is printed, in microseconds, with the load average (the machine is
 shared: only differences measured in the same run mean anything).
 """
@@ -50,12 +51,17 @@ def environ(headers: list[str]) -> dict:
     return env
 
 
-def handler_for(middleware: list[str] | None):
+FAST = "fast path (tradingrobot/fast_path.py)"
+
+
+def handler_for(middleware: list[str] | str | None):
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import override_settings
 
-    from tradingrobot.lean import LeanWSGIHandler
+    from tradingrobot.lean import LeanWSGIHandler, lean_dispatch
 
+    if middleware == FAST:
+        return lean_dispatch(WSGIHandler())
     if middleware is None:
         return LeanWSGIHandler()
     with override_settings(MIDDLEWARE=middleware):
@@ -87,7 +93,7 @@ def main() -> None:
     from django.conf import settings
 
     full = list(settings.MIDDLEWARE)
-    variants: dict[str, list[str] | None] = {"full list": full}
+    variants: dict[str, list[str] | str | None] = {"full list": full}
     for path in full:
         if path in NEEDS_SESSION:
             continue
@@ -98,6 +104,7 @@ def main() -> None:
         variants[f"without {path}"] = [m for m in full if m != path]
     variants["lean list (tradingrobot/lean.py)"] = None
     variants["no middleware"] = []
+    variants[FAST] = FAST
     handlers = {name: handler_for(mw) for name, mw in variants.items()}
     env = environ(headers)
     for handler in handlers.values():

@@ -1,5 +1,6 @@
 """The lean WSGI path: the hottest reads (API_LEAN_PATHS, by default GET /api/status) skip the middleware that
-does nothing for an API request authenticated by key or token.
+does nothing for an API request authenticated by key or token. A plain success of theirs is answered before this
+by the fast path (tradingrobot/fast_path.py); the lean handler answers the rest of their requests.
 
 Skipped (LEAN_SKIPPED_MIDDLEWARE): static files (WhiteNoise), the session, CSRF (DRF's views are exempt and
 the API takes no cookie), Django's user and messages, CommonMiddleware (an exact path: no slash to append),
@@ -34,19 +35,21 @@ LEAN_SKIPPED_MIDDLEWARE = frozenset(
 )
 
 
-def lean_middleware(middleware: Iterable[str]) -> list[str]:
-    return [path for path in middleware if path not in LEAN_SKIPPED_MIDDLEWARE]
+def lean_middleware(middleware: Iterable[str], skipped: frozenset[str] = LEAN_SKIPPED_MIDDLEWARE) -> list[str]:
+    return [path for path in middleware if path not in skipped]
 
 
 class LeanWSGIHandler(WSGIHandler):
     """Django's WSGI handler over the lean middleware list (synchronous: gunicorn's workers)."""
+
+    skipped = LEAN_SKIPPED_MIDDLEWARE
 
     def load_middleware(self, is_async: bool = False) -> None:
         self._view_middleware: list[Callable] = []
         self._template_response_middleware: list[Callable] = []
         self._exception_middleware: list[Callable] = []
         handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]  # not in the stubs
-        for path in reversed(lean_middleware(settings.MIDDLEWARE)):
+        for path in reversed(lean_middleware(settings.MIDDLEWARE, self.skipped)):
             instance = import_string(path)(handler)
             if hasattr(instance, "process_view"):
                 self._view_middleware.insert(0, instance.process_view)
@@ -59,15 +62,18 @@ class LeanWSGIHandler(WSGIHandler):
 
 
 def lean_dispatch(full: BaseHandler) -> Callable:
-    """A WSGI application: the lean handler for GET/HEAD of an API_LEAN_PATHS path, `full` for the rest; for
-    both, the memos' versions pinned for the request."""
+    """A WSGI application: for GET/HEAD of an API_LEAN_PATHS path the fast path (tradingrobot/fast_path.py) and
+    when it does not answer the lean handler; `full` for the rest; for both handlers, the memos' versions pinned
+    for the request."""
+    from tradingrobot.fast_path import FastPath  # it builds on this module's handler
+
     paths = frozenset(settings.API_LEAN_PATHS)
     lean = LeanWSGIHandler() if paths else None
 
-    def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def pinned(environ: dict, start_response: Callable) -> Iterable[bytes]:
         with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
             if lean and environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
                 return lean(environ, start_response)
             return full(environ, start_response)  # type: ignore[operator]  # a WSGIHandler is callable
 
-    return application
+    return FastPath(paths, pinned) if paths else pinned

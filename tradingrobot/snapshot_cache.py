@@ -37,16 +37,22 @@ _memos: list["VersionedMemo"] = []
 _pinned: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("memo_versions", default=None)
 
 
+def memo_version_keys() -> list[str]:
+    """The cache keys of every memo's version (what versions_pinned reads)."""
+    return list(dict.fromkeys(memo.version_key for memo in _memos))
+
+
 @contextlib.contextmanager
-def versions_pinned() -> Iterator[None]:
+def versions_pinned(read: dict[str, Any] | None = None) -> Iterator[None]:
     """Every memo's version read once, in one round trip to the shared cache, for the block (a request): the
-    memos it uses then cost no round trip each. As if each memo had been read at the start of the block."""
+    memos it uses then cost no round trip each. As if each memo had been read at the start of the block.
+    `read`: the versions already read (memo_version_keys() in a caller's own round trip)."""
     if _pinned.get() is not None:  # already pinned by an outer block
         yield
         return
-    keys = [memo.version_key for memo in _memos]
+    keys = memo_version_keys()
     try:
-        versions = {key: None for key in keys} | cache.get_many(keys)
+        versions = dict(read) if read is not None else {key: None for key in keys} | cache.get_many(keys)
     except CACHE_DOWN:  # nothing pinned: each memo reads (and meets the outage) as it would unpinned
         yield
         return

@@ -12,6 +12,7 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 
 from trading.documents import status_document_bytes
+from tradingrobot.fast_path import FastPath
 from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, lean_dispatch, lean_middleware
 from tradingrobot.security.models import AuditEvent
 from tradingrobot.wsgi import application
@@ -164,3 +165,67 @@ def test_no_lean_paths_sends_everything_through_the_full_list(priced, key, setti
     settings.API_LEAN_PATHS = []
     answer = call(lean_dispatch(_full()), HTTP_X_API_KEY=key)
     assert answer.status_code == 200 and answer["X-Frame-Options"] == "DENY"
+
+
+def _environ(path: str = "/api/status", **headers) -> dict:
+    environ = RequestFactory().get(path, **headers).environ
+    setup_testing_defaults(environ)
+    return environ
+
+
+def test_a_plain_success_is_answered_by_the_fast_path_as_the_lean_chain_answers(priced, key, time_machine):
+    assert isinstance(application, FastPath)
+    assert application.answer(_environ(HTTP_X_API_KEY=key), "/api/status") is not None
+    headers = {"HTTP_X_API_KEY": key, "HTTP_ORIGIN": WP, "HTTP_X_REQUEST_ID": "fast-probe-1"}
+    fast, lean = call(application, **headers), call(LeanWSGIHandler(), **headers)
+    assert (fast.status_code, fast.content) == (lean.status_code, lean.content)
+    assert fast.headers == lean.headers  # security headers, CORS, request id, DRF's Allow: the same
+    assert fast["Allow"] == "GET, HEAD, OPTIONS" and fast["Access-Control-Allow-Origin"] == WP
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HTTP_X_API_KEY": "nope"},
+        {"HTTP_AUTHORIZATION": "Api-Key "},
+        {"HTTP_AUTHORIZATION": "Bearer some-oauth-token"},
+        {"HTTP_ACCEPT": "text/html"},
+    ],
+)
+def test_anything_but_a_plain_success_falls_through(priced, key, headers):
+    environ = _environ(**({"HTTP_X_API_KEY": key} if headers.keys() == {"HTTP_ACCEPT"} else {}), **headers)
+    assert application.answer(environ, "/api/status") is None
+
+
+def test_the_fast_path_does_not_serve_a_query_string_or_another_path(priced, key):
+    assert application.answer(_environ("/bench-no-such-path", HTTP_X_API_KEY=key), "/bench-no-such-path") is None
+    with_query = call(application, "/api/status?x=1", HTTP_X_API_KEY=key)
+    assert with_query.status_code == 200  # the lean path answered it
+
+
+def test_a_refusal_after_counting_is_counted_once(make_key, settings):
+    """The fast path counts, meets the missing scope, takes its counts back and hands over: the address's limit
+    sees one request per request, not two."""
+    settings.THROTTLE_RATES = {**settings.THROTTLE_RATES, "ip": "2/min"}
+    _, trade_only = make_key("trade")
+    address = f"2001:db8::{uuid.uuid4().hex[:4]}"
+    codes = [call(application, HTTP_X_API_KEY=trade_only, REMOTE_ADDR=address).status_code for _ in range(3)]
+    assert codes == [403, 403, 429]
+
+
+def test_a_revoked_key_is_refused_by_the_full_path_even_when_remembered(priced, make_key):
+    api_key, plain = make_key("read")
+    assert call(application, HTTP_X_API_KEY=plain).status_code == 200  # now in the key memo
+    api_key.revoked = True
+    api_key.save()
+    refused = call(application, HTTP_X_API_KEY=plain)
+    assert refused.status_code in (401, 403) and refused.json()["code"] == "revoked_api_key", refused.content
+
+
+def test_head_takes_the_fast_path_too(priced, key):
+    environ = RequestFactory().head("/api/status", HTTP_X_API_KEY=key).environ
+    setup_testing_defaults(environ)
+    answered = application.answer(environ, "/api/status")
+    assert answered is not None and answered[1].status_code == 200
+    assert call(application, method="head", HTTP_X_API_KEY=key).status_code == 200

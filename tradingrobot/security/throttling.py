@@ -1,13 +1,20 @@
 """Rate limits counted in the shared cache (Redis when configured) with atomic increments, so every
 process sees the same counts. Fixed windows: a client may burst up to twice a limit across a window edge."""
 
+import contextlib
+import hashlib
 import logging
 import math
+import os
+import threading
 import time
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import NoScriptError
 from rest_framework.throttling import BaseThrottle
 
 from tradingrobot.snapshot_cache import CACHE_DOWN
@@ -28,20 +35,145 @@ def rate_parse(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period.strip().lower()]
 
 
+@dataclass(frozen=True)
+class _Window:
+    key: str
+    limit: int
+    window: int
+    start: int
+
+    def wait(self, count: int, now: float) -> int | None:
+        return max(1, math.ceil(self.start + self.window - now)) if count > self.limit else None
+
+
+def _window(bucket: str, rate: str, now: float) -> _Window:
+    limit, window = rate_parse(rate)
+    start = int(now // window) * window
+    return _Window(f"rate:{bucket}:{window}:{start}", limit, window, start)
+
+
 def rate_hit(*, bucket: str, rate: str) -> int | None:
     """Count one request in `bucket`; None while within the rate, else the seconds until the window ends."""
-    limit, window = rate_parse(rate)
     now = time.time()
-    start = int(now // window) * window
-    key = f"rate:{bucket}:{window}:{start}"
+    window = _window(bucket, rate, now)
     try:
-        count = _count(key, timeout=window + 1)
+        count = _count(window.key, timeout=window.window + 1)
     except CACHE_DOWN as error:
         logger.warning("rate limit %s not counted: cache unreachable (%s)", bucket, error)
         return None
-    if count > limit:
-        return max(1, math.ceil(start + window - now))
-    return None
+    return window.wait(count, now)
+
+
+# One command instead of a pipeline of 2 per bucket + 1: redis-py's packing and parsing cost more CPU than Redis.
+# KEYS: the buckets' keys, then the keys to read; ARGV: the number of buckets, then each bucket's expiry.
+RATES_LUA = """
+local buckets = tonumber(ARGV[1])
+local out = {}
+for i = 1, buckets do
+  out[i] = redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ARGV[i + 1], 'NX')
+end
+for i = buckets + 1, #KEYS do
+  out[i] = redis.call('GET', KEYS[i])
+end
+return out
+"""
+
+
+RATES_SHA = hashlib.sha1(RATES_LUA.encode()).hexdigest().encode()  # noqa: S324 - Redis names a script by its SHA-1
+
+
+class _Direct(threading.local):
+    """This thread's own connection for rates_hit: the command packed here, no pool, no lock (redis-py's command
+    machinery costs several times the round trip)."""
+
+    pool: Any = None
+    pid: int = 0
+    connection: Any = None
+
+
+_direct = _Direct()
+
+
+def _rates_call(client: Any, keys: list[str], args: list[int]) -> list:
+    pool = client.connection_pool
+    if _direct.pool is not pool or _direct.pid != os.getpid():
+        _direct.pool, _direct.pid = pool, os.getpid()
+        _direct.connection = pool.connection_class(**pool.connection_kwargs)
+    parts = [b"EVALSHA", RATES_SHA, b"%d" % len(keys), *(key.encode() for key in keys), *(b"%d" % a for a in args)]
+    packed = b"".join([b"*%d\r\n" % len(parts), *(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)])
+    connection = _direct.connection
+    try:
+        connection.send_packed_command([packed])
+        return connection.read_response()
+    except NoScriptError:  # not loaded yet (or Redis restarted): load it, once
+        client.script_load(RATES_LUA)
+        connection.send_packed_command([packed])
+        return connection.read_response()
+    except CACHE_DOWN:
+        connection.disconnect()  # a half-read answer must not be read by the next call
+        raise
+
+
+@dataclass(frozen=True)
+class RatesHit:
+    """Counted by rates_hit: the longest wait (None while every bucket is within its rate), the values read
+    with the counts, and the counted windows (for rates_unhit)."""
+
+    wait: int | None
+    values: dict[str, Any]
+    counted: tuple[_Window, ...]
+
+
+def rates_hit(buckets: list[tuple[str, str]], *, read: list[str]) -> RatesHit:
+    """Count one request in each bucket (as rate_hit does) and read the cache keys `read`, on Redis in one round
+    trip. Raises CACHE_DOWN: the caller decides (rate_hit would not count)."""
+    now = time.time()
+    windows = tuple(_window(bucket, rate, now) for bucket, rate in buckets)
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client, full_keys = _redis(backend, [w.key for w in windows] + read)
+        replies = _rates_call(client, full_keys, [len(windows), *(w.window + 1 for w in windows)])
+        counts = [int(count) for count in replies[: len(windows)]]
+        serializer = backend._cache._serializer  # type: ignore[attr-defined]  # the backend's own: not in the stubs
+        raw = replies[len(windows) :]
+        values = {key: None if value is None else serializer.loads(value) for key, value in zip(read, raw, strict=True)}
+    else:
+        counts = [_count(w.key, timeout=w.window + 1) for w in windows]
+        values = {key: None for key in read} | cache.get_many(read)
+    waits = [wait for w, count in zip(windows, counts, strict=True) if (wait := w.wait(count, now)) is not None]
+    return RatesHit(max(waits) if waits else None, values, windows)
+
+
+def rates_unhit(hit: RatesHit) -> None:
+    """Take back rates_hit's counts (the request is handed to a path that counts it again)."""
+    backend = caches["default"]
+    try:
+        if isinstance(backend, RedisCache):
+            client, full_keys = _redis(backend, [w.key for w in hit.counted])
+            pipe = client.pipeline(transaction=False)
+            for window, full_key in zip(hit.counted, full_keys, strict=True):
+                pipe.decr(full_key)
+                pipe.expire(full_key, window.window + 1, nx=True)  # expired in between: the new key expires too
+            pipe.execute()
+            return
+        for window in hit.counted:
+            with contextlib.suppress(ValueError):  # expired in between: nothing to take back
+                cache.decr(window.key)
+    except CACHE_DOWN as error:
+        logger.warning("rate counts not taken back: cache unreachable (%s)", error)
+
+
+def _redis(backend: RedisCache, keys: list[str]) -> tuple[Any, list[str]]:
+    """The backend's pooled write client (RedisCache._cache: private in Django, missing from the stubs) and the
+    full keys. The client object is kept: Django's get_client makes a new one on every call (tens of us)."""
+    full_keys = [backend.make_and_validate_key(key) for key in keys]
+    client_cache = backend._cache  # type: ignore[attr-defined]  # not in django-stubs
+    client = getattr(client_cache, "_kept_write_client", None)
+    if client is None:
+        client = client_cache.get_client(write=True)
+        client_cache._kept_write_client = client
+    return client, full_keys
 
 
 def _count(key: str, *, timeout: int) -> int:
@@ -49,9 +181,7 @@ def _count(key: str, *, timeout: int) -> int:
     only by the window's first request (EXPIRE NX, Redis >= 7); Django's add + incr would take three."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        full_key = backend.make_and_validate_key(key)
-        # The backend's own pooled client (RedisCache._cache: private in Django, missing from the stubs).
-        client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # not in django-stubs
+        client, (full_key,) = _redis(backend, [key])
         pipe = client.pipeline(transaction=False)
         pipe.incr(full_key)
         pipe.expire(full_key, timeout, nx=True)

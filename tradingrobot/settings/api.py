@@ -5,7 +5,8 @@ from .base import env
 # Request bodies: JSON only (no route takes files), at most API_MAX_BODY_BYTES and API_MAX_JSON_DEPTH levels deep.
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=65536)
 API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
-# Paths whose GET/HEAD skip the middleware an API request does not use (tradingrobot/lean.py); empty: none.
+# Paths whose GET/HEAD take the fast path (tradingrobot/fast_path.py), else the lean middleware list
+# (tradingrobot/lean.py); empty: none.
 API_LEAN_PATHS = env.list("API_LEAN_PATHS", default=["/api/status"])
 
 REST_FRAMEWORK = {

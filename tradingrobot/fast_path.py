@@ -1,0 +1,186 @@
+"""The fast path of the hottest reads (API_LEAN_PATHS, by default GET /api/status): the request answered without
+Django's URL routing, DRF's request machinery or the per-check round trips to Redis, calling the same functions
+the full path calls, in its order:
+
+  the client IP and its allowlist, the per-address buckets (security.middleware), DRF's content negotiation, the
+  view's API key authentication, permission (scope) and throttle buckets, the view's own handler (for the status:
+  the prepared bytes, trading.documents.status_document_bytes) and DRF's response headers.
+
+Every rate-limit count and the memos' versions take one pipelined round trip (throttling.rates_hit). The answer
+then goes through the lean middleware chain (metrics, request id, security headers, CORS) as on the lean path,
+less the two whose work was done here (the client-IP checks; the audit: an audited view is never fast).
+
+Anything that is not a plain success (no key, a bad key, a missing scope, throttled, the cache down, a query
+string, an error...) takes its counts back and falls through to the lean path, so every refusal and error is
+answered by the code that owns it, exactly as before.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import Resolver404, ResolverMatch, get_urlconf, resolve
+from rest_framework.exceptions import APIException
+from rest_framework.views import APIView
+
+from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler
+from tradingrobot.security.authentication import ApiKeyAuthentication, InvalidCredentials, key_from_headers
+from tradingrobot.security.client_ip import client_ip
+from tradingrobot.security.middleware import guarded_path, ip_refusal, request_buckets
+from tradingrobot.security.models import ApiKey
+from tradingrobot.security.principals import principal_id
+from tradingrobot.security.throttling import RatesHit, _CacheThrottle, rates_hit, rates_unhit
+from tradingrobot.snapshot_cache import CACHE_DOWN, memo_version_keys, versions_pinned
+
+logger = logging.getLogger(__name__)
+ANSWER = "tradingrobot.fast_answer"  # environ key: the (match, response) the fast handler's chain answers with
+DONE_HERE = frozenset(
+    {"tradingrobot.security.middleware.ClientIpMiddleware", "tradingrobot.security.middleware.AuditMiddleware"}
+)
+
+
+class Probe:
+    """What DRF's negotiation, authentication, permission and throttle classes read of a request."""
+
+    def __init__(self, environ: dict, path: str, ip: str | None):
+        self.META = environ
+        self.method = environ["REQUEST_METHOD"]
+        self.path = path
+        self.query_params: dict[str, str] = {}  # the fast path takes no query string
+        self.client_ip = ip
+        self._request = self  # TradeRateThrottle reads the client IP from the Django request
+        self.user: Any = None
+        self.auth: Any = None
+        self.accepted_renderer: Any = None
+        self.accepted_media_type: str | None = None
+        self.version: Any = None
+        self.versioning_scheme: Any = None
+
+
+class FastHandler(LeanWSGIHandler):
+    """The lean chain without the middleware whose work the fast path did; its view is the prepared answer."""
+
+    skipped = LEAN_SKIPPED_MIDDLEWARE | DONE_HERE
+
+    def _get_response(self, request):
+        match, response = request.environ[ANSWER]
+        request.resolver_match = match
+        for process_view in self._view_middleware:  # metrics label the request by its view
+            early = process_view(request, match.func, match.args, match.kwargs)
+            if early is not None:
+                return early
+        if callable(getattr(response, "render", None)):  # a DRF Response: rendered as Django's handler does
+            for process_template_response in self._template_response_middleware:
+                response = process_template_response(request, response)
+            response = response.render()
+        return response
+
+
+def _eligible(view_class: Any, method: str) -> bool:
+    """A DRF view whose first authentication is the API key, whose throttles count in the cache, unaudited."""
+    if not (isinstance(view_class, type) and issubclass(view_class, APIView)):
+        return False
+    view = view_class()
+    authenticators = view.get_authenticators()
+    return (
+        bool(authenticators)
+        and type(authenticators[0]) is ApiKeyAuthentication
+        and all(isinstance(throttle, _CacheThrottle) for throttle in view.get_throttles())
+        and not getattr(view_class, "audit_action", None)
+        and hasattr(view, "get")
+        and method in ("GET", "HEAD")
+    )
+
+
+class FastPath:
+    """A WSGI application: the fast answer of a GET/HEAD of `paths`, else `fallback`'s."""
+
+    def __init__(self, paths: Iterable[str], fallback: Callable):
+        self.paths = frozenset(paths)
+        self.fallback = fallback
+        self.handler = FastHandler()
+        self._matches: dict[tuple[Any, str, str], ResolverMatch | None] = {}
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path in self.paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD") and not environ.get("QUERY_STRING"):
+            answer = self.answer(environ, path)
+            if answer is not None:
+                environ[ANSWER] = answer
+                return self.handler(environ, start_response)
+        return self.fallback(environ, start_response)
+
+    def _match(self, path: str, method: str) -> ResolverMatch | None:
+        key = (get_urlconf(), path, method)
+        if key not in self._matches:
+            try:
+                match = resolve(path)
+            except Resolver404:  # the full path answers it
+                match = None
+            eligible = match is not None and _eligible(getattr(match.func, "cls", None), method)
+            self._matches[key] = match if eligible else None
+        return self._matches[key]
+
+    def answer(self, environ: dict, path: str) -> tuple[ResolverMatch, HttpResponse] | None:
+        """The (match, response) of a plain success, or None: the request falls through, nothing counted."""
+        match = self._match(path, environ["REQUEST_METHOD"]) if guarded_path(path) else None
+        if match is None:
+            return None
+        ip = client_ip(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
+        if ip_refusal(ip) is not None or "\x00" in path:
+            return None
+        try:
+            plain = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+        except InvalidCredentials:  # refused by the full path
+            return None
+        if plain is None:
+            return None
+        probe = Probe(environ, path, ip)
+        as_view: Any = match.func  # APIView.as_view()'s function: its class and arguments
+        view = as_view.cls(**as_view.initkwargs)
+        view.setup(probe, *match.args, **match.kwargs)
+        view.headers = view.default_response_headers
+        try:
+            view.format_kwarg = view.get_format_suffix(**match.kwargs)
+            probe.accepted_renderer, probe.accepted_media_type = view.perform_content_negotiation(probe)
+            probe.version, probe.versioning_scheme = view.determine_version(probe, *match.args, **match.kwargs)
+        except APIException:  # not acceptable, a bad version: the full path answers it
+            return None
+        # The credential's rate-limit id is its key's prefix; checked again once the key itself is known.
+        probe.auth = ApiKey(prefix=plain.partition(".")[0])
+        throttles = view.get_throttles()
+        buckets = request_buckets(path, ip) + [b for t in throttles for b in t.buckets(probe, view)]
+        try:
+            hit = rates_hit(buckets, read=memo_version_keys())
+        except CACHE_DOWN:
+            return None
+        served = None if hit.wait is not None else self._served(view, probe, match, throttles, buckets, hit)
+        if served is None:
+            rates_unhit(hit)
+        return served
+
+    def _served(self, view, probe: Probe, match: ResolverMatch, throttles, buckets, hit: RatesHit):
+        provisional = probe.auth
+        try:
+            with versions_pinned(hit.values):
+                authenticated = view.get_authenticators()[0].authenticate(probe)
+                if authenticated is None:
+                    return None
+                probe.user, probe.auth = authenticated
+                if principal_id(probe.auth) != principal_id(provisional):
+                    return None
+                if (
+                    request_buckets(probe.path, probe.client_ip)
+                    + [b for t in throttles for b in t.buckets(probe, view)]
+                    != buckets
+                ):
+                    return None
+                if not all(permission.has_permission(probe, view) for permission in view.get_permissions()):
+                    return None
+                response = getattr(view, probe.method.lower())(probe, *match.args, **match.kwargs)
+                response = view.finalize_response(probe, response, *match.args, **match.kwargs)
+        except Exception:  # a refusal or an error: the full path gives its answer (its 4xx, or its 500 and log)
+            logger.debug("fast path fell through for %s", probe.path, exc_info=True)
+            return None
+        return match, response
