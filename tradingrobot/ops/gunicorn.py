@@ -1,17 +1,16 @@
 """Gunicorn's production settings and hooks: `gunicorn -c python:tradingrobot.ops.gunicorn --workers 2 ...`.
 
-Threaded workers with keep-alive: a sync worker closes the connection after every answer, so every request pays
-a TCP setup (the client and the worker alike), and on this 2-core machine a sync worker's own cost per request
-was more than FastAPI's whole answer (README "Benchmarks"). The keep-alive outlasts nginx's idle upstream
-connections (60 s): the proxy closes an idle connection first, never a worker under a request on its way.
+Sync workers, one request at a time per process: the per-process memos (status, market data, performance) are
+built for one thread. Threaded workers with keep-alive were measured beside them (`bench/api_load.py --threads 4
+--keepalive 65`) and served GET /api/status at the same rate here (README "Benchmarks").
 With PROMETHEUS_MULTIPROC_DIR, a worker that exits stops counting in live gauges (its counters stay, as they should).
 """
 
 import os
 
-worker_class = "gthread"
-threads = 4
-keepalive = 65
+worker_class = "sync"
+threads = 1
+keepalive = 2  # gunicorn's default; a sync worker closes the connection after each answer anyway
 
 
 def child_exit(server, worker) -> None:
