@@ -3,12 +3,12 @@
 With thousands of connections in one process the per-connection objects are the process's memory. Once a
 connection is accepted, daphne and autobahn still hold what only the handshake needed: the request and its
 parsed headers (twice: autobahn's dict and daphne's list, which is also the ASGI scope's `headers`), the raw
-request bytes and the offered extensions. And daphne's input queue for the application, an `asyncio.Queue`,
-holds four empty deques (about 760 bytes each) of which an unbounded queue that nobody joins uses two.
-`slim_connection` drops the first, gives the queue small lists instead, keeps autobahn's per-connection copy of
-the factory's settings once on the class, lets go of the HTTP channel of the upgrade, then re-packs the
-protocol's attribute dict (deleting keys does not shrink a dict; copying it does). Under any other server it
-does nothing.
+request bytes and the offered extensions. Empty deques cost about 760 bytes each: autobahn's send queue is one,
+and daphne's input queue for the application, an `asyncio.Queue`, holds four, of which an unbounded queue that
+nobody joins uses two. `slim_connection` drops the first, gives the queues small lists instead, keeps autobahn's
+per-connection copy of the factory's settings once on the class, lets go of the HTTP channel of the upgrade,
+then re-packs the protocol's attribute dict (deleting keys does not shrink a dict; copying it does). Under any
+other server it does nothing.
 """
 
 import asyncio
@@ -65,6 +65,8 @@ def slim_connection(send: Any) -> None:
     for name in HANDSHAKE_ONLY:
         protocol.__dict__.pop(name, None)
     _slim_queue(protocol.__dict__.get("application_queue"))
+    if type(protocol.__dict__.get("send_queue")) is collections.deque:  # autobahn: append, popleft, len only
+        protocol.send_queue = SmallFifo(protocol.send_queue)
     _share_settings(protocol)
     _drop_http_channel(protocol.transport)
     protocol.__dict__ = dict(protocol.__dict__)
