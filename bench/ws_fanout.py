@@ -101,14 +101,19 @@ def start_daphne(env: dict, log) -> subprocess.Popen:
         "tradingrobot.asgi:application",
     ]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
+    wait_for_server(proc)
+    return proc
+
+
+def wait_for_server(proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/status", timeout=2):
-                return proc
+                return
         except OSError as error:
             if getattr(error, "code", None):  # an HTTP error answer: the server is up
-                return proc
+                return
             time.sleep(0.2)
     proc.kill()
     raise SystemExit("daphne did not start; see the log")

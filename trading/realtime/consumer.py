@@ -3,6 +3,7 @@
 import asyncio
 import logging
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -11,6 +12,7 @@ from tradingrobot.error_codes import ErrorCode, WsClose
 from . import frames
 from .fastwrite import direct_writer
 from .hub import Client, Hub, get_hub
+from .slim import slim_connection
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +27,24 @@ class UpdatesConsumer(AsyncWebsocketConsumer):
     hub: Hub | None = None
     client: Client | None = None
 
+    async def __call__(self, scope, receive, send):
+        """channels' AsyncConsumer.__call__ without a channel layer, awaiting `receive` itself: channels'
+        await_many_dispatch keeps a Task, an asyncio.wait and its callbacks per connection for one source."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     async def connect(self):
         if not await self.is_allowed():
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.accept()
+        slim_connection(self.base_send)
         await self.start_stream()
 
     async def is_allowed(self) -> bool:

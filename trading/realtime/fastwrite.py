@@ -12,6 +12,7 @@ Under any other server (tests' communicator, uvicorn...) there is no direct writ
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 TEXT_FIN = 0x81
 
@@ -24,7 +25,8 @@ def frame_header(length: int) -> bytes:
     return bytes((TEXT_FIN, 127)) + length.to_bytes(8, "big")
 
 
-def direct_writer(send) -> Callable[[str], bool] | None:
+def daphne_protocol(send) -> Any:
+    """The daphne (autobahn) WebSocketServerProtocol behind an ASGI `send`, or None under any other server."""
     try:
         from daphne.ws_protocol import WebSocketProtocol
     except ImportError:
@@ -32,7 +34,14 @@ def direct_writer(send) -> Callable[[str], bool] | None:
     if not isinstance(send, functools.partial) or not send.args:
         return None
     protocol = send.args[0]
-    if not isinstance(protocol, WebSocketProtocol):
+    return protocol if isinstance(protocol, WebSocketProtocol) else None
+
+
+def direct_writer(send) -> Callable[[str], bool] | None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    protocol = daphne_protocol(send)
+    if protocol is None:
         return None
 
     write_bytes = None

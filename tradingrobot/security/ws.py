@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
 import time
 from collections import Counter
 from urllib.parse import parse_qs, urlsplit
@@ -199,18 +198,76 @@ def _still_valid(auth) -> bool:
     return token is not None and token.is_valid()
 
 
-async def _watch(auth, send) -> None:
-    """Every RECHECK_SECONDS, check the credential of an open connection again; once it is revoked or expired,
-    tell the client why and close with 4401. (The consumer's own `send` stays untouched: the realtime fan-out
-    writes to daphne's socket directly when it can.)"""
-    while True:
-        await asyncio.sleep(max(RECHECK_SECONDS, 0.05) * random.uniform(0.5, 1.5))  # spread connections out
-        if not await database_sync_to_async(still_valid)(auth):
-            text = "The credential of this connection was revoked or has expired."
-            body = {"type": "error", "status": "error", "code": ErrorCode.CREDENTIALS_REVOKED.value, "message": text}
-            await send({"type": "websocket.send", "text": json.dumps(body)})
-            await send({"type": "websocket.close", "code": UNAUTHENTICATED, "reason": text})
-            return
+REVOKED_TEXT = "The credential of this connection was revoked or has expired."
+
+
+class _Watch:
+    """Every RECHECK_SECONDS, check the credential of each open connection again (one check per credential);
+    once one is revoked or expired, tell its connections why and close them with 4401. One task per event loop
+    for all connections, not one each: with thousands of connections a task, its timer and its frame each is
+    memory that every full garbage collection walks. (The consumer's own `send` stays untouched: the realtime
+    fan-out writes to daphne's socket directly when it can.)"""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.sends: dict[tuple[str, object], tuple[object, set]] = {}  # credential -> (auth, its connections' sends)
+        self.task = loop.create_task(self._run(), name="ws-credential-watch")
+
+    def add(self, auth, send) -> None:
+        self.sends.setdefault(_credential(auth), (auth, set()))[1].add(send)
+
+    def discard(self, auth, send) -> None:
+        credential = _credential(auth)
+        entry = self.sends.get(credential)
+        if entry is not None:
+            entry[1].discard(send)
+            if not entry[1]:
+                del self.sends[credential]
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(max(RECHECK_SECONDS, 0.05))
+            for credential, (auth, sends) in list(self.sends.items()):
+                try:
+                    if await database_sync_to_async(still_valid)(auth):
+                        continue
+                except Exception:  # the database away for a moment: the next round checks again
+                    logger.warning("could not re-check a WebSocket credential", exc_info=True)
+                    continue
+                self.sends.pop(credential, None)
+                for send in list(sends):
+                    await _close_revoked(send)
+
+
+async def _close_revoked(send) -> None:
+    body = {"type": "error", "status": "error", "code": ErrorCode.CREDENTIALS_REVOKED.value, "message": REVOKED_TEXT}
+    try:
+        await send({"type": "websocket.send", "text": json.dumps(body)})
+        await send({"type": "websocket.close", "code": UNAUTHENTICATED, "reason": REVOKED_TEXT})
+    except Exception:  # a connection that went away meanwhile: nothing left to close
+        logger.debug("could not close a connection whose credential was revoked", exc_info=True)
+
+
+_watches: dict[asyncio.AbstractEventLoop, _Watch] = {}
+
+
+def _watch_start(auth, send) -> _Watch:
+    loop = asyncio.get_running_loop()
+    watch = _watches.get(loop)
+    if watch is None or watch.task.done():
+        for old in [other for other in _watches if other.is_closed()]:
+            del _watches[old]
+        watch = _watches[loop] = _Watch(loop)
+    watch.add(auth, send)
+    return watch
+
+
+def _watch_stop(watch: _Watch, auth, send) -> None:
+    watch.discard(auth, send)
+    if not watch.sends:
+        watch.task.cancel()
+        if _watches.get(watch.loop) is watch:
+            del _watches[watch.loop]
 
 
 _open_connections: Counter = Counter()  # per credential, in this process (the event loop's thread only)
@@ -284,15 +341,16 @@ class WebSocketAuthMiddleware:
         if too_many is not None:
             return await _refuse(receive, send, too_many)
         actor = _actor(auth)
-        scope = dict(scope, auth=auth, actor=actor, client_ip=ip)
+        # In place, not a copy: a copy would be one more dict for every open connection's lifetime.
+        scope.update(auth=auth, actor=actor, client_ip=ip)
         credential = _credential(auth)
         _open_connections[credential] += 1
-        watchdog = asyncio.get_running_loop().create_task(_watch(auth, send))
+        watch = _watch_start(auth, send)
         limited = rate_limited_receive(receive, send, per_second=settings.WS_MAX_MESSAGES_PER_SECOND)
         try:
             return await self.inner(scope, limited, send)
         finally:
-            watchdog.cancel()
+            _watch_stop(watch, auth, send)
             _open_connections[credential] -= 1
             if _open_connections[credential] <= 0:
                 del _open_connections[credential]
