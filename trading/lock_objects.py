@@ -5,6 +5,8 @@ import hashlib
 
 from django.db import connection
 
+from market.models import PriceSample, Symbol
+from market.selectors import price_latest, symbol_get
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict
 
@@ -27,6 +29,43 @@ def trading_state_lock(*, exclusive: bool = False) -> TradingState:
         return found[0]
     TradingState.objects.get_or_create(pk=STATE_ID)
     return trading_state_lock(exclusive=exclusive)
+
+
+def _columns(model, alias: str) -> str:
+    return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
+
+
+def _placement_sql() -> str:
+    symbol, state, sample = Symbol._meta.db_table, TradingState._meta.db_table, PriceSample._meta.db_table
+    return (
+        f"SELECT {_columns(Symbol, 's')}, {_columns(TradingState, 'ts')}, {_columns(PriceSample, 'p')} "  # noqa: S608
+        f"FROM {symbol} s CROSS JOIN {state} ts LEFT JOIN LATERAL ("
+        f"SELECT * FROM {sample} WHERE symbol_id = s.id AND NOT quarantined ORDER BY timestamp DESC LIMIT 1"
+        ") p ON true WHERE s.ticker = %s AND ts.id = %s FOR SHARE OF ts"
+    )
+
+
+def placement_lock(*, ticker: str) -> tuple[Symbol, TradingState, PriceSample | None]:
+    """What placing an order reads first, in one query on PostgreSQL: the symbol (NotFound when unknown), the
+    trading state with `trading_state_lock`'s shared lock, and the symbol's latest accepted price
+    (market/selectors.py's `price_latest`)."""
+    if connection.vendor != "postgresql":
+        symbol = symbol_get(ticker=ticker)
+        return symbol, trading_state_lock(), price_latest(symbol_id=symbol.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(_placement_sql(), [(ticker or "").strip().upper(), STATE_ID])
+        row = cursor.fetchone()
+    if row is None:  # an unknown symbol (symbol_get says so), or no state row yet (made, then read again)
+        symbol_get(ticker=ticker)
+        trading_state_lock()
+        return placement_lock(ticker=ticker)
+    parts = []
+    for model in (Symbol, TradingState, PriceSample):
+        names = [f.attname for f in model._meta.concrete_fields]
+        values, row = row[: len(names)], row[len(names) :]
+        parts.append(None if values[0] is None else model.from_db(connection.alias, names, values))
+    symbol, state, latest = parts
+    return symbol, state, latest  # type: ignore[return-value]  # the symbol and state rows are never null
 
 
 def idempotency_key_lock(key: str) -> None:

@@ -6,6 +6,7 @@ Every function here is the one way to do its thing: the API, the admin, Celery t
 import datetime as dt
 import functools
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.db.models import F, Sum
 
 from market.clock import market_clock, now
 from market.models import PriceSample
-from market.selectors import price_first_between, price_latest, symbol_get
+from market.selectors import price_first_between
 from portfolio.books import book_of
 from portfolio.ledger import Booking, LedgerRefusal, trade_book
 from portfolio.lock_objects import account_lock, position_lock
@@ -23,11 +24,12 @@ from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict, DomainError, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
 from tradingrobot.ops import metrics
+from tradingrobot.write_batch import batching, ids_next, row_insert, row_update, write_batch
 
 from . import broker, events
 from .authority import OPERATOR, Authority, cancel_authorize
 from .brokers import broker_active
-from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
+from .lock_objects import idempotency_key_lock, open_orders_lock, placement_lock, trading_state_lock
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
 from .order_rules import (
@@ -57,43 +59,53 @@ def order_place(
     source: str = Order.Source.API,
     bypass_halt: bool = False,
     principal: str | None = None,
+    within: Callable[[Order, bool], None] | None = None,
 ) -> tuple[Order, bool]:
     """Place an order. Returns (order, created): a repeated client_order_id of the same principal returns its
     first order; another principal's orders are never seen (the key is theirs alone).
 
     In one transaction: locks trading state (shared), account and position; checks the rules; writes the
-    order; fills it at once when the market is open and a fresh price allows, else leaves it resting."""
+    order; fills it at once when the market is open and a fresh price allows, else leaves it resting.
+    `within(order, created)` runs in the same transaction, last (the API records its audit row there)."""
     owner = (principal or order_principal_default(source=source, strategy_id=request.strategy_id))[:160]
-    with transaction.atomic():
-        if request.client_order_id:
-            existing = _order_idempotent(request, owner)
-            if existing is not None:
-                return existing, False
+    with transaction.atomic(), write_batch():
+        order, created = _order_place(request, placed_by, source, bypass_halt, owner)
+        if within is not None:
+            within(order, created)
+    return order, created
 
-        symbol = symbol_get(ticker=request.ticker)
-        if not symbol.is_active and source != Order.Source.LIQUIDATION:
-            raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code=ErrorCode.SYMBOL_INACTIVE)
-        state = trading_state_lock()
-        if state.halted and not bypass_halt:
-            raise TradingHalted(halted_message(state))
 
-        account = account_lock()
-        position = position_lock(account=account, symbol_id=symbol.pk)
-        at = now()
-        order = order_new(
-            request=request, account=account, symbol=symbol, source=source, placed_by=placed_by, at=at, principal=owner
-        )
-        try:
-            _place_checked(order, account, position, at)
-        except Rejection as rejection:
-            rejected_mark(order, rejection)
-            order.save()
-            announce(
-                events.OrderRejected(
-                    type="order_rejected", order_id=order.pk, symbol=symbol.ticker, reason=rejection.reason
-                )
+def _order_place(
+    request: OrderRequest, placed_by: str, source: str, bypass_halt: bool, owner: str
+) -> tuple[Order, bool]:
+    if request.client_order_id:
+        existing = _order_idempotent(request, owner)
+        if existing is not None:
+            return existing, False
+
+    symbol, state, latest = placement_lock(ticker=request.ticker)
+    if not symbol.is_active and source != Order.Source.LIQUIDATION:
+        raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code=ErrorCode.SYMBOL_INACTIVE)
+    if state.halted and not bypass_halt:
+        raise TradingHalted(halted_message(state))
+
+    account = account_lock()
+    position = position_lock(account=account, symbol_id=symbol.pk)
+    at = now()
+    order = order_new(
+        request=request, account=account, symbol=symbol, source=source, placed_by=placed_by, at=at, principal=owner
+    )
+    try:
+        _place_checked(order, account, position, at, latest)
+    except Rejection as rejection:
+        rejected_mark(order, rejection)
+        order.save()
+        announce(
+            events.OrderRejected(
+                type="order_rejected", order_id=order.pk, symbol=symbol.ticker, reason=rejection.reason
             )
-        return order, True
+        )
+    return order, True
 
 
 def order_principal_default(*, source: str, strategy_id: str | None) -> str:
@@ -116,10 +128,11 @@ def _order_idempotent(request: OrderRequest, principal: str) -> Order | None:
     return existing
 
 
-def _place_checked(order: Order, account: Account, position: Position, at: dt.datetime) -> None:
+def _place_checked(
+    order: Order, account: Account, position: Position, at: dt.datetime, latest: PriceSample | None
+) -> None:
     session = market_clock().session_at(at)
     expiry_set(order, session, at)
-    latest = price_latest(symbol_id=order.symbol_id)
     estimate = estimate_of(order, latest)
     if order.source != Order.Source.LIQUIDATION:  # the cap must never keep the stop from selling
         cap_check(order, broker.cap_price(order, latest.price if latest else None))
@@ -249,13 +262,7 @@ def _fill(
         order.reserve_price = None
     elif order.is_open:  # a late execution of a canceled order keeps its status
         order.status = Order.Status.PARTIALLY_FILLED
-    if order.pk is None:
-        order.save()
-    else:
-        order.save(
-            update_fields=["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"]
-        )
-    fill = Fill.objects.create(
+    fill = Fill(
         order=order,
         account=account,
         symbol_id=order.symbol_id,
@@ -267,6 +274,7 @@ def _fill(
         executed_at=at,
         execution_id=execution_id,
     )
+    _fill_save(order, fill)
     outbox_trade_add(fill=fill, order=order)
     placed = order.created_at
     transaction.on_commit(lambda: metrics.fill_latency_observe((now() - placed).total_seconds()), robust=True)
@@ -282,6 +290,30 @@ def _fill(
         )
     )
     return fill
+
+
+ORDER_FILL_FIELDS = ["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"]
+
+
+def _fill_save(order: Order, fill: Fill) -> None:
+    """The order (new, or its fill fields) and the fill; in the open write batch (one round trip with the
+    ledger's and the outbox's writes) when there is one, the order and fill ids taken ahead in one query."""
+    if not batching():
+        if order.pk is None:
+            order.save()
+        else:
+            order.save(update_fields=ORDER_FILL_FIELDS)
+        fill.order = order
+        fill.save()
+        return
+    if order.pk is None:
+        order.pk, fill.pk = ids_next(Order, Fill)
+        row_insert(order)
+    else:
+        [fill.pk] = ids_next(Fill)
+        row_update(order, ORDER_FILL_FIELDS)
+    fill.order = order
+    row_insert(fill)
 
 
 def _average(average: Decimal | None, qty: Decimal, price: Decimal, more: Decimal) -> Decimal:
