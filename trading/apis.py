@@ -31,6 +31,7 @@ from .serializers import (
     TradeIn,
     TradeOut,
     TradeRejectedOut,
+    order_out_data,
 )
 
 TRADE_FIELDS = {  # each field, and the code of its being given twice with different values
@@ -137,7 +138,7 @@ class TradeApi(ActsForPrincipal, APIView):
 
 
 def _trade_response(order: Order, created: bool, viewer: Authority) -> Response:
-    order_data = OrderOut(order, context={"viewer": viewer}).data
+    order_data = order_out_data(order, viewer)
     if order.status == Order.Status.REJECTED:
         return Response(
             error_body(order.reject_reason, error_code_of(order.reject_code), order=order_data),

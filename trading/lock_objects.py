@@ -59,13 +59,17 @@ def placement_lock(*, ticker: str) -> tuple[Symbol, TradingState, PriceSample | 
         symbol_get(ticker=ticker)
         trading_state_lock()
         return placement_lock(ticker=ticker)
-    parts = []
-    for model in (Symbol, TradingState, PriceSample):
-        names = [f.attname for f in model._meta.concrete_fields]
-        values, row = row[: len(names)], row[len(names) :]
-        parts.append(None if values[0] is None else model.from_db(connection.alias, names, values))
-    symbol, state, latest = parts
-    return symbol, state, latest  # type: ignore[return-value]  # the symbol and state rows are never null
+    symbol_end = len(Symbol._meta.concrete_fields)
+    state_end = symbol_end + len(TradingState._meta.concrete_fields)
+    latest = _instance(PriceSample, row[state_end:])
+    return _instance(Symbol, row[:symbol_end]), _instance(TradingState, row[symbol_end:state_end]), latest
+
+
+def _instance(model, values: tuple):
+    """A model instance from its columns in a row, or None for the null side of an outer join."""
+    if values[0] is None:
+        return None
+    return model.from_db(connection.alias, [f.attname for f in model._meta.concrete_fields], values)
 
 
 def idempotency_key_lock(key: str) -> None:

@@ -24,7 +24,7 @@ from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict, DomainError, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
 from tradingrobot.ops import metrics
-from tradingrobot.write_batch import batching, ids_next, row_insert, row_update, write_batch
+from tradingrobot.write_batch import ids_ahead, ids_next, row_insert, row_update, write_batch
 
 from . import broker, events
 from .authority import OPERATOR, Authority, cancel_authorize
@@ -298,7 +298,7 @@ ORDER_FILL_FIELDS = ["filled_qty", "filled_avg_price", "status", "filled_at", "r
 def _fill_save(order: Order, fill: Fill) -> None:
     """The order (new, or its fill fields) and the fill; in the open write batch (one round trip with the
     ledger's and the outbox's writes) when there is one, the order and fill ids taken ahead in one query."""
-    if not batching():
+    if not ids_ahead():
         if order.pk is None:
             order.save()
         else:

@@ -11,9 +11,10 @@ raised by the block's end, inside the transaction, like any other write's.
 import contextlib
 import contextvars
 from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model, Q
 from django.db.models.sql import InsertQuery, UpdateQuery
 
 Statement = tuple[str, tuple]
@@ -39,6 +40,11 @@ def write_batch() -> Iterator[None]:
 def batching() -> bool:
     """Whether a batch is open (a writer may then take ids ahead, `ids_next`, to add its INSERTs to it)."""
     return _batch.get() is not None
+
+
+def ids_ahead() -> bool:
+    """Whether a batch is open and ids can be taken ahead for its INSERTs (`ids_next`: PostgreSQL)."""
+    return batching() and connection.vendor == "postgresql"
 
 
 def _send(statements: list[Statement]) -> None:
@@ -77,20 +83,18 @@ def row_update(obj: Model, fields: Iterable[str]) -> None:
     """UPDATE `obj`'s `fields` by primary key (auto_now fields among them stamped, as `save(update_fields)` does)."""
     meta = obj._meta
     query = UpdateQuery(type(obj))
-    values = []
+    values: list[Any] = []
     for name in fields:
-        field = meta.get_field(name)
-        values.append((field, None, field.pre_save(obj, False)))  # type: ignore[union-attr]  # concrete fields
+        field = cast(Field, meta.get_field(name))  # a concrete field: no relation object, no generic key
+        values.append((field, None, field.pre_save(obj, False)))
     query.add_update_fields(values)
-    query.add_filter("pk", obj.pk)
+    query.add_q(Q(pk=obj.pk))
     sql, params = query.get_compiler(connection=connection).as_sql()
     _add((sql, tuple(params)))
 
 
 def ids_next(*models: type[Model]) -> list[int]:
-    """The next id of each model's table, in one query (PostgreSQL; elsewhere None each: the INSERT assigns it)."""
-    if connection.vendor != "postgresql":
-        return [None] * len(models)  # type: ignore[list-item]  # the caller's INSERT assigns them
+    """The next id of each model's table, in one query (PostgreSQL only: see `ids_ahead`)."""
     tables = [m._meta.db_table for m in models]
     missing = [t for t in tables if t not in _sequences]
     with connection.cursor() as cursor:
