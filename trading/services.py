@@ -29,7 +29,16 @@ from tradingrobot.write_batch import ids_ahead, ids_next, row_insert, row_update
 from . import broker, events
 from .authority import OPERATOR, Authority, cancel_authorize
 from .brokers import broker_active
-from .lock_objects import idempotency_key_lock, open_orders_lock, placement_lock, trading_state_lock
+from .lock_objects import (
+    PositionForOrder,
+    cash_reserved,
+    idempotency_key_lock,
+    open_orders_lock,
+    placement_lock,
+    position_lock_for_order,
+    trading_state_lock,
+)
+from .lock_objects import qty_reserved as _qty_reserved
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
 from .order_rules import (
@@ -90,13 +99,13 @@ def _order_place(
         raise TradingHalted(halted_message(state))
 
     account = account_lock()
-    position = position_lock(account=account, symbol_id=symbol.pk)
+    held = position_lock_for_order(account=account, symbol_id=symbol.pk, side=request.side)
     at = now()
     order = order_new(
         request=request, account=account, symbol=symbol, source=source, placed_by=placed_by, at=at, principal=owner
     )
     try:
-        _place_checked(order, account, position, at, latest)
+        _place_checked(order, account, held, at, latest)
     except Rejection as rejection:
         rejected_mark(order, rejection)
         order.save()
@@ -129,19 +138,20 @@ def _order_idempotent(request: OrderRequest, principal: str) -> Order | None:
 
 
 def _place_checked(
-    order: Order, account: Account, position: Position, at: dt.datetime, latest: PriceSample | None
+    order: Order, account: Account, held: PositionForOrder, at: dt.datetime, latest: PriceSample | None
 ) -> None:
+    position = held.position
     session = market_clock().session_at(at)
     expiry_set(order, session, at)
     estimate = estimate_of(order, latest)
     if order.source != Order.Source.LIQUIDATION:  # the cap must never keep the stop from selling
         cap_check(order, broker.cap_price(order, latest.price if latest else None))
-    _check_limits(order, account, position, estimate)
+    _check_limits(order, account, held, estimate)
     fill_price = fill_price_of(order, latest, session, at)
 
     active = broker_active()
     if fill_price is not None and active.fills_locally:
-        _fill(order, account, position, fill_price, at)  # saves the order once, already filled
+        _fill(order, account, position, fill_price, at, ids=held.ids)  # saves the order once, already filled
         return
     if order.side == Order.Side.BUY:
         order.reserve_price = estimate
@@ -154,18 +164,18 @@ def _place_checked(
     announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
-def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
+def _check_limits(order: Order, account: Account, held: PositionForOrder, estimate: Decimal) -> None:
     """The rules of trading/order_rules.py on what the database holds now."""
     buy = order.side == Order.Side.BUY
     limits_check(
         order,
         estimate=estimate,
-        cash_free=cash_available(account=account) if buy else Decimal(0),
-        qty_free=Decimal(0) if buy else position.qty - _qty_reserved(account, order.symbol_id),
+        cash_free=account.cash - held.reserved if buy else Decimal(0),
+        qty_free=Decimal(0) if buy else held.position.qty - held.reserved,
     )
     if not buy and order.source == Order.Source.STRATEGY:
-        held, selling = book_free(account=account, symbol_id=order.symbol_id, books=[order.strategy_id])
-        book_check(order, held=held[order.strategy_id], selling=selling[order.strategy_id])
+        book_held, selling = book_free(account=account, symbol_id=order.symbol_id, books=[order.strategy_id])
+        book_check(order, held=book_held[order.strategy_id], selling=selling[order.strategy_id])
 
 
 def book_free(*, account: Account, symbol_id: int, books: list[str]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -190,27 +200,14 @@ def book_free(*, account: Account, symbol_id: int, books: list[str]) -> tuple[di
     return {b: held.get(b) or zero for b in books}, {b: selling.get(b) or zero for b in books}
 
 
-def _cash_reserved(account: Account) -> Decimal:
-    open_buys = Order.objects.filter(account=account, side=Order.Side.BUY, status__in=Order.OPEN_STATUSES)
-    total = open_buys.aggregate(total=Sum((F("qty") - F("filled_qty")) * F("reserve_price")))["total"]
-    return total or Decimal("0")
-
-
 def cash_available(*, account: Account) -> Decimal:
     """Cash not held back by open buy orders."""
-    return account.cash - _cash_reserved(account)
+    return account.cash - cash_reserved(account=account)
 
 
 def qty_reserved(*, account: Account, symbol_id: int) -> Decimal:
     """Shares of the symbol that open sell orders are already selling."""
     return _qty_reserved(account, symbol_id)
-
-
-def _qty_reserved(account: Account, symbol_id: int) -> Decimal:
-    open_sells = Order.objects.filter(
-        account=account, symbol_id=symbol_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES
-    )
-    return open_sells.aggregate(total=Sum(F("qty") - F("filled_qty")))["total"] or Decimal("0")
 
 
 def halted_message(state: TradingState) -> str:
@@ -233,10 +230,11 @@ def _fill(
     qty: Decimal | None = None,
     commission: Decimal | None = None,
     execution_id: str | None = None,
+    ids: tuple[int, int] | None = None,
 ) -> Fill:
     """Execute `qty` (default: the whole remaining quantity) at `price`: cash, position, fill and order change
     together. A remote broker's execution passes its own qty, commission and execution id (trading/executions.py).
-    The caller holds the locks on account and position."""
+    The caller holds the locks on account and position. `ids`: the new order's and the fill's, taken ahead."""
     if order.source != Order.Source.LIQUIDATION and execution_id is None:
         # a resting order, or a market order accepted while closed; a remote broker's execution has happened
         cap_check(order, price, when=" at fill")
@@ -274,7 +272,7 @@ def _fill(
         executed_at=at,
         execution_id=execution_id,
     )
-    _fill_save(order, fill)
+    _fill_save(order, fill, ids)
     outbox_trade_add(fill=fill, order=order)
     placed = order.created_at
     transaction.on_commit(lambda: metrics.fill_latency_observe((now() - placed).total_seconds()), robust=True)
@@ -295,7 +293,7 @@ def _fill(
 ORDER_FILL_FIELDS = ["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"]
 
 
-def _fill_save(order: Order, fill: Fill) -> None:
+def _fill_save(order: Order, fill: Fill, ids: tuple[int, int] | None) -> None:
     """The order (new, or its fill fields) and the fill; in the open write batch (one round trip with the
     ledger's and the outbox's writes) when there is one, the order and fill ids taken ahead in one query."""
     if not ids_ahead():
@@ -307,7 +305,7 @@ def _fill_save(order: Order, fill: Fill) -> None:
         fill.save()
         return
     if order.pk is None:
-        order.pk, fill.pk = ids_next(Order, Fill)
+        order.pk, fill.pk = ids or ids_next(Order, Fill)
         row_insert(order)
     else:
         [fill.pk] = ids_next(Fill)
