@@ -11,7 +11,7 @@ raised by the block's end, inside the transaction, like any other write's.
 import contextlib
 import contextvars
 from collections.abc import Iterable, Iterator
-from typing import Any, cast
+from typing import cast
 
 from django.db import connection
 from django.db.models import Field, Model, Q
@@ -67,13 +67,38 @@ def _add(statement: Statement) -> None:
         pending.append(statement)
 
 
+_templates: dict[tuple, str | None] = {}  # (kind, model, fields) -> the statement's SQL, or None: compile each time
+
+
+def _template(key: tuple, plain: str, compiled: str) -> str | None:
+    """The statement's SQL kept for its model and fields when Django compiles it to the plain form (a placeholder
+    per value): later rows then only convert their values, as the compiler does."""
+    if key not in _templates:
+        _templates[key] = plain if compiled == plain else None
+    return _templates[key]
+
+
+def _quoted(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
 def row_insert(obj: Model) -> None:
     """INSERT `obj` (auto_now and defaults applied as `save()` does); its primary key is sent when it has one."""
     meta = obj._meta
     fields = [f for f in meta.local_concrete_fields if not (f.primary_key and obj.pk is None)]
-    query = InsertQuery(type(obj))
-    query.insert_values(fields, [obj], raw=False)
-    [(sql, params)] = query.get_compiler(connection=connection).as_sql()
+    key = ("insert", type(obj), tuple(f.attname for f in fields), connection.vendor)
+    sql = _templates.get(key)
+    if sql is not None:
+        params = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
+    else:
+        query = InsertQuery(type(obj))
+        query.insert_values(fields, [obj], raw=False)
+        [(compiled, compiled_params)] = query.get_compiler(connection=connection).as_sql()
+        columns = ", ".join(_quoted(f.column) for f in fields)
+        holes = ", ".join(["%s"] * len(fields))
+        plain = f"INSERT INTO {_quoted(meta.db_table)} ({columns}) VALUES ({holes})"  # noqa: S608 - model names
+        _template(key, plain, compiled)
+        sql, params = compiled, list(compiled_params)
     _add((sql, tuple(params)))
     obj._state.adding = False
     obj._state.db = connection.alias
@@ -82,14 +107,24 @@ def row_insert(obj: Model) -> None:
 def row_update(obj: Model, fields: Iterable[str]) -> None:
     """UPDATE `obj`'s `fields` by primary key (auto_now fields among them stamped, as `save(update_fields)` does)."""
     meta = obj._meta
-    query = UpdateQuery(type(obj))
-    values: list[Any] = []
-    for name in fields:
-        field = cast(Field, meta.get_field(name))  # a concrete field: no relation object, no generic key
-        values.append((field, None, field.pre_save(obj, False)))
-    query.add_update_fields(values)
-    query.add_q(Q(pk=obj.pk))
-    sql, params = query.get_compiler(connection=connection).as_sql()
+    concrete = [cast(Field, meta.get_field(name)) for name in fields]  # concrete fields: no relation, no generic key
+    values = [field.pre_save(obj, False) for field in concrete]
+    key = ("update", type(obj), tuple(f.attname for f in concrete), connection.vendor)
+    sql = _templates.get(key)
+    if sql is not None:
+        params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(concrete, values, strict=True)]
+        params.append(meta.pk.get_db_prep_value(obj.pk, connection))
+    else:
+        query = UpdateQuery(type(obj))
+        query.add_update_fields(list(zip(concrete, [None] * len(concrete), values, strict=True)))
+        query.add_q(Q(pk=obj.pk))
+        compiled, compiled_params = query.get_compiler(connection=connection).as_sql()
+        table = _quoted(meta.db_table)
+        assigned = ", ".join(f"{_quoted(f.column)} = %s" for f in concrete)
+        pk_column = _quoted(meta.pk.column)
+        plain = f"UPDATE {table} SET {assigned} WHERE {table}.{pk_column} = %s"  # noqa: S608 - model names
+        _template(key, plain, compiled)
+        sql, params = compiled, list(compiled_params)
     _add((sql, tuple(params)))
 
 

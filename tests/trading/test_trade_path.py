@@ -54,3 +54,22 @@ def test_an_error_in_the_block_sends_nothing(db):
         raise RuntimeError("refused")
     account.refresh_from_db()
     assert account.cash == 100
+
+
+def test_a_kept_statement_sends_what_django_compiles(priced, place, monkeypatch):
+    """The second row of a model goes through the kept SQL: the same statement and values as the compiled first."""
+    from tradingrobot import write_batch as batch
+
+    order = place(qty="1")
+    sent: list = []
+    monkeypatch.setattr(batch, "_add", sent.append)
+    monkeypatch.setattr(batch, "_templates", {})
+    account = order.account
+    for _ in range(2):
+        order._state.adding = True
+        batch.row_insert(order)
+        batch.row_update(account, ["cash", "updated_at"])
+    assert len(sent) == 4 and all(batch._templates.values())
+    (insert_sql, insert_params), (update_sql, update_params) = sent[0], sent[1]
+    assert sent[2] == (insert_sql, insert_params)
+    assert sent[3][0] == update_sql and sent[3][1][0] == update_params[0] and sent[3][1][2:] == update_params[2:]
