@@ -13,6 +13,7 @@ from typing import cast
 from django.utils import timezone
 
 from market.selectors import price_latest_list
+from tradingrobot.write_batch import batching, row_update
 
 from .models import BookPosition, Position
 
@@ -112,7 +113,11 @@ class BookRows:
             at = timezone.now()
             for row in old:
                 row.updated_at = at
-            BookPosition.objects.bulk_update(old, ["qty", "cost_basis", "realized_pl", "updated_at"])
+            if batching():  # one statement per row, all in the batch's one round trip
+                for row in old:
+                    row_update(row, ["qty", "cost_basis", "realized_pl", "updated_at"])
+            else:
+                BookPosition.objects.bulk_update(old, ["qty", "cost_basis", "realized_pl", "updated_at"])
         self.dirty.clear()
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from tradingrobot.error_codes import ErrorCode
+from tradingrobot.write_batch import row_update
 
 from .books import BookRows, BookShort, book_rows_open
 from .models import Account, Position
@@ -125,6 +126,7 @@ class LedgerBatch:
         return move.cost_removed
 
     def save(self) -> None:
+        """In the open write batch (tradingrobot/write_batch.py) when there is one, else at once."""
         self.rows.save()
-        self.account.save(update_fields=["cash", "updated_at"])
-        self.position.save(update_fields=["qty", "cost_basis", "realized_pl", "updated_at"])
+        row_update(self.account, ["cash", "updated_at"])
+        row_update(self.position, ["qty", "cost_basis", "realized_pl", "updated_at"])

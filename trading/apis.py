@@ -10,6 +10,7 @@ from tradingrobot.actors import actor_of
 from tradingrobot.error_codes import ErrorCode, error_code_of
 from tradingrobot.errors import InvalidInput, error_body
 from tradingrobot.query_params import int_param, ticker_param, time_param
+from tradingrobot.security.audit import audit_in_transaction
 from tradingrobot.security.principals import principal_is_admin, principal_of
 from tradingrobot.serializer_fields import ErrorOut
 
@@ -31,6 +32,7 @@ from .serializers import (
     TradeIn,
     TradeOut,
     TradeRejectedOut,
+    order_out_data,
 )
 
 TRADE_FIELDS = {  # each field, and the code of its being given twice with different values
@@ -122,18 +124,30 @@ class TradeApi(ActsForPrincipal, APIView):
             client_order_id=values["client_order_id"] or header_key,
             strategy_id=values["strategy_id"],
         )
-        order, created = services.order_place(
-            request=order_request, placed_by=actor_of(request), principal=self.authority(request).principal
-        )
-        order_data = OrderOut(order, context={"viewer": self.authority(request)}).data
-        if order.status == Order.Status.REJECTED:
-            return Response(
-                error_body(order.reject_reason, error_code_of(order.reject_code), order=order_data),
-                status=http.HTTP_422_UNPROCESSABLE_ENTITY,
+        viewer = self.authority(request)
+        answer: list[Response] = []
+        with audit_in_transaction(request) as audit:
+
+            def answered(order: Order, created: bool) -> None:  # in the order's transaction, with its audit row
+                answer.append(_trade_response(order, created, viewer))
+                audit(answer[0])
+
+            services.order_place(
+                request=order_request, placed_by=actor_of(request), principal=viewer.principal, within=answered
             )
+        return answer[0]
+
+
+def _trade_response(order: Order, created: bool, viewer: Authority) -> Response:
+    order_data = order_out_data(order, viewer)
+    if order.status == Order.Status.REJECTED:
         return Response(
-            {"status": "success", "order": order_data}, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK
+            error_body(order.reject_reason, error_code_of(order.reject_code), order=order_data),
+            status=http.HTTP_422_UNPROCESSABLE_ENTITY,
         )
+    return Response(
+        {"status": "success", "order": order_data}, status=http.HTTP_201_CREATED if created else http.HTTP_200_OK
+    )
 
 
 class OrderListApi(ActsForPrincipal, APIView):

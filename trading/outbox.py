@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tradingrobot.ops import metrics
+from tradingrobot.write_batch import batching, row_insert
 
 from .models import Fill, Order, OutboxMessage, TradingState
 
@@ -74,9 +75,13 @@ def _trade_message(fill: Fill, order: Order, now: dt.datetime) -> OutboxMessage:
 
 
 def outbox_trade_add(*, fill: Fill, order: Order) -> OutboxMessage:
-    """The fill in the /trades row shape. `execution_time` is turned into the site's local time on delivery."""
+    """The fill in the /trades row shape. `execution_time` is turned into the site's local time on delivery.
+    In the open write batch when there is one (tradingrobot/write_batch.py): its id is then not known."""
     message = _trade_message(fill, order, timezone.now())
-    message.save()
+    if batching():
+        row_insert(message)
+    else:
+        message.save()
     return message
 
 

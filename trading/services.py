@@ -6,6 +6,7 @@ Every function here is the one way to do its thing: the API, the admin, Celery t
 import datetime as dt
 import functools
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.db.models import F, Sum
 
 from market.clock import market_clock, now
 from market.models import PriceSample
-from market.selectors import price_first_between, price_latest, symbol_get
+from market.selectors import price_first_between
 from portfolio.books import book_of
 from portfolio.ledger import Booking, LedgerRefusal, trade_book
 from portfolio.lock_objects import account_lock, position_lock
@@ -23,11 +24,21 @@ from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict, DomainError, InvalidInput, NotFound, TradingHalted, Unprocessable
 from tradingrobot.events import announce
 from tradingrobot.ops import metrics
+from tradingrobot.write_batch import ids_ahead, ids_next, row_insert, row_update, write_batch
 
 from . import broker, events
 from .authority import OPERATOR, Authority, cancel_authorize
 from .brokers import broker_active
-from .lock_objects import idempotency_key_lock, open_orders_lock, trading_state_lock
+from .lock_objects import (
+    PositionForOrder,
+    cash_reserved,
+    idempotency_key_lock,
+    open_orders_lock,
+    placement_lock,
+    position_lock_for_order,
+    trading_state_lock,
+)
+from .lock_objects import qty_reserved as _qty_reserved
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
 from .order_rules import (
@@ -57,43 +68,53 @@ def order_place(
     source: str = Order.Source.API,
     bypass_halt: bool = False,
     principal: str | None = None,
+    within: Callable[[Order, bool], None] | None = None,
 ) -> tuple[Order, bool]:
     """Place an order. Returns (order, created): a repeated client_order_id of the same principal returns its
     first order; another principal's orders are never seen (the key is theirs alone).
 
     In one transaction: locks trading state (shared), account and position; checks the rules; writes the
-    order; fills it at once when the market is open and a fresh price allows, else leaves it resting."""
+    order; fills it at once when the market is open and a fresh price allows, else leaves it resting.
+    `within(order, created)` runs in the same transaction, last (the API records its audit row there)."""
     owner = (principal or order_principal_default(source=source, strategy_id=request.strategy_id))[:160]
-    with transaction.atomic():
-        if request.client_order_id:
-            existing = _order_idempotent(request, owner)
-            if existing is not None:
-                return existing, False
+    with transaction.atomic(), write_batch():
+        order, created = _order_place(request, placed_by, source, bypass_halt, owner)
+        if within is not None:
+            within(order, created)
+    return order, created
 
-        symbol = symbol_get(ticker=request.ticker)
-        if not symbol.is_active and source != Order.Source.LIQUIDATION:
-            raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code=ErrorCode.SYMBOL_INACTIVE)
-        state = trading_state_lock()
-        if state.halted and not bypass_halt:
-            raise TradingHalted(halted_message(state))
 
-        account = account_lock()
-        position = position_lock(account=account, symbol_id=symbol.pk)
-        at = now()
-        order = order_new(
-            request=request, account=account, symbol=symbol, source=source, placed_by=placed_by, at=at, principal=owner
-        )
-        try:
-            _place_checked(order, account, position, at)
-        except Rejection as rejection:
-            rejected_mark(order, rejection)
-            order.save()
-            announce(
-                events.OrderRejected(
-                    type="order_rejected", order_id=order.pk, symbol=symbol.ticker, reason=rejection.reason
-                )
+def _order_place(
+    request: OrderRequest, placed_by: str, source: str, bypass_halt: bool, owner: str
+) -> tuple[Order, bool]:
+    if request.client_order_id:
+        existing = _order_idempotent(request, owner)
+        if existing is not None:
+            return existing, False
+
+    symbol, state, latest = placement_lock(ticker=request.ticker)
+    if not symbol.is_active and source != Order.Source.LIQUIDATION:
+        raise InvalidInput(f"{symbol.ticker} is not tradable (inactive).", code=ErrorCode.SYMBOL_INACTIVE)
+    if state.halted and not bypass_halt:
+        raise TradingHalted(halted_message(state))
+
+    account = account_lock()
+    held = position_lock_for_order(account=account, symbol_id=symbol.pk, side=request.side)
+    at = now()
+    order = order_new(
+        request=request, account=account, symbol=symbol, source=source, placed_by=placed_by, at=at, principal=owner
+    )
+    try:
+        _place_checked(order, account, held, at, latest)
+    except Rejection as rejection:
+        rejected_mark(order, rejection)
+        order.save()
+        announce(
+            events.OrderRejected(
+                type="order_rejected", order_id=order.pk, symbol=symbol.ticker, reason=rejection.reason
             )
-        return order, True
+        )
+    return order, True
 
 
 def order_principal_default(*, source: str, strategy_id: str | None) -> str:
@@ -116,19 +137,21 @@ def _order_idempotent(request: OrderRequest, principal: str) -> Order | None:
     return existing
 
 
-def _place_checked(order: Order, account: Account, position: Position, at: dt.datetime) -> None:
+def _place_checked(
+    order: Order, account: Account, held: PositionForOrder, at: dt.datetime, latest: PriceSample | None
+) -> None:
+    position = held.position
     session = market_clock().session_at(at)
     expiry_set(order, session, at)
-    latest = price_latest(symbol_id=order.symbol_id)
     estimate = estimate_of(order, latest)
     if order.source != Order.Source.LIQUIDATION:  # the cap must never keep the stop from selling
         cap_check(order, broker.cap_price(order, latest.price if latest else None))
-    _check_limits(order, account, position, estimate)
+    _check_limits(order, account, held, estimate)
     fill_price = fill_price_of(order, latest, session, at)
 
     active = broker_active()
     if fill_price is not None and active.fills_locally:
-        _fill(order, account, position, fill_price, at)  # saves the order once, already filled
+        _fill(order, account, position, fill_price, at, ids=held.ids)  # saves the order once, already filled
         return
     if order.side == Order.Side.BUY:
         order.reserve_price = estimate
@@ -141,18 +164,18 @@ def _place_checked(order: Order, account: Account, position: Position, at: dt.da
     announce(events.OrderAccepted(type="order_accepted", order_id=order.pk, symbol=order.symbol.ticker))
 
 
-def _check_limits(order: Order, account: Account, position: Position, estimate: Decimal) -> None:
+def _check_limits(order: Order, account: Account, held: PositionForOrder, estimate: Decimal) -> None:
     """The rules of trading/order_rules.py on what the database holds now."""
     buy = order.side == Order.Side.BUY
     limits_check(
         order,
         estimate=estimate,
-        cash_free=cash_available(account=account) if buy else Decimal(0),
-        qty_free=Decimal(0) if buy else position.qty - _qty_reserved(account, order.symbol_id),
+        cash_free=account.cash - held.reserved if buy else Decimal(0),
+        qty_free=Decimal(0) if buy else held.position.qty - held.reserved,
     )
     if not buy and order.source == Order.Source.STRATEGY:
-        held, selling = book_free(account=account, symbol_id=order.symbol_id, books=[order.strategy_id])
-        book_check(order, held=held[order.strategy_id], selling=selling[order.strategy_id])
+        book_held, selling = book_free(account=account, symbol_id=order.symbol_id, books=[order.strategy_id])
+        book_check(order, held=book_held[order.strategy_id], selling=selling[order.strategy_id])
 
 
 def book_free(*, account: Account, symbol_id: int, books: list[str]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
@@ -177,27 +200,14 @@ def book_free(*, account: Account, symbol_id: int, books: list[str]) -> tuple[di
     return {b: held.get(b) or zero for b in books}, {b: selling.get(b) or zero for b in books}
 
 
-def _cash_reserved(account: Account) -> Decimal:
-    open_buys = Order.objects.filter(account=account, side=Order.Side.BUY, status__in=Order.OPEN_STATUSES)
-    total = open_buys.aggregate(total=Sum((F("qty") - F("filled_qty")) * F("reserve_price")))["total"]
-    return total or Decimal("0")
-
-
 def cash_available(*, account: Account) -> Decimal:
     """Cash not held back by open buy orders."""
-    return account.cash - _cash_reserved(account)
+    return account.cash - cash_reserved(account=account)
 
 
 def qty_reserved(*, account: Account, symbol_id: int) -> Decimal:
     """Shares of the symbol that open sell orders are already selling."""
     return _qty_reserved(account, symbol_id)
-
-
-def _qty_reserved(account: Account, symbol_id: int) -> Decimal:
-    open_sells = Order.objects.filter(
-        account=account, symbol_id=symbol_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES
-    )
-    return open_sells.aggregate(total=Sum(F("qty") - F("filled_qty")))["total"] or Decimal("0")
 
 
 def halted_message(state: TradingState) -> str:
@@ -220,10 +230,11 @@ def _fill(
     qty: Decimal | None = None,
     commission: Decimal | None = None,
     execution_id: str | None = None,
+    ids: tuple[int, int] | None = None,
 ) -> Fill:
     """Execute `qty` (default: the whole remaining quantity) at `price`: cash, position, fill and order change
     together. A remote broker's execution passes its own qty, commission and execution id (trading/executions.py).
-    The caller holds the locks on account and position."""
+    The caller holds the locks on account and position. `ids`: the new order's and the fill's, taken ahead."""
     if order.source != Order.Source.LIQUIDATION and execution_id is None:
         # a resting order, or a market order accepted while closed; a remote broker's execution has happened
         cap_check(order, price, when=" at fill")
@@ -249,13 +260,7 @@ def _fill(
         order.reserve_price = None
     elif order.is_open:  # a late execution of a canceled order keeps its status
         order.status = Order.Status.PARTIALLY_FILLED
-    if order.pk is None:
-        order.save()
-    else:
-        order.save(
-            update_fields=["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"]
-        )
-    fill = Fill.objects.create(
+    fill = Fill(
         order=order,
         account=account,
         symbol_id=order.symbol_id,
@@ -267,6 +272,7 @@ def _fill(
         executed_at=at,
         execution_id=execution_id,
     )
+    _fill_save(order, fill, ids)
     outbox_trade_add(fill=fill, order=order)
     placed = order.created_at
     transaction.on_commit(lambda: metrics.fill_latency_observe((now() - placed).total_seconds()), robust=True)
@@ -282,6 +288,30 @@ def _fill(
         )
     )
     return fill
+
+
+ORDER_FILL_FIELDS = ["filled_qty", "filled_avg_price", "status", "filled_at", "reserve_price", "updated_at"]
+
+
+def _fill_save(order: Order, fill: Fill, ids: tuple[int, int] | None) -> None:
+    """The order (new, or its fill fields) and the fill; in the open write batch (one round trip with the
+    ledger's and the outbox's writes) when there is one, the order and fill ids taken ahead in one query."""
+    if not ids_ahead():
+        if order.pk is None:
+            order.save()
+        else:
+            order.save(update_fields=ORDER_FILL_FIELDS)
+        fill.order = order
+        fill.save()
+        return
+    if order.pk is None:
+        order.pk, fill.pk = ids or ids_next(Order, Fill)
+        row_insert(order)
+    else:
+        [fill.pk] = ids_next(Fill)
+        row_update(order, ORDER_FILL_FIELDS)
+    fill.order = order
+    row_insert(fill)
 
 
 def _average(average: Decimal | None, qty: Decimal, price: Decimal, more: Decimal) -> Decimal:

@@ -26,7 +26,8 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 # What a cache call raises while Redis is unreachable (refused, reset, timed out): callers that can do without the
@@ -93,10 +94,7 @@ class VersionedMemo:
         if pinned is not None:  # this block's own write: its later reads must not reuse the old entries
             pinned.pop(self.version_key, None)
         try:
-            try:
-                cache.incr(self.version_key)
-            except ValueError:  # not set yet (or evicted)
-                cache.set(self.version_key, int(time.time() * 1000), timeout=None)
+            _version_next(self.version_key)
         except CACHE_DOWN as error:
             self._unreachable("bumped", error)
 
@@ -130,6 +128,25 @@ class VersionedMemo:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def _version_next(key: str) -> None:
+    """Change the version. Not set yet (or evicted), it starts from the clock in ms, so it never goes back to a
+    value an entry may still hold. On Redis one round trip (SET NX and INCR); Django's incr takes two."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_and_validate_key(key)
+        # The backend's own pooled client (RedisCache._cache: private in Django, missing from the stubs).
+        client = backend._cache.get_client(full_key, write=True)  # type: ignore[attr-defined]  # not in django-stubs
+        pipe = client.pipeline(transaction=False)
+        pipe.set(full_key, int(time.time() * 1000), nx=True)
+        pipe.incr(full_key)
+        pipe.execute()
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # not set yet (or evicted)
+        cache.set(key, int(time.time() * 1000), timeout=None)
 
 
 ledger_memo = VersionedMemo("ledger:version", max_age=lambda: settings.STATUS_CACHE_SECONDS)

@@ -5,9 +5,10 @@ from trading.services import order_place
 def test_market_order_placement_query_count(priced, place, django_assert_num_queries):
     place(qty="1")  # the position row exists from now on
     request = order_request_parse(ticker="TSLA", side="buy", qty="1")
-    # symbol, trading state (shared lock), account lock, position lock, latest price, cash held by open buys,
-    # update account, update position, insert order (already filled), insert fill, insert outbox record,
-    # lock the symbol's book positions and update the order's book (portfolio/books.py),
-    # plus the SAVEPOINT/RELEASE of the atomic block nested in the test's transaction.
-    with django_assert_num_queries(15):
+    # symbol + trading state (shared lock) + latest price in one, account lock, position lock + cash held by open
+    # buys + the order and fill ids in one, lock the symbol's book positions (portfolio/books.py), then one round
+    # trip of writes (the book, account and position updates, the order, fill and outbox inserts:
+    # tradingrobot/write_batch.py), plus the SAVEPOINT/RELEASE of the atomic block nested in the test's
+    # transaction. (15 before issue 18.)
+    with django_assert_num_queries(7):
         order_place(request=request, placed_by="test")

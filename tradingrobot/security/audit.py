@@ -5,13 +5,16 @@ the trading admin's bulk actions are mapped below. Only authenticated attempts a
 outcome, except 429), so a flood of bad keys cannot fill the table.
 """
 
+import contextlib
 import logging
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from tradingrobot.actors import actor_of
 
 from .client_ip import request_client_ip
 from .models import ApiKey, AuditEvent
-from .services import audit_record
+from .services import audit_record, audit_row_add
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,34 @@ def _admin_event(request, response) -> dict | None:
     }
 
 
+AUDITED = "_audit_in_transaction"  # set on a request whose audit row went into the operation's transaction
+
+
+@contextlib.contextmanager
+def audit_in_transaction(request) -> Iterator[Callable[[Any], None]]:
+    """For a view that records its API audit row inside the transaction of the operation it audits (both commit
+    or neither): call the yielded function with the response, inside that transaction, as its last step. The
+    middleware then records nothing more for the request; when an error leaves the block (the transaction, with
+    the row, rolled back), it records the request's final outcome as for any other request."""
+    http_request = getattr(request, "_request", request)  # DRF's Request wraps Django's
+
+    def record(response) -> None:
+        event = _api_event(http_request, response)
+        if event is None:
+            return
+        audit_row_add(ip=request_client_ip(http_request), outcome=response.status_code, **event)
+        setattr(http_request, AUDITED, True)
+
+    try:
+        yield record
+    except BaseException:
+        setattr(http_request, AUDITED, False)
+        raise
+
+
 def audit_request(request, response) -> None:
+    if getattr(request, AUDITED, False):
+        return
     event = _api_event(request, response) or _admin_event(request, response)
     if event is None:
         return

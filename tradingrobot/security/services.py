@@ -12,6 +12,7 @@ from django.utils import timezone
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import DomainError, InvalidInput
 from tradingrobot.snapshot_cache import CACHE_DOWN
+from tradingrobot.write_batch import row_insert
 
 from .models import ApiKey, AuditEvent
 from .scopes import ALL
@@ -39,6 +40,31 @@ def audit_record(
         outcome=outcome,
         detail=detail or {},
     )
+
+
+def audit_row_add(
+    *,
+    action: str,
+    actor: str,
+    ip: str | None = None,
+    api_key: ApiKey | None = None,
+    target: str = "",
+    outcome: int | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """`audit_record` in the open write batch (tradingrobot/write_batch.py), else at once; its id is not known."""
+    event = AuditEvent(
+        action=action,
+        actor=actor[:200],
+        ip=ip,
+        api_key=api_key,
+        key_prefix=api_key.prefix if api_key else "",
+        target=target[:200],
+        outcome=outcome,
+        detail=detail or {},
+    )
+    row_insert(event)
+    return event
 
 
 def scopes_parse(text: str) -> list[str]:

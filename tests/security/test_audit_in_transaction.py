@@ -1,0 +1,42 @@
+"""The trade's audit row is written in the trade's transaction (issue 18): both commit or neither, and a trade
+whose transaction fails at its end is still audited, with its final outcome."""
+
+import json
+
+from django.db import DatabaseError
+
+from trading.models import Fill, Order
+from tradingrobot import write_batch
+from tradingrobot.security.models import AuditEvent
+
+
+def test_a_trade_is_audited_once_with_its_outcome(priced, make_key, client_from):
+    _, plain = make_key("read,trade", name="wp-plugin")
+    api = client_from(plain)
+    placed = api.post("/api/trade/TSLA/buy", data=json.dumps({"quantity": 1}), content_type="application/json")
+    assert placed.status_code == 201, placed.content
+    order_id = placed.json()["order"]["id"]
+    [event] = AuditEvent.objects.filter(action="order_place")
+    assert (event.outcome, event.target, event.actor) == (201, f"TSLA/buy order:{order_id}", "key:wp-plugin")
+    assert Fill.objects.filter(order_id=order_id).count() == 1
+
+
+def test_a_trade_whose_writes_fail_leaves_no_order_and_an_audit_row_of_the_failure(
+    priced, make_key, client_from, monkeypatch
+):
+    _, plain = make_key("read,trade", name="wp-plugin")
+    api = client_from(plain)
+    api.raise_request_exception = False
+    sent = write_batch._send
+
+    def failing(statements):
+        if any(sql.startswith('INSERT INTO "security_auditevent"') for sql, _ in statements):
+            raise DatabaseError("the disk is full")
+        sent(statements)
+
+    monkeypatch.setattr(write_batch, "_send", failing)
+    placed = api.post("/api/trade/TSLA/buy", data=json.dumps({"quantity": 1}), content_type="application/json")
+    assert placed.status_code == 500
+    assert not Order.objects.exists() and not Fill.objects.exists()
+    [event] = AuditEvent.objects.filter(action="order_place")
+    assert event.outcome == 500
