@@ -30,16 +30,9 @@ def audit_record(
     outcome: int | None = None,
     detail: dict | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        action=action,
-        actor=actor[:200],
-        ip=ip,
-        api_key=api_key,
-        key_prefix=api_key.prefix if api_key else "",
-        target=target[:200],
-        outcome=outcome,
-        detail=detail or {},
-    )
+    event = _audit_event(action, actor, ip, api_key, target, outcome, detail)
+    event.save(force_insert=True)
+    return event
 
 
 def audit_row_add(
@@ -53,7 +46,21 @@ def audit_row_add(
     detail: dict | None = None,
 ) -> AuditEvent:
     """`audit_record` in the open write batch (tradingrobot/write_batch.py), else at once; its id is not known."""
-    event = AuditEvent(
+    event = _audit_event(action, actor, ip, api_key, target, outcome, detail)
+    row_insert(event)
+    return event
+
+
+def _audit_event(
+    action: str,
+    actor: str,
+    ip: str | None,
+    api_key: ApiKey | None,
+    target: str,
+    outcome: int | None,
+    detail: dict | None,
+) -> AuditEvent:
+    return AuditEvent(
         action=action,
         actor=actor[:200],
         ip=ip,
@@ -63,8 +70,6 @@ def audit_row_add(
         outcome=outcome,
         detail=detail or {},
     )
-    row_insert(event)
-    return event
 
 
 def scopes_parse(text: str) -> list[str]:
