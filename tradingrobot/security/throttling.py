@@ -84,8 +84,8 @@ RATES_SHA = hashlib.sha1(RATES_LUA.encode()).hexdigest().encode()  # noqa: S324 
 
 
 class _Direct(threading.local):
-    """This thread's own connection for rates_hit: the command packed here, no pool, no lock (redis-py's command
-    machinery costs several times the round trip)."""
+    """This thread's own connection for rates_hit: the command packed by redis-py's connection and sent on it, no
+    pool, no lock (the client's command machinery around them cost several times the round trip)."""
 
     pool: Any = None
     pid: int = 0
@@ -100,15 +100,14 @@ def _rates_call(client: Any, keys: list[str], args: list[int]) -> list:
     if _direct.pool is not pool or _direct.pid != os.getpid():
         _direct.pool, _direct.pid = pool, os.getpid()
         _direct.connection = pool.connection_class(**pool.connection_kwargs)
-    parts = [b"EVALSHA", RATES_SHA, b"%d" % len(keys), *(key.encode() for key in keys), *(b"%d" % a for a in args)]
-    packed = b"".join([b"*%d\r\n" % len(parts), *(b"$%d\r\n%s\r\n" % (len(part), part) for part in parts)])
     connection = _direct.connection
+    packed = connection.pack_command("EVALSHA", RATES_SHA, len(keys), *keys, *args)
     try:
-        connection.send_packed_command([packed])
+        connection.send_packed_command(packed)
         return connection.read_response()
     except NoScriptError:  # not loaded yet (or Redis restarted): load it, once
         client.script_load(RATES_LUA)
-        connection.send_packed_command([packed])
+        connection.send_packed_command(packed)
         return connection.read_response()
     except CACHE_DOWN:
         connection.disconnect()  # a half-read answer must not be read by the next call
