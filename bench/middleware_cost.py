@@ -58,7 +58,8 @@ def handler_for(middleware: list[str] | str | None):
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import override_settings
 
-    from tradingrobot.lean import LeanWSGIHandler, lean_dispatch
+    from tradingrobot.fast_path import lean_dispatch
+    from tradingrobot.lean import LeanWSGIHandler
 
     if middleware == FAST:
         return lean_dispatch(WSGIHandler())

@@ -19,6 +19,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.conf import settings
+from django.core.handlers.base import BaseHandler
 from django.http import HttpResponse
 from django.urls import Resolver404, ResolverMatch, get_urlconf, resolve
 from rest_framework.exceptions import APIException
@@ -184,3 +186,19 @@ class FastPath:
             logger.debug("fast path fell through for %s", probe.path, exc_info=True)
             return None
         return match, response
+
+
+def lean_dispatch(full: BaseHandler) -> Callable:
+    """A WSGI application: for GET/HEAD of an API_LEAN_PATHS path the fast path (FastPath, above) and
+    when it does not answer the lean handler; `full` for the rest; for both handlers, the memos' versions pinned
+    for the request."""
+    paths = frozenset(settings.API_LEAN_PATHS)
+    lean = LeanWSGIHandler() if paths else None
+
+    def pinned(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
+            if lean and environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+                return lean(environ, start_response)
+            return full(environ, start_response)  # type: ignore[operator]  # a WSGIHandler is callable
+
+    return FastPath(paths, pinned) if paths else pinned

@@ -14,12 +14,9 @@ README "Benchmarks" shows what each middleware costs per request (bench/middlewa
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
-
-from tradingrobot.snapshot_cache import versions_pinned
 
 LEAN_SKIPPED_MIDDLEWARE = frozenset(
     {
@@ -59,21 +56,3 @@ class LeanWSGIHandler(WSGIHandler):
                 self._exception_middleware.append(instance.process_exception)
             handler = convert_exception_to_response(instance)
         self._middleware_chain = handler
-
-
-def lean_dispatch(full: BaseHandler) -> Callable:
-    """A WSGI application: for GET/HEAD of an API_LEAN_PATHS path the fast path (tradingrobot/fast_path.py) and
-    when it does not answer the lean handler; `full` for the rest; for both handlers, the memos' versions pinned
-    for the request."""
-    from tradingrobot.fast_path import FastPath  # it builds on this module's handler
-
-    paths = frozenset(settings.API_LEAN_PATHS)
-    lean = LeanWSGIHandler() if paths else None
-
-    def pinned(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
-            if lean and environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
-                return lean(environ, start_response)
-            return full(environ, start_response)  # type: ignore[operator]  # a WSGIHandler is callable
-
-    return FastPath(paths, pinned) if paths else pinned

@@ -12,8 +12,8 @@ from django.db import close_old_connections
 from django.test import RequestFactory
 
 from trading.documents import status_document_bytes
-from tradingrobot.fast_path import FastPath
-from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, lean_dispatch, lean_middleware
+from tradingrobot.fast_path import FastPath, lean_dispatch
+from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, lean_middleware
 from tradingrobot.security.models import AuditEvent
 from tradingrobot.wsgi import application
 
