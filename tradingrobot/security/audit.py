@@ -14,7 +14,7 @@ from tradingrobot.actors import actor_of
 
 from .client_ip import request_client_ip
 from .models import ApiKey, AuditEvent
-from .services import audit_record, audit_row_add
+from .services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def audit_in_transaction(request) -> Iterator[Callable[[Any], None]]:
         event = _api_event(http_request, response)
         if event is None:
             return
-        audit_row_add(ip=request_client_ip(http_request), outcome=response.status_code, **event)
+        audit_record(ip=request_client_ip(http_request), outcome=response.status_code, batched=True, **event)
         setattr(http_request, AUDITED, True)
 
     try:

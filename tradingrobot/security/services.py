@@ -29,38 +29,11 @@ def audit_record(
     target: str = "",
     outcome: int | None = None,
     detail: dict | None = None,
+    batched: bool = False,
 ) -> AuditEvent:
-    event = _audit_event(action, actor, ip, api_key, target, outcome, detail)
-    event.save(force_insert=True)
-    return event
-
-
-def audit_row_add(
-    *,
-    action: str,
-    actor: str,
-    ip: str | None = None,
-    api_key: ApiKey | None = None,
-    target: str = "",
-    outcome: int | None = None,
-    detail: dict | None = None,
-) -> AuditEvent:
-    """`audit_record` in the open write batch (tradingrobot/write_batch.py), else at once; its id is not known."""
-    event = _audit_event(action, actor, ip, api_key, target, outcome, detail)
-    row_insert(event)
-    return event
-
-
-def _audit_event(
-    action: str,
-    actor: str,
-    ip: str | None,
-    api_key: ApiKey | None,
-    target: str,
-    outcome: int | None,
-    detail: dict | None,
-) -> AuditEvent:
-    return AuditEvent(
+    """Write one audit row. `batched`: in the open write batch (tradingrobot/write_batch.py: it goes out with the
+    trade's other writes, in its transaction), else at once; a batched row's id is not known."""
+    event = AuditEvent(
         action=action,
         actor=actor[:200],
         ip=ip,
@@ -70,6 +43,11 @@ def _audit_event(
         outcome=outcome,
         detail=detail or {},
     )
+    if batched:
+        row_insert(event)
+    else:
+        event.save(force_insert=True)
+    return event
 
 
 def scopes_parse(text: str) -> list[str]:
