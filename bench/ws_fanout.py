@@ -5,6 +5,8 @@
     .venv/bin/python bench/ws_fanout.py --redis redis://127.0.0.1:6379/2  # the hub subscribed through Redis
     .venv/bin/python bench/ws_fanout.py --group-send 1000 5000 --redis redis://127.0.0.1:6379/2
         # the design not taken: one channels-redis group send to N channel-layer channels
+    .venv/bin/python bench/ws_fanout.py --clients 1000 5000 --bare
+        # each N also against the bare `websockets` broadcast (bench/ws_bare.py), the same clients, in the same run
 
 For each N a fresh daphne is started (so its memory figure is its own), N clients connect (from --workers
 client processes), every client records the arrival of each status tick, and the server's RSS is read
@@ -105,6 +107,13 @@ def start_daphne(env: dict, log) -> subprocess.Popen:
     return proc
 
 
+def start_bare(args, log) -> subprocess.Popen:
+    command = [sys.executable, str(ROOT / "bench" / "ws_bare.py"), "--port", str(PORT), "--tick", str(args.tick)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    wait_for_server(proc)
+    return proc
+
+
 def wait_for_server(proc: subprocess.Popen, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -116,7 +125,7 @@ def wait_for_server(proc: subprocess.Popen, seconds: float = 30) -> None:
                 return
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("daphne did not start; see the log")
+    raise SystemExit("the server did not start; see the log")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -305,9 +314,10 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def measure(args, n: int, env: dict) -> dict:
-    log = open(Path(tempfile.gettempdir()) / f"ws_fanout_daphne_{n}.log", "w")  # noqa: SIM115
-    proc = start_daphne(env, log)
+def measure(args, n: int, env: dict, bare: bool = False) -> dict:
+    name = "bare" if bare else "daphne"
+    log = open(Path(tempfile.gettempdir()) / f"ws_fanout_{name}_{n}.log", "w")  # noqa: SIM115
+    proc = start_bare(args, log) if bare else start_daphne(env, log)
     server = psutil.Process(proc.pid)
     url = f"ws://127.0.0.1:{PORT}/ws/updates"
     try:
@@ -361,6 +371,7 @@ def measure(args, n: int, env: dict) -> dict:
         last_per_tick.append(max(per_client))
     all_errors = errors + errors_after
     return {
+        "server": "bare websockets" if bare else "daphne",
         "clients": n,
         "connected": connected,
         "connect_s": round(connect_seconds, 1),
@@ -385,6 +396,17 @@ async def _warm_up(url: str) -> None:
 
     async with connect(url, origin=f"http://127.0.0.1:{PORT}", additional_headers=auth_headers()) as ws:
         await ws.recv()
+
+
+def compared(ours: dict, bare: dict) -> str:
+    """One line: the robot's worst client and memory per connection beside the bare broadcast's."""
+    worst, reference = ours["max_ms"] or 0, bare["max_ms"] or 0
+    ratio = f"{worst / reference:.2f}x" if reference else "n/a"
+    return (
+        f"# {ours['clients']} clients: worst client {worst} ms (bare websockets {reference} ms, {ratio}); "
+        f"{ours['kb_per_client']} KB per connection (bare {bare['kb_per_client']} KB); "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
 
 
 # --- the alternative: channels-redis group send ---------------------------------------------------------------
@@ -466,6 +488,7 @@ def main() -> None:
     parser.add_argument("--redis", default="", help="REDIS_URL: the hub subscribes through Redis")
     parser.add_argument("--database-url", default="", help="default: a fresh SQLite file")
     parser.add_argument("--group-send", type=int, nargs="*", help="bench channels-redis group_send instead")
+    parser.add_argument("--bare", action="store_true", help="each N also against bench/ws_bare.py, the reference")
     args = parser.parse_args()
     raise_fd_limit()
 
@@ -489,6 +512,10 @@ def main() -> None:
         for n in args.clients:
             results.append(measure(args, n, env))
             print(json.dumps(results[-1]), flush=True)
+            if args.bare:
+                reference = measure(args, n, env, bare=True)
+                print(json.dumps(reference), flush=True)
+                print(compared(results[-1], reference), flush=True)
         if args.max:
             n = max(args.clients)
             while True:
