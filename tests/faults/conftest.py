@@ -220,6 +220,7 @@ class Stack(Robot):
         super().__init__(env, tmp_path)
         self.port, self.url, self.database = port, f"http://127.0.0.1:{port}", database
         self.api_key = ""
+        self.watch: ReadinessWatch | None = None  # the running scenario's readiness watch (test_nothing_lost.scenario)
 
     def worker(self) -> Path:
         queue = self.env["CELERY_QUEUE"]
@@ -288,6 +289,11 @@ class ReadinessWatch:
         self._stop.set()
         self._thread.join(10)
         return self.seen
+
+    def saw(self, failing: str) -> bool:
+        """Whether a sample has recorded `failing` among the failing checks (a fault held until then cannot end
+        between two samples unseen)."""
+        return any(failing in names for _, _, names in list(self.seen))
 
     def went_down_and_up(self, *, down: set[int]) -> tuple[bool, str]:
         """Readiness answered one of `down` during the fault and 200 at the end; a short text of what was seen."""

@@ -31,7 +31,7 @@ def scenario(stack, fault: str, load: str, *, down: set[int] = frozenset({503}),
     assert ready, f"not ready before the fault: {stack.ready()}\n{stack.logs()}"
     row = {"fault": fault, "load": load, "orders": "-", "fills": "-", "wordpress": "-", "readiness": "-"}
     SUMMARY.append(row)
-    watch = ReadinessWatch(stack)
+    watch = stack.watch = ReadinessWatch(stack)
     trader = Trader(stack)
     trader.known = {key for (key,) in stack.sql("SELECT client_order_id FROM trading_order")}
     started = time.monotonic()
@@ -45,6 +45,7 @@ def scenario(stack, fault: str, load: str, *, down: set[int] = frozenset({503}),
         time.sleep(0.5)  # one more readiness sample after recovery
     finally:
         watch.stop()
+        stack.watch = None
     went, seen = watch.went_down_and_up(down=set(down))
     row["readiness"] = seen
     assert went, f"readiness during the fault: {seen}"

@@ -41,7 +41,8 @@ def test_redirect_in_front_of_wordpress(stack, status):
                 stack.sql("SELECT id, status, last_error FROM trading_outboxmessage WHERE id > %s", last_id),
                 stack.logs(),
             )
-            assert wait_for(lambda: "outbox" in stack.ready()[1].get("failing", ()), timeout=30), stack.ready()
+            # held until the scenario's watch has sampled it: the fault ends with this block
+            assert wait_for(lambda: stack.watch.saw("outbox"), timeout=30), stack.ready()
             delivered = stack.sql(
                 "SELECT COUNT(*) FROM trading_outboxmessage WHERE id > %s AND status <> 'pending'", last_id
             )
