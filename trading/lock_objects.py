@@ -116,7 +116,10 @@ def position_lock_for_order(*, account: Account, symbol_id: int, side: str) -> P
             width = len(Position._meta.concrete_fields)
             return PositionForOrder(_instance(Position, row[:width]), row[width], (row[width + 1], row[width + 2]))
     position = position_lock(account=account, symbol_id=symbol_id)  # made now when new
-    reserved = cash_reserved(account=account) if side == Order.Side.BUY else qty_reserved(account, symbol_id)
+    if side == Order.Side.BUY:
+        reserved = cash_reserved(account=account)
+    else:
+        reserved = qty_reserved(account=account, symbol_id=symbol_id)
     return PositionForOrder(position, reserved, None)
 
 
@@ -127,7 +130,7 @@ def cash_reserved(*, account: Account) -> Decimal:
     return total or Decimal("0")
 
 
-def qty_reserved(account: Account, symbol_id: int) -> Decimal:
+def qty_reserved(*, account: Account, symbol_id: int) -> Decimal:
     """Shares of the symbol that open sell orders are already selling."""
     open_sells = Order.objects.filter(
         account=account, symbol_id=symbol_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES

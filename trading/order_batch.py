@@ -26,7 +26,7 @@ from tradingrobot.ops import metrics
 from . import broker
 from .brokers import broker_active
 from .events import OrderAccepted, OrderFilled, OrderRejected
-from .lock_objects import trading_state_lock
+from .lock_objects import qty_reserved, trading_state_lock
 from .models import Fill, Order
 from .order_request import OrderRequest
 from .order_rules import (
@@ -48,7 +48,7 @@ from .order_rules import (
     rejected_mark,
 )
 from .outbox import outbox_trades_add
-from .services import book_free, cash_available, halted_message, order_place, order_principal_default, qty_reserved
+from .services import book_free, cash_available, halted_message, order_place, order_principal_default
 
 
 @dataclass

@@ -38,7 +38,6 @@ from .lock_objects import (
     position_lock_for_order,
     trading_state_lock,
 )
-from .lock_objects import qty_reserved as _qty_reserved
 from .models import Fill, Order, TradingState
 from .order_request import OrderRequest
 from .order_rules import (
@@ -203,11 +202,6 @@ def book_free(*, account: Account, symbol_id: int, books: list[str]) -> tuple[di
 def cash_available(*, account: Account) -> Decimal:
     """Cash not held back by open buy orders."""
     return account.cash - cash_reserved(account=account)
-
-
-def qty_reserved(*, account: Account, symbol_id: int) -> Decimal:
-    """Shares of the symbol that open sell orders are already selling."""
-    return _qty_reserved(account, symbol_id)
 
 
 def halted_message(state: TradingState) -> str:
