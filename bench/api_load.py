@@ -1,11 +1,11 @@
-"""Load benchmark of the trading API in its production arrangement (gunicorn with tradingrobot/ops/gunicorn.py's
-settings, 2 workers, PostgreSQL).
+"""Load benchmark of the trading API in its production arrangement (tradingrobot/ops/web.py: Granian, 2 workers
+of one thread, PostgreSQL; `--server gunicorn` runs gunicorn's sync workers instead, for comparison).
 
     make bench            # or: .venv/bin/python bench/api_load.py [--duration 10] [--samples 1000000]
 
 Creates its database when missing (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/trbench),
 uses Redis as production does (BENCH_REDIS_URL, default redis://127.0.0.1:6379/15),
-seeds TSLA with --samples price samples at one per second (once; reused on later runs), starts gunicorn on a
+seeds TSLA with --samples price samples at one per second (once; reused on later runs), starts the server on a
 free port, and drives each endpoint with wrk, in --rounds alternating with its references in the same run:
 GET /api/status (64 connections) beside the minimal DRF endpoint (full middleware, and on the lean path) and
 a minimal FastAPI /api/status with the same payload under uvicorn, 1 worker (bench/fastapi_status.py);
@@ -131,30 +131,19 @@ def api_key_header() -> list[str]:
     return ["-H", f"Authorization: Api-Key {key}"]
 
 
-def start_server(workers: int, threads: int | None, keepalive: int | None) -> subprocess.Popen:
-    """gunicorn with production's settings (tradingrobot/ops/gunicorn.py: gthread, its threads, keep-alive),
-    or those given."""
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    worker_class = ["-c", "python:tradingrobot.ops.gunicorn"]
-    if threads is not None:
-        worker_class += ["-k", "sync"] if threads <= 1 else ["-k", "gthread", "--threads", str(threads)]
-    if keepalive is not None:
-        worker_class += ["--keep-alive", str(keepalive)]
+def server_command(server: str, workers: int) -> list[str]:
+    """Production's server (tradingrobot/ops/web.py: Granian, one thread per worker, keep-alive), or gunicorn's
+    sync workers for comparison (what production ran before)."""
+    if server == "gunicorn":
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        bind = f"127.0.0.1:{PORT}"
+        return [gunicorn, "-w", str(workers), "-k", "sync", "-b", bind, "--log-level", "warning", "tradingrobot.wsgi"]
+    return [sys.executable, "-m", "tradingrobot.ops.web", "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers)]
+
+
+def start_server(server: str, workers: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [
-            gunicorn,
-            "-w",
-            str(workers),
-            *worker_class,
-            "-b",
-            f"127.0.0.1:{PORT}",
-            "--log-level",
-            "warning",
-            "tradingrobot.wsgi",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **ENV},
-        stdout=subprocess.DEVNULL,
+        server_command(server, workers), cwd=ROOT, env={**os.environ, **ENV}, stdout=subprocess.DEVNULL
     )
     for _ in range(100):
         try:
@@ -165,7 +154,7 @@ def start_server(workers: int, threads: int | None, keepalive: int | None) -> su
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"{server} did not start")
 
 
 TRADE_LUA = """
@@ -330,12 +319,6 @@ def runs_planned(headers: list[str]) -> list[tuple]:
     ]
 
 
-def production(setting: str, given: int | None) -> object:
-    from tradingrobot.ops import gunicorn
-
-    return getattr(gunicorn, setting) if given is None else given
-
-
 def rates(runs: list[dict]) -> str:
     return " / ".join(f"{run['rps']:.0f}" for run in runs)
 
@@ -353,9 +336,11 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of endpoint and references")
     parser.add_argument("--samples", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, help="threads per worker (1: sync workers; default: production's)")
-    parser.add_argument("--keepalive", type=int, help="gunicorn --keep-alive seconds (default: production's)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument(
+        "--server", choices=["production", "gunicorn"], default="production",
+        help="production: tradingrobot/ops/web.py (Granian); gunicorn: sync workers, for comparison",
+    )  # fmt: skip
     parser.add_argument("--only", choices=["status", "market_data", "trade"], help="run one endpoint")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -363,15 +348,11 @@ def main() -> None:
     django_setup()
     prepare_database(args.samples)
     headers = api_key_header()
-    server = start_server(args.workers, args.threads, args.keepalive)
+    server = start_server(args.server, args.workers)
     SERVERS[BASE] = server.pid
     fastapi = None
-    print(
-        f"gunicorn: {args.workers} workers x {production('threads', args.threads)} thread(s),"
-        f" keep-alive {production('keepalive', args.keepalive)} s;"
-        f" load average {loadavg()}",
-        flush=True,
-    )
+    name = "Granian (tradingrobot/ops/web.py)" if args.server == "production" else "gunicorn sync"
+    print(f"{name}: {args.workers} workers x 1 thread; load average {loadavg()}", flush=True)
     rows = []
     try:
         runs = runs_planned(headers)

@@ -8,7 +8,8 @@ the full path calls, in its order:
 
 Every rate-limit count and the memos' versions take one pipelined round trip (throttling.rates_hit). The answer
 then goes through the lean middleware chain (metrics, request id, security headers, CORS) as on the lean path,
-less the two whose work was done here (the client-IP checks; the audit: an audited view is never fast).
+less the two whose work was done here (the client-IP checks; the audit: an audited view is never fast), or, once
+the chain has answered two requests of its kind alike, with the chain's headers reused (tradingrobot/fast_reply.py).
 
 Anything that is not a plain success (no key, a bad key, a missing scope, throttled, the cache down, a query
 string, an error...) takes its counts back and falls through to the lean path, so every refusal and error is
@@ -26,7 +27,8 @@ from django.urls import Resolver404, ResolverMatch, get_urlconf, resolve
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler
+from tradingrobot.fast_reply import FastReply
+from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, lean_middleware
 from tradingrobot.security.authentication import ApiKeyAuthentication, InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
 from tradingrobot.security.middleware import guarded_path, ip_refusal, request_buckets
@@ -102,6 +104,7 @@ class FastPath:
         self.paths = frozenset(paths)
         self.fallback = fallback
         self.handler = FastHandler()
+        self.reply = FastReply(self.handler, lean_middleware(settings.MIDDLEWARE, FastHandler.skipped))
         self._matches: dict[tuple[Any, str, str], ResolverMatch | None] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -110,7 +113,7 @@ class FastPath:
             answer = self.answer(environ, path)
             if answer is not None:
                 environ[ANSWER] = answer
-                return self.handler(environ, start_response)
+                return self.reply(environ, start_response, *answer)
         return self.fallback(environ, start_response)
 
     def _match(self, path: str, method: str) -> ResolverMatch | None:

@@ -12,6 +12,7 @@ from celery import signals
 from django.core.signals import request_finished
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_META = "HTTP_X_REQUEST_ID"  # request.headers[REQUEST_ID_HEADER] without building request.headers
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
@@ -37,6 +38,17 @@ def request_id_from(header: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def request_id_start(request) -> str:
+    """The request's id (request.request_id), kept for the logs of this request until it finishes."""
+    request.request_id = request_id_from(request.META.get(_REQUEST_ID_META))
+    request_id_var.set(request.request_id)
+    return request.request_id
+
+
+def request_id_end() -> None:
+    request_id_var.set(None)
+
+
 class RequestIdMiddleware:
     """Takes the incoming X-Request-ID (or makes one), keeps it for the logs of this request, returns it.
     Also counts server errors for the robot's own alerts (`ops.alerts`)."""
@@ -49,14 +61,10 @@ class RequestIdMiddleware:
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
-    def _start(self, request) -> None:
-        request.request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
-        request_id_var.set(request.request_id)
-
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        self._start(request)
+        request_id_start(request)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
         if _is_server_error(request, response):
@@ -64,7 +72,7 @@ class RequestIdMiddleware:
         return response
 
     async def __acall__(self, request):
-        self._start(request)
+        request_id_start(request)
         response = await self.get_response(request)
         response[REQUEST_ID_HEADER] = request.request_id
         if _is_server_error(request, response):
@@ -89,7 +97,7 @@ def _is_server_error(request, response) -> bool:
 def _on_request_finished(**kwargs) -> None:
     """The id stays set until the response is closed, so Django's own request log line carries it too (it is
     written after the middleware returns); under ASGI each request has its own context anyway."""
-    request_id_var.set(None)
+    request_id_end()
 
 
 def install_request_hooks() -> None:

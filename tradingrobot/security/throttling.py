@@ -165,8 +165,12 @@ def rates_unhit(hit: RatesHit) -> None:
 
 def _redis(backend: RedisCache, keys: list[str]) -> tuple[Any, list[str]]:
     """The backend's pooled write client (RedisCache._cache: private in Django, missing from the stubs) and the
-    full keys. The client object is kept: Django's get_client makes a new one on every call (tens of us)."""
-    full_keys = [backend.make_and_validate_key(key) for key in keys]
+    full keys. The client object is kept: Django's get_client makes a new one on every call (tens of us); so are
+    the full keys (made and validated once per key)."""
+    made: dict[str, str] | None = getattr(backend, "_made_keys", None)
+    if made is None or len(made) > 4096:  # a window's keys are new each window: the old ones are let go
+        made = backend._made_keys = {}  # type: ignore[attr-defined]  # kept on the backend, as the client below
+    full_keys = [made.get(key) or made.setdefault(key, backend.make_and_validate_key(key)) for key in keys]
     client_cache = backend._cache  # type: ignore[attr-defined]  # not in django-stubs
     client = getattr(client_cache, "_kept_write_client", None)
     if client is None:

@@ -78,7 +78,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "tradingrobot.ops.request_metrics.RequestMetricsMiddleware",  # django_prometheus After, series kept
     "axes.middleware.AxesMiddleware",  # axes wants to be last
 ]
 
