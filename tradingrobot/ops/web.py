@@ -17,13 +17,15 @@ import os
 WSGI_TARGET = "tradingrobot.wsgi:application"
 
 
-def server(*, host: str, port: int, workers: int, graceful_timeout: int, access_log: bool = False):
+def server(
+    *, host: str, port: int, workers: int, graceful_timeout: int, access_log: bool = False, target: str = WSGI_TARGET
+):
     from granian.constants import Interfaces
     from granian.log import LogLevels
     from granian.server import Server
 
     return Server(
-        WSGI_TARGET,
+        target,
         address=host,
         port=port,
         interface=Interfaces.WSGI,
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (production: 2 per instance)")
     parser.add_argument("--graceful-timeout", type=int, default=20, help="seconds a stop waits for requests")
     parser.add_argument("--access-log", action="store_true", help="one line per request on stdout")
+    parser.add_argument("--app", default=WSGI_TARGET, help="module:application (another app: benches only)")
     args = parser.parse_args(argv)
     host, _, port = args.bind.rpartition(":")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
@@ -53,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         graceful_timeout=args.graceful_timeout,
         access_log=args.access_log,
+        target=args.app,
     ).serve()
 
 
