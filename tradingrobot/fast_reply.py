@@ -11,7 +11,7 @@ response's close sends the latter, as under the handler). A chain holding any ot
 headers differ between two requests, and kinds beyond MAX_KINDS are always answered by the chain.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from django.core import signals
@@ -69,14 +69,14 @@ class FastReply:
     def __init__(self, chain: Callable, middleware: list[str]):
         self.chain = chain
         self.hooks = _metrics_hooks(middleware)
-        self.kinds: dict[tuple, Prepared | None] = {}  # None: seen once, or never to be prepared
+        self.kinds: dict[tuple, Prepared | None] = {}  # None: never prepared (its two answers differed)
         self.seen: dict[tuple, Prepared] = {}
 
     def __call__(self, environ: dict, start_response: Callable, match: ResolverMatch, response: HttpResponse):
         kind = self._kind(environ, response)
         prepared = self.kinds.get(kind) if kind is not None else None
         if prepared is None:
-            return self._through_chain(environ, start_response, kind)
+            return self._through_chain(environ, start_response, kind, response)
         return self._prepared(environ, start_response, match, response, prepared)
 
     def _kind(self, environ: dict, response: HttpResponse) -> tuple | None:
@@ -91,21 +91,29 @@ class FastReply:
             tuple(response.items()),
         )
 
-    def _through_chain(self, environ: dict, start_response: Callable, kind: tuple | None) -> Iterable[bytes]:
+    def _through_chain(self, environ: dict, start_response: Callable, kind: tuple | None, response: HttpResponse):
+        answered: list[Prepared | None] = []
+
         def capturing(status: str, headers: Headers, exc_info=None):
-            if kind is not None and exc_info is None:
-                self._learn(kind, Prepared(status, list(headers)) if _has_request_id(headers) else None)
+            answered.append(Prepared(status, list(headers)) if _has_request_id(headers) else None)
             return start_response(status, headers, exc_info)
 
-        return self.chain(environ, capturing)
+        returned = self.chain(environ, capturing)
+        if kind is not None and len(answered) == 1:
+            # Learned only from the chain's answer of this very response, with its status (no error, no
+            # middleware's own answer in its place).
+            alike = returned is response and answered[0] is not None
+            alike = alike and answered[0].status.startswith(f"{response.status_code} ")  # type: ignore[union-attr]
+            self._learn(kind, answered[0] if alike else None)
+        return returned
 
     def _learn(self, kind: tuple, answer: "Prepared | None") -> None:
         if kind in self.kinds or self.hooks is None:
             return  # decided already
         first = self.seen.pop(kind, None)
         if answer is None:
-            self.kinds[kind] = None
-        elif first is None:
+            return  # not a plain answer of the response (an error, say): nothing learned, start again
+        if first is None:
             if len(self.kinds) < MAX_KINDS:
                 self.seen[kind] = answer
                 while len(self.seen) > MAX_KINDS:  # the oldest kind seen once is forgotten

@@ -86,36 +86,73 @@ def test_the_prepared_reply_sends_the_request_signals_and_ends_the_request_id(pr
 
 
 class _Chain:
-    """A stand-in chain (a unit test of FastReply alone): answers with the headers it is told to."""
+    """A stand-in chain (a unit test of FastReply alone): answers `response` with the status and headers it is
+    told to, as the lean chain answers the fast path's response."""
 
     def __init__(self):
         self.calls = 0
+        self.status = "200 OK"
         self.extra: list[tuple[str, str]] = []
+        self.response = HttpResponse(b"{}", content_type="application/json")
 
     def __call__(self, environ, start_response):
         self.calls += 1
-        start_response("200 OK", [("Content-Type", "application/json"), ("X-Request-ID", "x"), *self.extra])
-        return [b"{}"]
+        start_response(self.status, [("Content-Type", "application/json"), ("X-Request-ID", "x"), *self.extra])
+        return self.response
 
 
 def _reply(chain: _Chain) -> FastReply:
     return FastReply(chain, ["tradingrobot.ops.logs.RequestIdMiddleware", "corsheaders.middleware.CorsMiddleware"])
 
 
+def _ask(reply: FastReply, chain: _Chain, **headers) -> None:
+    reply(_environ(**headers), lambda *args: None, None, chain.response)
+
+
+def test_two_alike_answers_make_a_kind_prepared(db):
+    chain = _Chain()
+    reply = _reply(chain)
+    for _ in range(2):
+        _ask(reply, chain)
+    assert [type(p) for p in reply.kinds.values()] == [Prepared]
+
+
 def test_a_kind_whose_headers_differ_between_two_answers_is_never_prepared(db):
-    chain, response = _Chain(), HttpResponse(b"{}", content_type="application/json")
+    chain = _Chain()
     reply = _reply(chain)
     for n in range(5):
         chain.extra = [("X-Varies", str(n))]
-        reply(_environ(), lambda *args: None, None, response)
+        _ask(reply, chain)
     assert chain.calls == 5 and list(reply.kinds.values()) == [None]
 
 
+def test_an_error_answer_of_the_chain_is_not_learned(db):
+    """The chain answered 500 for a response of 200 (a middleware failed): never reused for a plain success."""
+    chain = _Chain()
+    reply = _reply(chain)
+    chain.status = "500 Internal Server Error"
+    for _ in range(3):
+        _ask(reply, chain)
+    assert chain.calls == 3 and not reply.kinds
+    chain.status = "200 OK"
+    for _ in range(2):
+        _ask(reply, chain)
+    assert [type(p) for p in reply.kinds.values()] == [Prepared]
+
+
+def test_an_answer_in_place_of_the_response_is_not_learned(db):
+    chain = _Chain()
+    reply = _reply(chain)
+    for _ in range(3):
+        reply(_environ(), lambda *args: None, None, HttpResponse(b"{}", content_type="application/json"))
+    assert chain.calls == 3 and not reply.kinds  # the chain answered its own response, not the one given
+
+
 def test_a_chain_with_other_middleware_is_never_prepared(db):
-    chain, response = _Chain(), HttpResponse(b"{}", content_type="application/json")
+    chain = _Chain()
     reply = FastReply(chain, ["tradingrobot.ops.logs.RequestIdMiddleware", "django.middleware.common.CommonMiddleware"])
     for _ in range(4):
-        reply(_environ(), lambda *args: None, None, response)
+        _ask(reply, chain)
     assert chain.calls == 4 and reply.hooks is None and not reply.kinds
 
 
@@ -123,7 +160,6 @@ def test_kinds_beyond_the_bound_keep_going_through_the_chain(db):
     chain = _Chain()
     reply = _reply(chain)
     for n in range(MAX_KINDS + 10):
-        response = HttpResponse(b"{}", content_type="application/json")
         for _ in range(2):
-            reply(_environ(HTTP_ORIGIN=f"https://site{n}.example"), lambda *args: None, None, response)
+            _ask(reply, chain, HTTP_ORIGIN=f"https://site{n}.example")
     assert len(reply.kinds) == MAX_KINDS and len(reply.seen) == 0
