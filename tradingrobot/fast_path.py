@@ -18,6 +18,7 @@ answered by the code that owns it, exactly as before.
 
 import logging
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -97,6 +98,13 @@ def _eligible(view_class: Any, method: str) -> bool:
     )
 
 
+@lru_cache(maxsize=1024)
+def _provisional(prefix: str) -> ApiKey:
+    """The credential as named by its prefix, for its rate-limit id before the key is checked (kept per prefix:
+    a model instance costs two signals; never saved, never changed)."""
+    return ApiKey(prefix=prefix)
+
+
 class FastPath:
     """A WSGI application: the fast answer of a GET/HEAD of `paths`, else `fallback`'s."""
 
@@ -153,7 +161,7 @@ class FastPath:
         except APIException:  # not acceptable, a bad version: the full path answers it
             return None
         # The credential's rate-limit id is its key's prefix; checked again once the key itself is known.
-        probe.auth = ApiKey(prefix=plain.partition(".")[0])
+        probe.auth = _provisional(plain.partition(".")[0])
         throttles = view.get_throttles()
         buckets = request_buckets(path, ip) + [b for t in throttles for b in t.buckets(probe, view)]
         try:
