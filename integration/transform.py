@@ -220,7 +220,21 @@ def _hour_offset(hour: dt.datetime, zone: dt.tzinfo) -> dt.timedelta | None:
     return offsets.pop() if len(offsets) == 1 else None
 
 
+def _mysql_hour(text: str) -> str | None:
+    """ "YYYY-MM-DD HH" of the site's usual "YYYY-MM-DD HH:MM:SS", whose hour needs no parsing; else None."""
+    return text[:13] if len(text) == 19 and text[10] == " " and text[13] == ":" else None
+
+
 def _timestamp(value: object, zone: dt.tzinfo, hours: dict | None = None) -> dt.datetime:
+    if hours is not None and type(value) is str and (hour_text := _mysql_hour(value)) is not None:
+        offset = hours.get(hour_text)  # an hour of one offset, seen before: no other checks can fail
+        if offset is not None:
+            try:
+                naive = dt.datetime.fromisoformat(value)
+            except ValueError:
+                pass  # reported below, as for any other value
+            else:
+                return (naive - offset).replace(tzinfo=dt.UTC)
     if not isinstance(value, str) or not value.strip():
         raise _BadRow("bad_timestamp", f"timestamp {value!r} is missing")
     text = value.strip()
@@ -233,6 +247,8 @@ def _timestamp(value: object, zone: dt.tzinfo, hours: dict | None = None) -> dt.
             offset = hours.get(hour, _UNKNOWN)
             if offset is _UNKNOWN:
                 offset = hours[hour] = _hour_offset(hour, zone)
+                if offset is not None and text == value and (hour_text := _mysql_hour(text)) is not None:
+                    hours[hour_text] = offset
             if offset is not None:
                 return (naive - offset).replace(tzinfo=dt.UTC)
         return local_to_utc(naive, zone)
@@ -247,19 +263,27 @@ def rows_to_samples(
     ids; `symbol` is the ticker a history answer is about (its rows must match it)."""
     result = TransformResult()
     seen: set[tuple[int, dt.datetime]] = set()
-    hours: dict[dt.datetime, dt.timedelta | None] = {}
+    hours: dict[dt.datetime | str, dt.timedelta | None] = {}
+    accepted: dict[str, tuple[str, int]] = {}  # a symbol as written in the rows, found good -> (ticker, id)
     for index, row in enumerate(rows):
         ticker = None
         try:
             if not isinstance(row, dict):
                 raise _BadRow("not_an_object", f"row is {type(row).__name__}")
             raw = row.get("symbol")
-            if not isinstance(raw, str) or not raw.strip():
-                raise _BadRow("missing_symbol", f"symbol {raw!r} is missing")
-            ticker = raw.strip().upper()
-            symbol_id = symbol_ids.get(ticker)
-            if symbol_id is None or (symbol is not None and ticker != symbol):
-                raise _BadRow("unknown_symbol", f"symbol {ticker!r} is not one we ingest")
+            known = accepted.get(raw) if type(raw) is str else None
+            if known is not None:
+                ticker, symbol_id = known
+            else:
+                if not isinstance(raw, str) or not raw.strip():
+                    raise _BadRow("missing_symbol", f"symbol {raw!r} is missing")
+                ticker = raw.strip().upper()
+                found = symbol_ids.get(ticker)
+                if found is None or (symbol is not None and ticker != symbol):
+                    raise _BadRow("unknown_symbol", f"symbol {ticker!r} is not one we ingest")
+                symbol_id = found
+                if type(raw) is str:
+                    accepted[raw] = (ticker, symbol_id)
             price = _price(row.get("price"))
             timestamp = _timestamp(row.get("timestamp"), zone, hours)
             volume = _volume(row.get("volume"))

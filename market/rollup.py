@@ -6,7 +6,7 @@ A sample that changed upstream can lower a high, so its buckets are rebuilt from
 """
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -157,10 +157,13 @@ def _params(draft: _BarDraft) -> list:
     ]
 
 
-def bars_merge_from_sql(new_samples: str) -> str:
+def bars_merge_from_sql(new_samples: str, *, fresh: Collection[str] = ()) -> str:
     """PostgreSQL: a statement tail that merges into the bars the samples of the CTE named `new_samples`
     (columns symbol_id, timestamp, price, volume), aggregated by the server for every timeframe, with the
-    same idempotent merge as `bars_merge`. Buckets and days as in `bucket_of` (exchange-local days)."""
+    same idempotent merge as `bars_merge`. Buckets and days as in `bucket_of` (exchange-local days).
+    The timeframes in `fresh` (none of their bars exists yet: `bars_fresh_timeframes`) are inserted plainly,
+    without the upsert's conflict check; a bar another writer added meanwhile fails the statement
+    (UniqueViolation), to be run again without `fresh`."""
     table = Bar._meta.db_table
     tz = str(market_clock().tz).replace("'", "")
     local_day = f"(timestamp AT TIME ZONE '{tz}')::date"
@@ -172,20 +175,46 @@ def bars_merge_from_sql(new_samples: str) -> str:
     # First and last of a bucket by plain aggregates over [epoch, value] arrays (compared on the epoch, unique
     # per symbol in a batch): no sort per group, where an ordered array_agg sorts every bucket on its own.
     epoch = "extract(epoch FROM timestamp)"
-    selects = [
-        f"""SELECT symbol_id, '{tf}', start, (min(timestamp) AT TIME ZONE '{tz}')::date,
+    selects = {
+        tf: f"""SELECT symbol_id, '{tf}', start, (min(timestamp) AT TIME ZONE '{tz}')::date,
             (min(ARRAY[{epoch}, price]))[2], max(price), min(price), (max(ARRAY[{epoch}, price]))[2],
             min(timestamp), max(timestamp), (max(ARRAY[{epoch}, volume]))[2]::bigint
         FROM (SELECT symbol_id, timestamp, price, volume, {bucket} AS start FROM {new_samples}) AS s
         GROUP BY symbol_id, start"""  # noqa: S608
         for tf, bucket in groupings
-    ]
+    }
+    insert = f"INSERT INTO {table} ({_COLUMNS}) "
+    plain = " UNION ALL ".join(sql for tf, sql in selects.items() if tf in fresh)
+    merged = " UNION ALL ".join(sql for tf, sql in selects.items() if tf not in fresh)
+    upsert = insert + merged + _CONFLICT_SQL.format(table=table, greatest="GREATEST", least="LEAST")
     # Only table/column names, timeframe labels and the exchange's zone name are interpolated.
-    return (
-        f"INSERT INTO {table} ({_COLUMNS}) "
-        + " UNION ALL ".join(selects)
-        + _CONFLICT_SQL.format(table=table, greatest="GREATEST", least="LEAST")
-    )
+    if not plain:
+        return upsert
+    if not merged:
+        return insert + plain
+    return f", fresh_bars AS ({insert}{plain}) {upsert}"
+
+
+def bars_fresh_timeframes(spans: Mapping[int, tuple[dt.datetime, dt.datetime]]) -> set[str]:
+    """The timeframes with no bar yet in any bucket the samples of `spans` (symbol id -> (first, last
+    timestamp)) fall in: their bars can be inserted without the upsert's conflict check. One query, one
+    range of the bars' unique index per symbol and timeframe."""
+    terms: list[str] = []
+    params: list[str | int | dt.datetime] = []
+    for symbol_id, (first, last) in spans.items():
+        for timeframe in TIMEFRAMES:
+            terms.append(
+                "SELECT %s::varchar WHERE EXISTS (SELECT 1 FROM {table} WHERE symbol_id = %s AND "
+                "timeframe = %s AND start >= %s AND start <= %s)"
+            )
+            params += [timeframe, symbol_id, timeframe, bucket_of(timeframe, first)[0], last]
+    if not terms:
+        return set(TIMEFRAMES)
+    sql = " UNION ".join(terms).format(table=Bar._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        held = {row[0] for row in cursor.fetchall()}
+    return set(TIMEFRAMES) - held
 
 
 def execute_binary(sql: str, params: list) -> int:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from tradingrobot.snapshot_cache import ledger_version_bump
 from .bar_close import bars_close
 from .models import FALLBACK_SOURCES, PriceSample, Symbol
 from .price_band import BandVerdict, band_judge
-from .rollup import SampleRow, bars_merge, bars_merge_from_sql, bars_rebuild, execute_binary
+from .rollup import SampleRow, bars_fresh_timeframes, bars_merge, bars_merge_from_sql, bars_rebuild, execute_binary
 
 logger = logging.getLogger(__name__)
 
@@ -227,32 +228,48 @@ _INSERT_UNNEST = """
         INSERT INTO {table} (symbol_id, timestamp, price, volume, source, created_at, updated_at)
         SELECT symbol_id, ts, price, volume, %b, %b, %b
         FROM unnest(%b::bigint[], %b::timestamptz[], %b::numeric[], %b::bigint[]) AS u(symbol_id, ts, price, volume)
-        ON CONFLICT (symbol_id, timestamp) DO NOTHING
+        {on_conflict}
         RETURNING symbol_id, timestamp, price, volume
     )
 """
+BULK_ROWS = 500  # a batch this large (a backfill's window) first tries the plain inserts
 
 
 def _insert_new_and_merge(rows: list[SampleIn], source: str, *, chunk: int = 20000) -> None:
     """PostgreSQL: insert samples known to be new and merge them into their bars in one statement per chunk.
-    Values travel as one binary array per column; the server aggregates the bars. A sample a concurrent
-    writer inserted first is skipped here (ON CONFLICT DO NOTHING) and merged by that writer."""
-    sql = _INSERT_UNNEST.format(table=PriceSample._meta.db_table) + bars_merge_from_sql("new_samples")
+    Values travel as one binary array per column; the server aggregates the bars. A large chunk (history)
+    is first inserted plainly, without conflict checks: the samples were just found missing, and so were the
+    bars of the timeframes `bars_fresh_timeframes` names; a row a concurrent writer added meanwhile fails that
+    statement, which is then undone (savepoint) and run as the upsert. The upsert skips a sample a concurrent
+    writer inserted first (ON CONFLICT DO NOTHING; that writer merges it) and merges every bar."""
+    table = PriceSample._meta.db_table
+    upsert = _INSERT_UNNEST.format(table=table, on_conflict="ON CONFLICT (symbol_id, timestamp) DO NOTHING")
     now = timezone.now()
     for i in range(0, len(rows), chunk):
         part = rows[i : i + chunk]
-        execute_binary(
-            sql,
-            [
-                source,
-                now,
-                now,
-                [s.symbol_id for s in part],
-                [s.timestamp for s in part],
-                [s.price for s in part],
-                [s.volume for s in part],
-            ],
-        )
+        params = [
+            source,
+            now,
+            now,
+            [s.symbol_id for s in part],
+            [s.timestamp for s in part],
+            [s.price for s in part],
+            [s.volume for s in part],
+        ]
+        if len(part) >= BULK_ROWS:
+            spans: dict[int, tuple[dt.datetime, dt.datetime]] = {}
+            for s in part:
+                first, last = spans.get(s.symbol_id, (s.timestamp, s.timestamp))
+                spans[s.symbol_id] = (min(first, s.timestamp), max(last, s.timestamp))
+            fresh = bars_fresh_timeframes(spans)
+            plain = _INSERT_UNNEST.format(table=table, on_conflict="") + bars_merge_from_sql("new_samples", fresh=fresh)
+            try:
+                with transaction.atomic():
+                    execute_binary(plain, params)
+                continue
+            except psycopg.errors.UniqueViolation:
+                logger.info("bulk insert met rows a concurrent writer added: merged by the upsert instead")
+        execute_binary(upsert + bars_merge_from_sql("new_samples"), params)
 
 
 def symbols_tradable_set(*, tradable: dict[str, bool]) -> list[str]:
