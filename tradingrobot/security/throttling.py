@@ -17,7 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import NoScriptError
 from rest_framework.throttling import BaseThrottle
 
-from tradingrobot.snapshot_cache import CACHE_DOWN
+from tradingrobot.snapshot_cache import CACHE_DOWN, redis_write_client
 
 from .client_ip import request_client_ip
 from .principals import principal_id
@@ -164,15 +164,8 @@ def rates_unhit(hit: RatesHit) -> None:
 
 
 def _redis(backend: RedisCache, keys: list[str]) -> tuple[Any, list[str]]:
-    """The backend's pooled write client (RedisCache._cache: private in Django, missing from the stubs) and the
-    full keys. The client object is kept: Django's get_client makes a new one on every call (tens of us)."""
-    full_keys = [backend.make_and_validate_key(key) for key in keys]
-    client_cache = backend._cache  # type: ignore[attr-defined]  # not in django-stubs
-    client = getattr(client_cache, "_kept_write_client", None)
-    if client is None:
-        client = client_cache.get_client(write=True)
-        client_cache._kept_write_client = client
-    return client, full_keys
+    """The backend's kept write client (snapshot_cache.redis_write_client) and the full keys."""
+    return redis_write_client(backend), [backend.make_and_validate_key(key) for key in keys]
 
 
 def _count(key: str, *, timeout: int) -> int:
