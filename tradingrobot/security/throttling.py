@@ -163,6 +163,36 @@ def rates_unhit(hit: RatesHit) -> None:
         logger.warning("rate counts not taken back: cache unreachable (%s)", error)
 
 
+PRECOUNTED = "tradingrobot.precounted"  # environ key: the request's Precounted (tradingrobot/lean_post.py)
+
+
+class Precounted:
+    """Buckets a request was counted in ahead, all within their rates (rates_hit, one round trip): the check
+    that would count one of them claims it instead (`claimed`); what nobody claimed is taken back at the end
+    (`release`), so every bucket ends counted exactly as the request's own checks would have counted it."""
+
+    def __init__(self, buckets: list[tuple[str, str]], hit: RatesHit):
+        assert hit.wait is None  # a request over a rate is handed over uncounted: its check refuses it
+        self._pending = dict(zip(buckets, hit.counted, strict=True))
+        self.taken_back: list[str] = []
+
+    def claimed(self, bucket: str, rate: str) -> bool:
+        return self._pending.pop((bucket, rate), None) is not None
+
+    def release(self) -> None:
+        if self._pending:
+            rates_unhit(RatesHit(None, {}, tuple(self._pending.values())))
+            self.taken_back = [bucket for bucket, _ in self._pending]
+            self._pending.clear()
+
+
+def precounted_claimed(meta: dict, bucket: str, rate: str) -> bool:
+    """Whether `bucket` was counted ahead for the request of `meta` (its WSGI environ): then it is not counted
+    again, and it was within its rate."""
+    precounted = meta.get(PRECOUNTED)
+    return precounted is not None and precounted.claimed(bucket, rate)
+
+
 def _redis(backend: RedisCache, keys: list[str]) -> tuple[Any, list[str]]:
     """The backend's kept write client (snapshot_cache.redis_write_client) and the full keys."""
     return redis_write_client(backend), [backend.make_and_validate_key(key) for key in keys]
@@ -196,6 +226,8 @@ class _CacheThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         for bucket, rate in self.buckets(request, view):
+            if precounted_claimed(getattr(request, "_request", request).META, bucket, rate):
+                continue
             wait = rate_hit(bucket=bucket, rate=rate)
             if wait is not None:
                 self._wait = wait
