@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import OuterRef, Subquery
+from django.db.models import Expression, OuterRef, Q, QuerySet, Subquery
 
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import NotFound
@@ -56,9 +56,15 @@ def price_latest_subquery(symbol: str = "symbol") -> Subquery:
     return Subquery(newest.values("price")[:1])
 
 
+def prices_accepted(*, symbol_id: int | Expression) -> QuerySet[PriceSample]:
+    """The symbol's accepted samples (a quarantined one is not a price: market/price_band.py), newest first: the
+    first is its latest price. `symbol_id` may be an expression (a column of an enclosing query)."""
+    return PriceSample.objects.filter(Q(symbol_id=symbol_id), quarantined=False).order_by("-timestamp")
+
+
 def price_latest(*, symbol_id: int) -> PriceSample | None:
-    """The newest accepted sample (a quarantined one is not a price: market/price_band.py)."""
-    return PriceSample.objects.filter(symbol_id=symbol_id, quarantined=False).order_by("-timestamp").first()
+    """The newest accepted sample."""
+    return prices_accepted(symbol_id=symbol_id).first()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import cast
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from market.selectors import price_latest_list
@@ -32,14 +33,18 @@ class BookMove:
     cost_removed: Decimal  # what the sold shares cost (0 for a buy)
 
 
-def book_rows_lock(position: Position) -> dict[str, BookPosition]:
-    """The position's book rows, locked, the manual book reconciled with the account position."""
-    rows = {
-        row.book: row
-        for row in BookPosition.objects.select_for_update().filter(
-            account_id=position.account_id, symbol_id=position.symbol_id
-        )
-    }
+def book_rows_locked(*, account_id: int, symbol_id: int) -> QuerySet[BookPosition]:
+    """The position's book rows with their lock (taken after the position's: the ledger's lock order). A caller
+    may send its compiled SQL with its own query, in one round trip (trading/lock_objects.py)."""
+    return BookPosition.objects.select_for_update().filter(account_id=account_id, symbol_id=symbol_id)
+
+
+def book_rows_lock(position: Position, read: list[BookPosition] | None = None) -> dict[str, BookPosition]:
+    """The position's book rows, locked, the manual book reconciled with the account position. `read`: the rows
+    the caller already read with `book_rows_locked`, in the same transaction."""
+    if read is None:
+        read = list(book_rows_locked(account_id=position.account_id, symbol_id=position.symbol_id))
+    rows = {row.book: row for row in read}
     # Shares booked before books existed (or by hand) belong to the manual book.
     others_qty = sum((r.qty for b, r in rows.items() if b != MANUAL), Decimal(0))
     others_cost = sum((r.cost_basis for b, r in rows.items() if b != MANUAL), Decimal(0))
@@ -121,8 +126,8 @@ class BookRows:
         self.dirty.clear()
 
 
-def book_rows_open(position: Position) -> BookRows:
-    return BookRows(position, book_rows_lock(position))
+def book_rows_open(position: Position, read: list[BookPosition] | None = None) -> BookRows:
+    return BookRows(position, book_rows_lock(position, read))
 
 
 def book_trade(

@@ -14,7 +14,7 @@ from tradingrobot.error_codes import ErrorCode
 from tradingrobot.write_batch import row_update
 
 from .books import BookRows, BookShort, book_rows_open
-from .models import Account, Position
+from .models import Account, BookPosition, Position
 
 DEFAULT_ACCOUNT = "paper"
 MONEY_PLACES = Decimal("0.00000001")
@@ -56,19 +56,22 @@ def position_create(*, account: Account, symbol_id: int) -> Position:
     return Position.objects.create(account=account, symbol_id=symbol_id)
 
 
-def trade_book(*, account: Account, position: Position, booking: Booking) -> Decimal:
+def trade_book(
+    *, account: Account, position: Position, booking: Booking, book_rows: list[BookPosition] | None = None
+) -> Decimal:
     """Move cash and shares for an execution; returns the P&L it realizes (after commission).
-    A buy costs qty x price + commission; a sell removes the shares' average cost and credits the proceeds."""
-    ledger = ledger_open(account=account, position=position)
+    A buy costs qty x price + commission; a sell removes the shares' average cost and credits the proceeds.
+    `book_rows`: the position's book rows when the caller read them locked (books.book_rows_locked)."""
+    ledger = ledger_open(account=account, position=position, book_rows=book_rows)
     realized = ledger.book(booking)
     ledger.save()
     return realized
 
 
-def ledger_open(*, account: Account, position: Position) -> "LedgerBatch":
+def ledger_open(*, account: Account, position: Position, book_rows: list[BookPosition] | None = None) -> "LedgerBatch":
     """Several executions on one position in one transaction: book each in memory, then `save` writes the
     account, the position and the changed book rows once (the caller holds the account and position locks)."""
-    return LedgerBatch(account, position, book_rows_open(position))
+    return LedgerBatch(account, position, book_rows_open(position, book_rows))
 
 
 class LedgerBatch:

@@ -1,17 +1,20 @@
 """Row locks, always taken in this order: trading state -> account -> orders -> positions
 (the account and position locks are the ledger's: portfolio/lock_objects.py)."""
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 
 from market.models import PriceSample, Symbol
-from market.selectors import price_latest, symbol_get
+from market.selectors import price_latest, prices_accepted, symbol_get
+from portfolio.books import book_rows_locked
 from portfolio.lock_objects import position_lock
-from portfolio.models import Account, Position
+from portfolio.models import Account, BookPosition, Position
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict
 
@@ -40,14 +43,18 @@ def _columns(model, alias: str) -> str:
     return ", ".join(f'{alias}."{f.column}"' for f in model._meta.concrete_fields)
 
 
-def _placement_sql() -> str:
-    symbol, state, sample = Symbol._meta.db_table, TradingState._meta.db_table, PriceSample._meta.db_table
-    return (
+@functools.cache  # the statement is the same for every ticker
+def _placement_sql() -> tuple[str, tuple]:
+    """`placement_lock`'s query (PostgreSQL) and its parameters before the ticker's and the state's; the latest
+    price is market/selectors.py's `prices_accepted` compiled by the ORM, joined per symbol row."""
+    symbol, state = Symbol._meta.db_table, TradingState._meta.db_table
+    latest_sql, latest_params = prices_accepted(symbol_id=RawSQL("s.id", ()))[:1].query.sql_with_params()
+    sql = (
         f"SELECT {_columns(Symbol, 's')}, {_columns(TradingState, 'ts')}, {_columns(PriceSample, 'p')} "  # noqa: S608
-        f"FROM {symbol} s CROSS JOIN {state} ts LEFT JOIN LATERAL ("
-        f"SELECT * FROM {sample} WHERE symbol_id = s.id AND NOT quarantined ORDER BY timestamp DESC LIMIT 1"
-        ") p ON true WHERE s.ticker = %s AND ts.id = %s FOR SHARE OF ts"
+        f"FROM {symbol} s CROSS JOIN {state} ts LEFT JOIN LATERAL ({latest_sql}) p ON true "
+        "WHERE s.ticker = %s AND ts.id = %s FOR SHARE OF ts"
     )
+    return sql, tuple(latest_params)
 
 
 def placement_lock(*, ticker: str) -> tuple[Symbol, TradingState, PriceSample | None]:
@@ -58,7 +65,8 @@ def placement_lock(*, ticker: str) -> tuple[Symbol, TradingState, PriceSample | 
         symbol = symbol_get(ticker=ticker)
         return symbol, trading_state_lock(), price_latest(symbol_id=symbol.pk)
     with connection.cursor() as cursor:
-        cursor.execute(_placement_sql(), [(ticker or "").strip().upper(), STATE_ID])
+        sql, params = _placement_sql()
+        cursor.execute(sql, [*params, (ticker or "").strip().upper(), STATE_ID])
         row = cursor.fetchone()
     if row is None:  # an unknown symbol (symbol_get says so), or no state row yet (made, then read again)
         symbol_get(ticker=ticker)
@@ -82,39 +90,58 @@ class PositionForOrder:
     position: Position
     reserved: Decimal  # what open orders of the side hold back: cash of buys, or shares of the symbol's sells
     ids: tuple[int, int] | None  # the next order and fill ids (tradingrobot/write_batch.py), PostgreSQL only
+    book_rows: list[BookPosition] | None = None  # the position's book rows, locked (PostgreSQL only)
 
 
-def _reserved_sql(side: str) -> str:
-    table, statuses = Order._meta.db_table, ", ".join(f"'{s}'" for s in Order.OPEN_STATUSES)
+def _held_back(*, account_id: int, side: str, symbol_id: int | None = None) -> QuerySet:
+    """One row (none when nothing is open): what the account's open orders of `side` hold back, as `total`:
+    the cash of buys, or the shares of the symbol's sells. The one statement of the rule: `cash_reserved` and
+    `qty_reserved` run it, `position_lock_for_order` sends its compiled SQL inside its own query."""
+    open_orders = Order.objects.filter(account_id=account_id, side=side, status__in=Order.OPEN_STATUSES)
     if side == Order.Side.BUY:
-        return (
-            f"SELECT COALESCE(SUM((qty - filled_qty) * reserve_price), 0) FROM {table} "  # noqa: S608 - no user input
-            f"WHERE account_id = p.account_id AND side = 'buy' AND status IN ({statuses})"
-        )
-    return (
-        f"SELECT COALESCE(SUM(qty - filled_qty), 0) FROM {table} "  # noqa: S608 - no user input
-        f"WHERE account_id = p.account_id AND symbol_id = p.symbol_id AND side = 'sell' AND status IN ({statuses})"
+        total = Sum((F("qty") - F("filled_qty")) * F("reserve_price"))
+    else:
+        assert symbol_id is not None  # a sell holds back shares of one symbol
+        open_orders = open_orders.filter(symbol_id=symbol_id)
+        total = Sum(F("qty") - F("filled_qty"))
+    return open_orders.order_by().values("account_id").annotate(total=total).values_list("total", flat=True)
+
+
+@functools.lru_cache(maxsize=256)  # per (account, symbol, side): the values are part of the compiled statement
+def _position_for_order_sql(account_id: int, symbol_id: int, side: str) -> tuple[str, tuple]:
+    """`position_lock_for_order`'s two statements (PostgreSQL), the holds and the book rows compiled by the ORM
+    from their one definition each; client-side binding (Django's default on psycopg 3) sends both in one
+    execute, and the server runs them in order."""
+    position_table, order_table, fill_table = (m._meta.db_table for m in (Position, Order, Fill))
+    held_sql, held_params = _held_back(account_id=account_id, side=side, symbol_id=symbol_id).query.sql_with_params()
+    books = book_rows_locked(account_id=account_id, symbol_id=symbol_id)
+    books_sql, books_params = books.query.sql_with_params()
+    sql = (
+        f"SELECT {_columns(Position, 'p')}, COALESCE(({held_sql}), 0), "  # noqa: S608 - no user input
+        f"nextval(pg_get_serial_sequence('{order_table}', 'id')), "
+        f"nextval(pg_get_serial_sequence('{fill_table}', 'id')) "
+        f"FROM {position_table} p WHERE p.account_id = %s AND p.symbol_id = %s FOR UPDATE OF p;\n{books_sql}"
     )
+    return sql, (*held_params, account_id, symbol_id, *books_params)
 
 
 def position_lock_for_order(*, account: Account, symbol_id: int, side: str) -> PositionForOrder:
     """`position_lock` (portfolio/lock_objects.py; the caller holds the account lock), with what open orders of
-    `side` hold back and the ids an immediate fill takes, in one query on PostgreSQL. Read under the account lock:
-    no other transaction changes the position or the open orders' holds meanwhile (they take the account first)."""
+    `side` hold back and the ids an immediate fill takes, in one query on PostgreSQL, and after it, in the same
+    round trip, the position's book rows locked (portfolio/books.py's `book_rows_locked`: the ledger's lock
+    order, position then book rows). Read under the account lock: no other transaction changes the position,
+    its books or the open orders' holds meanwhile (they take the account first)."""
     if connection.vendor == "postgresql":
-        position_table, order_table, fill_table = (m._meta.db_table for m in (Position, Order, Fill))
-        sql = (
-            f"SELECT {_columns(Position, 'p')}, ({_reserved_sql(side)}), "  # noqa: S608 - no user input
-            f"nextval(pg_get_serial_sequence('{order_table}', 'id')), "
-            f"nextval(pg_get_serial_sequence('{fill_table}', 'id')) "
-            f"FROM {position_table} p WHERE p.account_id = %s AND p.symbol_id = %s FOR UPDATE OF p"
-        )
+        sql, params = _position_for_order_sql(account.pk, symbol_id, side)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [account.pk, symbol_id])
+            cursor.execute(sql, params)
             row = cursor.fetchone()
+            cursor.nextset()
+            book_rows = [_instance(BookPosition, values) for values in cursor.fetchall()]
         if row is not None:
             width = len(Position._meta.concrete_fields)
-            return PositionForOrder(_instance(Position, row[:width]), row[width], (row[width + 1], row[width + 2]))
+            position = _instance(Position, row[:width])
+            return PositionForOrder(position, row[width], (row[width + 1], row[width + 2]), book_rows)
     position = position_lock(account=account, symbol_id=symbol_id)  # made now when new
     if side == Order.Side.BUY:
         reserved = cash_reserved(account=account)
@@ -125,17 +152,13 @@ def position_lock_for_order(*, account: Account, symbol_id: int, side: str) -> P
 
 def cash_reserved(*, account: Account) -> Decimal:
     """Cash held back by open buy orders."""
-    open_buys = Order.objects.filter(account=account, side=Order.Side.BUY, status__in=Order.OPEN_STATUSES)
-    total = open_buys.aggregate(total=Sum((F("qty") - F("filled_qty")) * F("reserve_price")))["total"]
-    return total or Decimal("0")
+    return next(iter(_held_back(account_id=account.pk, side=Order.Side.BUY)), None) or Decimal("0")
 
 
 def qty_reserved(*, account: Account, symbol_id: int) -> Decimal:
     """Shares of the symbol that open sell orders are already selling."""
-    open_sells = Order.objects.filter(
-        account=account, symbol_id=symbol_id, side=Order.Side.SELL, status__in=Order.OPEN_STATUSES
-    )
-    return open_sells.aggregate(total=Sum(F("qty") - F("filled_qty")))["total"] or Decimal("0")
+    held = _held_back(account_id=account.pk, side=Order.Side.SELL, symbol_id=symbol_id)
+    return next(iter(held), None) or Decimal("0")
 
 
 def idempotency_key_lock(key: str) -> None:

@@ -150,7 +150,7 @@ def _place_checked(
 
     active = broker_active()
     if fill_price is not None and active.fills_locally:
-        _fill(order, account, position, fill_price, at, ids=held.ids)  # saves the order once, already filled
+        _fill(order, account, position, fill_price, at, ids=held.ids, book_rows=held.book_rows)  # saves it once
         return
     if order.side == Order.Side.BUY:
         order.reserve_price = estimate
@@ -225,10 +225,12 @@ def _fill(
     commission: Decimal | None = None,
     execution_id: str | None = None,
     ids: tuple[int, int] | None = None,
+    book_rows: list[BookPosition] | None = None,
 ) -> Fill:
     """Execute `qty` (default: the whole remaining quantity) at `price`: cash, position, fill and order change
     together. A remote broker's execution passes its own qty, commission and execution id (trading/executions.py).
-    The caller holds the locks on account and position. `ids`: the new order's and the fill's, taken ahead."""
+    The caller holds the locks on account and position. `ids`: the new order's and the fill's, taken ahead;
+    `book_rows`: the position's book rows, read locked with the position."""
     if order.source != Order.Source.LIQUIDATION and execution_id is None:
         # a resting order, or a market order accepted while closed; a remote broker's execution has happened
         cap_check(order, price, when=" at fill")
@@ -242,7 +244,7 @@ def _fill(
         book=book_of(source=order.source, strategy_id=order.strategy_id),
     )
     try:
-        realized = trade_book(account=account, position=position, booking=booking)
+        realized = trade_book(account=account, position=position, booking=booking, book_rows=book_rows)
     except LedgerRefusal as refusal:
         raise Rejection(refusal.code, refusal.reason) from refusal
     before = order.filled_qty

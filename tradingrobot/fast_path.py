@@ -29,7 +29,8 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
 from tradingrobot.fast_reply import FastReply
-from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, lean_middleware
+from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, Probe, lean_middleware
+from tradingrobot.lean_post import LeanPost
 from tradingrobot.security.authentication import ApiKeyAuthentication, InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
 from tradingrobot.security.middleware import guarded_path, ip_refusal, request_buckets
@@ -43,24 +44,6 @@ ANSWER = "tradingrobot.fast_answer"  # environ key: the (match, response) the fa
 DONE_HERE = frozenset(
     {"tradingrobot.security.middleware.ClientIpMiddleware", "tradingrobot.security.middleware.AuditMiddleware"}
 )
-
-
-class Probe:
-    """What DRF's negotiation, authentication, permission and throttle classes read of a request."""
-
-    def __init__(self, environ: dict, path: str, ip: str | None):
-        self.META = environ
-        self.method = environ["REQUEST_METHOD"]
-        self.path = path
-        self.query_params: dict[str, str] = {}  # the fast path takes no query string
-        self.client_ip = ip
-        self._request = self  # TradeRateThrottle reads the client IP from the Django request
-        self.user: Any = None
-        self.auth: Any = None
-        self.accepted_renderer: Any = None
-        self.accepted_media_type: str | None = None
-        self.version: Any = None
-        self.versioning_scheme: Any = None
 
 
 class FastHandler(LeanWSGIHandler):
@@ -201,12 +184,16 @@ class FastPath:
 
 def lean_dispatch(full: BaseHandler) -> Callable:
     """A WSGI application: for GET/HEAD of an API_LEAN_PATHS path the fast path (FastPath, above) and
-    when it does not answer the lean handler; `full` for the rest; for both handlers, the memos' versions pinned
-    for the request."""
+    when it does not answer the lean handler; for a POST by API key under API_LEAN_POST_PREFIXES the lean handler
+    with the request's rate counts taken ahead (tradingrobot/lean_post.py); `full` for the rest; for every handler,
+    the memos' versions pinned for the request."""
     paths = frozenset(settings.API_LEAN_PATHS)
     lean = LeanWSGIHandler() if paths else None
+    post = LeanPost(settings.API_LEAN_POST_PREFIXES) if settings.API_LEAN_POST_PREFIXES else None
 
     def pinned(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if post is not None and post.serves(environ):  # pins the versions itself, read with its rate counts
+            return post(environ, start_response)
         with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
             if lean and environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
                 return lean(environ, start_response)

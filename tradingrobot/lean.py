@@ -12,6 +12,7 @@ README "Benchmarks" shows what each middleware costs per request (bench/middlewa
 """
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
@@ -56,3 +57,21 @@ class LeanWSGIHandler(WSGIHandler):
                 self._exception_middleware.append(instance.process_exception)
             handler = convert_exception_to_response(instance)
         self._middleware_chain = handler
+
+
+class Probe:
+    """What DRF's negotiation, authentication, permission and throttle classes read of a request."""
+
+    def __init__(self, environ: dict, path: str, ip: str | None):
+        self.META = environ
+        self.method = environ["REQUEST_METHOD"]
+        self.path = path
+        self.query_params: dict[str, str] = {}  # the fast path takes no query string
+        self.client_ip = ip
+        self._request = self  # TradeRateThrottle reads the client IP from the Django request
+        self.user: Any = None
+        self.auth: Any = None
+        self.accepted_renderer: Any = None
+        self.accepted_media_type: str | None = None
+        self.version: Any = None
+        self.versioning_scheme: Any = None

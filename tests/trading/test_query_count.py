@@ -6,9 +6,9 @@ def test_market_order_placement_query_count(priced, place, django_assert_num_que
     place(qty="1")  # the position row exists from now on
     request = order_request_parse(ticker="TSLA", side="buy", qty="1")
     # symbol + trading state (shared lock) + latest price in one, account lock, position lock + cash held by open
-    # buys + the order and fill ids in one, lock the symbol's book positions (portfolio/books.py), then one round
-    # trip of writes (the book, account and position updates, the order, fill and outbox inserts:
-    # tradingrobot/write_batch.py), plus the SAVEPOINT/RELEASE of the atomic block nested in the test's
-    # transaction. (15 before issue 18.)
-    with django_assert_num_queries(7):
+    # buys + the order and fill ids in one and, in the same round trip, the lock of the symbol's book positions
+    # (portfolio/books.py), then one round trip of writes (the book, account and position updates, the order, fill
+    # and outbox inserts: tradingrobot/write_batch.py), plus the SAVEPOINT/RELEASE of the atomic block nested in
+    # the test's transaction. (15 before issue 18; 7 before the book rows joined the position's round trip.)
+    with django_assert_num_queries(6):
         order_place(request=request, placed_by="test")

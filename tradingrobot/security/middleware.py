@@ -11,7 +11,7 @@ from tradingrobot.errors import error_body
 
 from .audit import audit_request
 from .client_ip import ip_allowed, request_client_ip
-from .throttling import rate_hit
+from .throttling import precounted_claimed, rate_hit
 
 
 def guarded_path(path: str) -> bool:
@@ -67,6 +67,8 @@ class ClientIpMiddleware:
             if malformed:
                 return JsonResponse(error_body(malformed[1], malformed[0]), status=400)
             for bucket, rate in request_buckets(request.path_info, ip):
+                if precounted_claimed(request.META, bucket, rate):
+                    continue
                 wait = rate_hit(bucket=bucket, rate=rate)
                 if wait is not None:
                     response = JsonResponse(

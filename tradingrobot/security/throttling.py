@@ -17,7 +17,7 @@ from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import NoScriptError
 from rest_framework.throttling import BaseThrottle
 
-from tradingrobot.snapshot_cache import CACHE_DOWN
+from tradingrobot.snapshot_cache import CACHE_DOWN, redis_write_client
 
 from .client_ip import request_client_ip
 from .principals import principal_id
@@ -163,20 +163,44 @@ def rates_unhit(hit: RatesHit) -> None:
         logger.warning("rate counts not taken back: cache unreachable (%s)", error)
 
 
+PRECOUNTED = "tradingrobot.precounted"  # environ key: the request's Precounted (tradingrobot/lean_post.py)
+
+
+class Precounted:
+    """Buckets a request was counted in ahead, all within their rates (rates_hit, one round trip): the check
+    that would count one of them claims it instead (`claimed`); what nobody claimed is taken back at the end
+    (`release`), so every bucket ends counted exactly as the request's own checks would have counted it."""
+
+    def __init__(self, buckets: list[tuple[str, str]], hit: RatesHit):
+        assert hit.wait is None  # a request over a rate is handed over uncounted: its check refuses it
+        self._pending = dict(zip(buckets, hit.counted, strict=True))
+        self.taken_back: list[str] = []
+
+    def claimed(self, bucket: str, rate: str) -> bool:
+        return self._pending.pop((bucket, rate), None) is not None
+
+    def release(self) -> None:
+        if self._pending:
+            rates_unhit(RatesHit(None, {}, tuple(self._pending.values())))
+            self.taken_back = [bucket for bucket, _ in self._pending]
+            self._pending.clear()
+
+
+def precounted_claimed(meta: dict, bucket: str, rate: str) -> bool:
+    """Whether `bucket` was counted ahead for the request of `meta` (its WSGI environ): then it is not counted
+    again, and it was within its rate."""
+    precounted = meta.get(PRECOUNTED)
+    return precounted is not None and precounted.claimed(bucket, rate)
+
+
 def _redis(backend: RedisCache, keys: list[str]) -> tuple[Any, list[str]]:
-    """The backend's pooled write client (RedisCache._cache: private in Django, missing from the stubs) and the
-    full keys. The client object is kept: Django's get_client makes a new one on every call (tens of us); so are
-    the full keys (made and validated once per key)."""
+    """The backend's kept write client (snapshot_cache.redis_write_client) and the full keys (made and validated
+    once per key)."""
     made: dict[str, str] | None = getattr(backend, "_made_keys", None)
     if made is None or len(made) > 4096:  # a window's keys are new each window: the old ones are let go
-        made = backend._made_keys = {}  # type: ignore[attr-defined]  # kept on the backend, as the client below
+        made = backend._made_keys = {}  # type: ignore[attr-defined]  # kept on the backend, as the client is
     full_keys = [made.get(key) or made.setdefault(key, backend.make_and_validate_key(key)) for key in keys]
-    client_cache = backend._cache  # type: ignore[attr-defined]  # not in django-stubs
-    client = getattr(client_cache, "_kept_write_client", None)
-    if client is None:
-        client = client_cache.get_client(write=True)
-        client_cache._kept_write_client = client
-    return client, full_keys
+    return redis_write_client(backend), full_keys
 
 
 def _count(key: str, *, timeout: int) -> int:
@@ -207,6 +231,8 @@ class _CacheThrottle(BaseThrottle):
 
     def allow_request(self, request, view):
         for bucket, rate in self.buckets(request, view):
+            if precounted_claimed(getattr(request, "_request", request).META, bucket, rate):
+                continue
             wait = rate_hit(bucket=bucket, rate=rate)
             if wait is not None:
                 self._wait = wait

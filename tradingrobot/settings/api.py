@@ -8,6 +8,9 @@ API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 # Paths whose GET/HEAD take the fast path (tradingrobot/fast_path.py), else the lean middleware list
 # (tradingrobot/lean.py); empty: none.
 API_LEAN_PATHS = env.list("API_LEAN_PATHS", default=["/api/status"])
+# POSTs by API key under these prefixes take the lean middleware list with their rate counts taken in one round
+# trip (tradingrobot/lean_post.py); empty: none.
+API_LEAN_POST_PREFIXES = env.list("API_LEAN_POST_PREFIXES", default=["/api/trade/"])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
