@@ -11,7 +11,9 @@ from .models import Account, Position
 
 @functools.lru_cache(maxsize=16)  # per (database kind, account name): the name is part of the compiled statement
 def _account_lock_sql(vendor: str, name: str) -> tuple[str, tuple]:
-    """The account lock's statement, compiled by the ORM once (its compilation cost more than the query)."""
+    """The account lock's statement, compiled by the ORM once (its compilation cost more than the query). A caller
+    may send it first in a round trip of its own locks (trading/lock_objects.py), reading the row with
+    `account_from_row`."""
     query = Account.objects.select_for_update().filter(name=name).order_by("pk")[:1].query
     return query.sql_with_params()
 
@@ -29,12 +31,19 @@ def account_lock(*, name: str = DEFAULT_ACCOUNT) -> Account:
 
 def _account_locked(name: str) -> Account | None:
     """On PostgreSQL, whose driver returns every column as its field's Python value (no converters to apply)."""
-    sql, params = _account_lock_sql(connection.vendor, name)
+    sql, params = account_lock_statement(name)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
+    return None if row is None else account_from_row(row)
+
+
+def account_lock_statement(name: str = DEFAULT_ACCOUNT) -> tuple[str, tuple]:
+    """`account_lock`'s statement and parameters (PostgreSQL: read its row with `account_from_row`)."""
+    return _account_lock_sql(connection.vendor, name)
+
+
+def account_from_row(row: tuple) -> Account:
     return Account.from_db(connection.alias, [f.attname for f in Account._meta.concrete_fields], row)
 
 

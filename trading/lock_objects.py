@@ -5,15 +5,17 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
-from django.db.models import F, QuerySet, Sum
+from django.db.models import Expression, F, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
 
 from market.models import PriceSample, Symbol
 from market.selectors import price_latest, prices_accepted, symbol_get
 from portfolio.books import book_rows_locked
-from portfolio.lock_objects import position_lock
+from portfolio.ledger import DEFAULT_ACCOUNT
+from portfolio.lock_objects import account_from_row, account_lock, account_lock_statement, position_lock
 from portfolio.models import Account, BookPosition, Position
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict
@@ -93,11 +95,11 @@ class PositionForOrder:
     book_rows: list[BookPosition] | None = None  # the position's book rows, locked (PostgreSQL only)
 
 
-def _held_back(*, account_id: int, side: str, symbol_id: int | None = None) -> QuerySet:
+def _held_back(*, account_id: int | Expression, side: str, symbol_id: int | None = None) -> QuerySet:
     """One row (none when nothing is open): what the account's open orders of `side` hold back, as `total`:
     the cash of buys, or the shares of the symbol's sells. The one statement of the rule: `cash_reserved` and
     `qty_reserved` run it, `position_lock_for_order` sends its compiled SQL inside its own query."""
-    open_orders = Order.objects.filter(account_id=account_id, side=side, status__in=Order.OPEN_STATUSES)
+    open_orders = Order.objects.filter(Q(account_id=account_id), side=side, status__in=Order.OPEN_STATUSES)
     if side == Order.Side.BUY:
         total = Sum((F("qty") - F("filled_qty")) * F("reserve_price"))
     else:
@@ -108,21 +110,56 @@ def _held_back(*, account_id: int, side: str, symbol_id: int | None = None) -> Q
 
 
 @functools.lru_cache(maxsize=256)  # per (account, symbol, side): the values are part of the compiled statement
-def _position_for_order_sql(account_id: int, symbol_id: int, side: str) -> tuple[str, tuple]:
+def _position_for_order_sql(account: int | str, symbol_id: int, side: str) -> tuple[str, tuple]:
     """`position_lock_for_order`'s two statements (PostgreSQL), the holds and the book rows compiled by the ORM
     from their one definition each; client-side binding (Django's default on psycopg 3) sends both in one
-    execute, and the server runs them in order."""
+    execute, and the server runs them in order. `account`: its id, or its name (the id then read in the query:
+    `account_position_lock` sends the account's lock first, in the same execute)."""
     position_table, order_table, fill_table = (m._meta.db_table for m in (Position, Order, Fill))
+    account_id: Any = account
+    if isinstance(account, str):
+        account_id = Subquery(Account.objects.filter(name=account).values("pk")[:1])
     held_sql, held_params = _held_back(account_id=account_id, side=side, symbol_id=symbol_id).query.sql_with_params()
     books = book_rows_locked(account_id=account_id, symbol_id=symbol_id)
     books_sql, books_params = books.query.sql_with_params()
+    position = Position.objects.filter(Q(account_id=account_id), symbol_id=symbol_id).order_by().values("pk")
+    position_where, position_params = position.query.sql_with_params()
     sql = (
         f"SELECT {_columns(Position, 'p')}, COALESCE(({held_sql}), 0), "  # noqa: S608 - no user input
         f"nextval(pg_get_serial_sequence('{order_table}', 'id')), "
         f"nextval(pg_get_serial_sequence('{fill_table}', 'id')) "
-        f"FROM {position_table} p WHERE p.account_id = %s AND p.symbol_id = %s FOR UPDATE OF p;\n{books_sql}"
+        f"FROM {position_table} p WHERE p.id IN ({position_where}) FOR UPDATE OF p;\n{books_sql}"
     )
-    return sql, (*held_params, account_id, symbol_id, *books_params)
+    return sql, (*held_params, *position_params, *books_params)
+
+
+def account_position_lock(*, symbol_id: int, side: str) -> tuple[Account, PositionForOrder]:
+    """`account_lock` (portfolio/lock_objects.py), then `position_lock_for_order`: on PostgreSQL in one round trip,
+    the account's statement first, then the position's and its book rows' (the lock order)."""
+    if connection.vendor != "postgresql":
+        account = account_lock()
+        return account, position_lock_for_order(account=account, symbol_id=symbol_id, side=side)
+    account_sql, account_params = account_lock_statement()
+    sql, params = _position_for_order_sql(DEFAULT_ACCOUNT, symbol_id, side)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{account_sql};\n{sql}", [*account_params, *params])
+        account_row = cursor.fetchone()
+        cursor.nextset()
+        row = cursor.fetchone()
+        cursor.nextset()
+        book_rows = [_instance(BookPosition, values) for values in cursor.fetchall()]
+    if account_row is None:  # no account yet: made, then locked
+        account = account_lock()
+        return account, position_lock_for_order(account=account, symbol_id=symbol_id, side=side)
+    account = account_from_row(account_row)
+    if row is None:  # no position yet: made under the account lock
+        return account, position_lock_for_order(account=account, symbol_id=symbol_id, side=side)
+    return account, _position_for_order(row, book_rows)
+
+
+def _position_for_order(row: tuple, book_rows: list[BookPosition]) -> PositionForOrder:
+    width = len(Position._meta.concrete_fields)
+    return PositionForOrder(_instance(Position, row[:width]), row[width], (row[width + 1], row[width + 2]), book_rows)
 
 
 def position_lock_for_order(*, account: Account, symbol_id: int, side: str) -> PositionForOrder:
@@ -139,9 +176,7 @@ def position_lock_for_order(*, account: Account, symbol_id: int, side: str) -> P
             cursor.nextset()
             book_rows = [_instance(BookPosition, values) for values in cursor.fetchall()]
         if row is not None:
-            width = len(Position._meta.concrete_fields)
-            position = _instance(Position, row[:width])
-            return PositionForOrder(position, row[width], (row[width + 1], row[width + 2]), book_rows)
+            return _position_for_order(row, book_rows)
     position = position_lock(account=account, symbol_id=symbol_id)  # made now when new
     if side == Order.Side.BUY:
         reserved = cash_reserved(account=account)

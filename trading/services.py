@@ -31,11 +31,11 @@ from .authority import OPERATOR, Authority, cancel_authorize
 from .brokers import broker_active
 from .lock_objects import (
     PositionForOrder,
+    account_position_lock,
     cash_reserved,
     idempotency_key_lock,
     open_orders_lock,
     placement_lock,
-    position_lock_for_order,
     trading_state_lock,
 )
 from .models import Fill, Order, TradingState
@@ -97,8 +97,7 @@ def _order_place(
     if state.halted and not bypass_halt:
         raise TradingHalted(halted_message(state))
 
-    account = account_lock()
-    held = position_lock_for_order(account=account, symbol_id=symbol.pk, side=request.side)
+    account, held = account_position_lock(symbol_id=symbol.pk, side=request.side)
     at = now()
     order = order_new(
         request=request, account=account, symbol=symbol, source=source, placed_by=placed_by, at=at, principal=owner
