@@ -7,8 +7,9 @@ first two requests of a kind go through the lean chain (FastHandler) as before; 
 status and the same headers, less the request id, later requests of that kind reuse them. What differs per
 request is still done by its owner: the request id (ops.logs.request_id_start), the metrics (the configured
 django_prometheus middleware's own hooks), and Django's request_started / request_finished signals (the
-response's close sends the latter, as under the handler). A chain holding any other middleware, a kind whose
-headers differ between two requests, and kinds beyond MAX_KINDS are always answered by the chain.
+response's close sends the latter, as under the handler, once the body is complete: the answer is one list).
+A chain holding any other middleware, a kind whose headers differ between two requests, and kinds beyond
+MAX_KINDS are always answered by the chain.
 """
 
 from collections.abc import Callable
@@ -140,9 +141,14 @@ class FastReply:
         except BaseException:
             request_id_end()
             raise
-        response._handler_class = self.__class__  # type: ignore[attr-defined]  # close() sends request_finished
         start_response(prepared.status, prepared.headers_with(request_id))
-        return response
+        # The body is rendered bytes: handed over as one list (Granian writes a list in one call and sets its
+        # Content-Length, an iterable chunk by chunk), so the request is finished here, as the handler's
+        # response.close() would finish it after the last chunk.
+        body = response.content
+        response._handler_class = self.__class__  # type: ignore[attr-defined]  # close() sends request_finished
+        response.close()
+        return [body]
 
 
 def _has_request_id(headers: Headers) -> bool:
