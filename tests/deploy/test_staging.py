@@ -126,10 +126,13 @@ def test_sigkill_of_one_web_instance_and_one_daphne_under_trading_load(staging, 
     started, orders_before = time.monotonic(), len(trader.acknowledged)
     time.sleep(2)
     nginx_errors = staging.log("nginx-error").read_text()
+    web_a = _instance(staging, "web-a")
+    assert len(web_a) >= 2, web_a  # Granian's main process and its worker
     killed = {name: staging.kill(name) for name in ("web-a", _busiest_daphne(staging))}
     time.sleep(4)
     for name, pid in killed.items():  # supervisord starts the killed instances again
         assert wait_for(lambda name=name, pid=pid: staging.pid(name) not in (0, pid), timeout=30), name
+    assert wait_for(lambda: not any(map(_running, web_a)), timeout=10), "a worker outlived its killed instance"
     time.sleep(2)
     for stream in streams:
         stream.stop()
@@ -153,6 +156,22 @@ def test_sigkill_of_one_web_instance_and_one_daphne_under_trading_load(staging, 
     recovered = [round(t, 2) for w in dropped for t in w.recovered]
     print(f"kill under load: {rate:.1f} orders/s from 2 clients, {trader.retries - retries_before} retries;"
           f" WebSocket clients dropped {len(dropped)}/4, fresh snapshot after {recovered} s")  # fmt: skip
+
+
+def _instance(staging, name: str) -> list[int]:
+    import psutil
+
+    main = psutil.Process(staging.pid(name))
+    return [main.pid, *(child.pid for child in main.children(recursive=True))]
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _busiest_daphne(staging) -> str:
