@@ -38,7 +38,7 @@ demo: migrate
 		WP_POLL_SECONDS=$${WP_POLL_SECONDS:-60} WP_FAST_POLL_SECONDS=$${WP_FAST_POLL_SECONDS:-2} \
 		PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile.demo -p $(PORT)
 
-# The production arrangement on this machine (deploy/README.md): nginx over TLS, 2 gunicorn, 2 daphne, 2 Celery
+# The production arrangement on this machine (deploy/README.md): nginx over TLS, 2 web (Granian), 2 daphne, 2 Celery
 # workers, 2 beats, PostgreSQL (STAGING_DATABASE_URL, db tr_staging) and Redis (STAGING_REDIS_URL, db 6), the
 # development feed as WordPress, under a private supervisord; everything under var/staging (STAGING_DIR).
 staging: venv

@@ -51,7 +51,7 @@ def main() -> None:
         dir=directory,
         database_url=base._replace(path=f"{base.path}_beat").geturl(),
         redis_url=os.environ.get("STAGING_REDIS_URL", "redis://127.0.0.1:6379/7"),
-        gunicorn_workers=1,
+        web_workers=1,
         extra_env={
             "WP_POLL_SECONDS": str(POLL),
             "CELERY_REDBEAT_LOCK_TIMEOUT": str(LOCK_TIMEOUT),

@@ -2,15 +2,15 @@
 
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/performance_api.py [--requests 300]
 
-Seeds (once per database) an account with a year of equity snapshots every 5 minutes (105,120 rows) and their
-daily closes, and 50 strategies with 200 fills each spread over the year (10,000 fills, 5,000 closing sells).
-Starts gunicorn (2 sync workers, bench.settings) on a free loopback port and sends sequential requests with an
-API key to GET /api/performance and to the ceiling, a minimal DRF endpoint behind the same middleware and key
-check (/bench/minimal). Three runs of /api/performance: as served (memo per ledger version); cold: the
-ledger version bumped in the shared Redis before every request (a price write), so every request rebuilds the
-report (the fills' totals reused: the fills version stands); after a fill: one more fill of one strategy stored
-before every request, and both versions bumped as its order_filled does (the new fill is read and folded into
-the account's totals and that strategy's summary).
+Seeds (once per database) an account with a year of equity snapshots every 5 minutes (105,120 rows) and their daily
+closes, and 50 strategies with 200 fills each spread over the year (10,000 fills, 5,000 closing sells). Starts the
+production server (tradingrobot/ops/web.py: Granian, 2 workers, bench.settings) on a free loopback port and sends
+sequential requests with an API key to GET /api/performance and to the ceiling, a minimal DRF endpoint behind the
+same middleware and key check (/bench/minimal). Three runs of /api/performance: as served (memo per ledger
+version); cold: the ledger version bumped in the shared Redis before every request (a price write), so every
+request rebuilds the report (the fills' totals reused: the fills version stands); after a fill: one more fill of
+one strategy stored before every request, and both versions bumped as its order_filled does (the new fill is read
+and folded into the account's totals and that strategy's summary).
 Target (issue 13 item 8): p95 <= 50 ms.
 """
 
@@ -45,7 +45,7 @@ def env() -> dict[str, str]:
     database = os.environ.get("DATABASE_URL", "")
     redis = os.environ.get("REDIS_URL", "")
     if not database.startswith("postgres") or not redis:
-        raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL: the bench and gunicorn share the ledger version")
+        raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL: bench and server share the ledger version")
     return {
         "DJANGO_SETTINGS_MODULE": "bench.settings",
         "DATABASE_URL": database,
@@ -142,9 +142,8 @@ def seed() -> str:
 
 
 def start_server(port: int) -> subprocess.Popen:
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
-    command = [gunicorn, "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]
-    process = subprocess.Popen([*command, "tradingrobot.wsgi"], cwd=ROOT, env={**os.environ, **env()})
+    command = [sys.executable, "-m", "tradingrobot.ops.web", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env()})
     for _ in range(150):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1).close()
@@ -154,7 +153,7 @@ def start_server(port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit("the server did not start")
 
 
 def timed(url: str, key: str, count: int, before=None) -> list[float]:

@@ -3,9 +3,10 @@
     python -m deploy.staging up      # prints the URL, the key file and how to reach the processes
     python -m deploy.staging down    # stops exactly what `up` started
 
-Real nginx (Debian's) terminating TLS with a self-signed certificate made at start, 2 gunicorn and 2 daphne
-instances behind it, 2 Celery workers, 2 Celery beats (RedBeat lock: one active), PostgreSQL, Redis, and the
-development feed as the WordPress site, all under a private supervisord; `migrate` runs once before any of them.
+Real nginx (Debian's) terminating TLS with a self-signed certificate made at start, 2 web instances (Granian,
+tradingrobot/ops/web.py) and 2 daphne instances behind it, 2 Celery workers, 2 Celery beats (RedBeat lock: one
+active), PostgreSQL, Redis, and the development feed as the WordPress site, all under a private supervisord;
+`migrate` runs once before any of them.
 Everything it writes lives in one folder (STAGING_DIR, default var/staging): configuration, certificate, logs,
 sockets, pid files. Settings come from deploy/env.template (the production list) with staging values.
 """
@@ -68,7 +69,7 @@ class Staging:
     dir: Path
     database_url: str = "postgres://postgres@127.0.0.1:5432/tr_staging"
     redis_url: str = "redis://127.0.0.1:6379/6"
-    gunicorn_workers: int = 2
+    web_workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)  # staging-only knobs (tests: short schedules)
     ports: dict[str, int] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -104,7 +105,7 @@ class Staging:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         for stale in (self.dir / "prometheus").glob("*.db"):
             stale.unlink()
-        names = ("https", "feed", *(f"gunicorn-{i}" for i in INSTANCES), *(f"daphne-{i}" for i in INSTANCES))
+        names = ("https", "feed", *(f"web-{i}" for i in INSTANCES), *(f"daphne-{i}" for i in INSTANCES))
         self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         self._database_create()
         self._certificate()
@@ -218,7 +219,7 @@ class Staging:
         site = render(
             (DEPLOY / "nginx" / "tradingrobot.conf").read_text(),
             {
-                "HTTP_UPSTREAMS": servers("gunicorn"),
+                "HTTP_UPSTREAMS": servers("web"),
                 "WS_UPSTREAMS": servers("daphne"),
                 "LISTEN": f"127.0.0.1:{self.ports['https']}",
                 "SERVER_NAME": "localhost 127.0.0.1",
@@ -246,16 +247,12 @@ class Staging:
     def programs(self) -> dict[str, tuple[int, str]]:
         """name -> (priority, command); web after the site, nginx last."""
         py = PYTHON
-        gunicorn = f"{py} -m gunicorn -c python:tradingrobot.ops.gunicorn --workers {self.gunicorn_workers}"
+        web = f"{py} -m tradingrobot.ops.web --workers {self.web_workers} --graceful-timeout 20"
         celery = f"{py} -m celery -A tradingrobot"
         queue = self.env["CELERY_QUEUE"]
         programs = {"devfeed": (10, f"{py} manage.py wordpress_devfeed --port {self.ports['feed']}")}
         for i in INSTANCES:
-            programs[f"gunicorn-{i}"] = (
-                100,
-                f"{gunicorn} --bind 127.0.0.1:{self.ports[f'gunicorn-{i}']} --graceful-timeout 20"
-                f" --control-socket {self.dir}/gunicorn-{i}.ctl tradingrobot.wsgi",
-            )
+            programs[f"web-{i}"] = (100, f"{web} --bind 127.0.0.1:{self.ports[f'web-{i}']}")
             programs[f"daphne-{i}"] = (
                 100,
                 f"{py} -m daphne -b 127.0.0.1 -p {self.ports[f'daphne-{i}']} tradingrobot.asgi:application",
@@ -333,7 +330,7 @@ class Staging:
         self.ctl("start", *map(_qualified, programs))
 
     def kill(self, program: str, sig: int = signal.SIGKILL) -> int:
-        """Signal a program's whole process group (a gunicorn master and its workers: the instance)."""
+        """Signal a program's whole process group (the web server and its worker processes: the instance)."""
         pid = self.pid(program)
         os.killpg(pid, sig)
         return pid
@@ -407,9 +404,7 @@ GROUP_PRIORITY = {"site": 10, "web": 100, "celery": 200, "proxy": 400}
 
 def _group_of(program: str) -> str:
     kind = program.split("-", 1)[0]
-    return {"devfeed": "site", "gunicorn": "web", "daphne": "web", "worker": "celery", "beat": "celery"}.get(
-        kind, "proxy"
-    )
+    return {"devfeed": "site", "web": "web", "daphne": "web", "worker": "celery", "beat": "celery"}.get(kind, "proxy")
 
 
 def _qualified(program: str) -> str:
@@ -451,7 +446,7 @@ def main(argv: list[str]) -> None:
             dir=directory,
             database_url=os.environ.get("STAGING_DATABASE_URL", Staging.database_url),
             redis_url=os.environ.get("STAGING_REDIS_URL", Staging.redis_url),
-            gunicorn_workers=int(os.environ.get("STAGING_GUNICORN_WORKERS", "2")),
+            web_workers=int(os.environ.get("STAGING_WEB_WORKERS", "2")),
         ).up()
         print(f"staging ready: {staging.url}  (certificate {staging.cert})")
         print(f"API key (read,trade,admin): {directory / 'api-key'}; settings: {directory / 'staging.env'}")

@@ -38,7 +38,7 @@ def lean_middleware(middleware: Iterable[str], skipped: frozenset[str] = LEAN_SK
 
 
 class LeanWSGIHandler(WSGIHandler):
-    """Django's WSGI handler over the lean middleware list (synchronous: gunicorn's workers)."""
+    """Django's WSGI handler over the lean middleware list (synchronous: one thread per web worker)."""
 
     skipped = LEAN_SKIPPED_MIDDLEWARE
 

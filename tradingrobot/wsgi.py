@@ -1,10 +1,16 @@
 import os
+from importlib import import_module
 
+from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
 
 django_wsgi_app = get_wsgi_application()
+
+# The URLconf (every view, serializer and schema module) imported as the worker starts, before it accepts: lazily it
+# cost a fresh or respawned worker's first request ~2 s here (load ~5), and the requests queued behind it as long.
+import_module(settings.ROOT_URLCONF)
 
 from tradingrobot.fast_path import lean_dispatch  # noqa: E402 - after Django is set up
 

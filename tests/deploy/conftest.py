@@ -1,4 +1,4 @@
-"""One staging (deploy/staging.py: real nginx over TLS, 2 gunicorn, 2 daphne, 2 workers, 2 beats, the development
+"""One staging (deploy/staging.py: real nginx over TLS, 2 web (Granian), 2 daphne, 2 workers, 2 beats, the development
 feed, under a private supervisord) for the whole module, on a PostgreSQL database of its own
 (`<DATABASE_URL's name>_deploy`) and a Redis db of its own (the next one after REDIS_URL's), with short schedules
 so a failover takes seconds. Without nginx, supervisor, PostgreSQL or Redis the tests skip, unless REQUIRE_SERVICES=1.
@@ -88,7 +88,7 @@ def staging():
         dir=directory,
         database_url=url,
         redis_url=redis_url_next(),
-        gunicorn_workers=1,
+        web_workers=1,
         extra_env={
             "WP_POLL_SECONDS": str(POLL_SECONDS),
             "CELERY_REDBEAT_LOCK_TIMEOUT": str(LOCK_TIMEOUT),

@@ -39,7 +39,7 @@ def _service(path: Path) -> configparser.SectionProxy:
 def test_every_service_is_hardened_and_reads_the_environment_file():
     assert {p.name for p in SERVICES} >= {
         "tradingrobot-migrate.service",
-        "tradingrobot-gunicorn@.service",
+        "tradingrobot-web@.service",
         "tradingrobot-daphne@.service",
         "tradingrobot-worker@.service",
         "tradingrobot-beat.service",
@@ -58,7 +58,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
     (root / "etc/systemd").mkdir(parents=True)
     shutil.copytree(UNITS, root / "etc/systemd/system")
-    for tool in ("python", "gunicorn", "daphne", "celery"):  # the installed robot's virtualenv (deploy/README.md)
+    for tool in ("python", "daphne", "celery"):  # the installed robot's virtualenv (deploy/README.md)
         binary = root / "opt/tradingrobot/.venv/bin" / tool
         binary.parent.mkdir(parents=True, exist_ok=True)
         binary.write_text("#!/bin/sh\n")

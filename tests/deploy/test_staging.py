@@ -1,6 +1,6 @@
-"""The staging arrangement, through nginx over TLS (issue 17 "Proof"): every route a client uses; one gunicorn and
-one daphne killed under a trading load; the active beat killed; a rolling restart under reads; a backup restored
-and served. One staging for the module (conftest.py); the scenarios share one trading client."""
+"""The staging arrangement, through nginx over TLS (issue 17 "Proof"): every route a client uses; one web instance
+(Granian) and one daphne killed under a trading load; the active beat killed; a rolling restart under reads; a backup
+restored and served. One staging for the module (conftest.py); the scenarios share one trading client."""
 
 import dataclasses
 import datetime as dt
@@ -41,6 +41,9 @@ def ws_connect(staging, timeout: float = 5.0):
 
 def test_every_route_through_nginx_over_tls(staging, site, trader):
     assert staging.request("GET", "/api/health", key=False)[0] == 200
+    # nginx answers with its own Server header, versionless (server_tokens off): Granian's `server: granian` stays
+    # behind it.
+    assert requests.get(f"{staging.url}/api/health", timeout=10).headers["Server"] == "nginx"
     status, ready = staging.ready()
     assert (status, ready["ready"]) == (200, True), ready
     assert staging.request("GET", "/api/status", key=False)[0] == 401
@@ -115,7 +118,7 @@ class Watcher:
         self._thread.join(10)
 
 
-def test_sigkill_of_one_gunicorn_and_one_daphne_under_trading_load(staging, site, trader):
+def test_sigkill_of_one_web_instance_and_one_daphne_under_trading_load(staging, site, trader):
     watchers = [Watcher(staging) for _ in range(4)]
     assert all(w.connected.wait(15) for w in watchers), [w.errors for w in watchers]
     retries_before = trader.retries
@@ -123,10 +126,13 @@ def test_sigkill_of_one_gunicorn_and_one_daphne_under_trading_load(staging, site
     started, orders_before = time.monotonic(), len(trader.acknowledged)
     time.sleep(2)
     nginx_errors = staging.log("nginx-error").read_text()
-    killed = {name: staging.kill(name) for name in ("gunicorn-a", _busiest_daphne(staging))}
+    web_a = _instance(staging, "web-a")
+    assert len(web_a) >= 2, web_a  # Granian's main process and its worker
+    killed = {name: staging.kill(name) for name in ("web-a", _busiest_daphne(staging))}
     time.sleep(4)
     for name, pid in killed.items():  # supervisord starts the killed instances again
         assert wait_for(lambda name=name, pid=pid: staging.pid(name) not in (0, pid), timeout=30), name
+    assert wait_for(lambda: not any(map(_running, web_a)), timeout=10), "a worker outlived its killed instance"
     time.sleep(2)
     for stream in streams:
         stream.stop()
@@ -135,10 +141,10 @@ def test_sigkill_of_one_gunicorn_and_one_daphne_under_trading_load(staging, site
     for watcher in watchers:
         watcher.stop()
 
-    # The load met the kill: nginx found gunicorn-a gone (a request in flight: a 502 the client retried; later ones:
-    # refused connections nginx passed to gunicorn-b).
+    # The load met the kill: nginx found web-a gone (a request in flight: a 502 the client retried; later ones:
+    # refused connections nginx passed to web-b).
     met = staging.log("nginx-error").read_text()[len(nginx_errors) :]
-    assert f"127.0.0.1:{staging.ports['gunicorn-a']}" in met, met[-2000:]
+    assert f"127.0.0.1:{staging.ports['web-a']}" in met, met[-2000:]
     ledger = check_ledger(site, trader)
     assert ledger["orders"] == len(trader.acknowledged) > 20
     dropped = [w for w in watchers if w.drops]
@@ -150,6 +156,22 @@ def test_sigkill_of_one_gunicorn_and_one_daphne_under_trading_load(staging, site
     recovered = [round(t, 2) for w in dropped for t in w.recovered]
     print(f"kill under load: {rate:.1f} orders/s from 2 clients, {trader.retries - retries_before} retries;"
           f" WebSocket clients dropped {len(dropped)}/4, fresh snapshot after {recovered} s")  # fmt: skip
+
+
+def _instance(staging, name: str) -> list[int]:
+    import psutil
+
+    main = psutil.Process(staging.pid(name))
+    return [main.pid, *(child.pid for child in main.children(recursive=True))]
+
+
+def _running(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _busiest_daphne(staging) -> str:
@@ -273,7 +295,7 @@ def _answers_directly(port: int) -> bool:
 def test_rolling_restart_under_steady_reads_fails_no_request(staging):
     readers = [Reader(staging) for _ in range(2)]
     time.sleep(1)
-    for name in ("gunicorn-a", "gunicorn-b", "daphne-a", "daphne-b"):
+    for name in ("web-a", "web-b", "daphne-a", "daphne-b"):
         before = staging.pid(name)
         staging.restart(name)
         assert staging.pid(name) not in (0, before), name
@@ -312,7 +334,7 @@ def test_backup_restored_into_a_fresh_database_is_served(staging, site, trader, 
         (port,) = free_ports(1)
         env = {**staging.env, "DATABASE_URL": restore_url, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
         robot = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}", "tradingrobot.wsgi"],
+            [PYTHON, "-m", "tradingrobot.ops.web", "--workers", "1", "--bind", f"127.0.0.1:{port}"],
             cwd=ROOT, env=env, stdout=(tmp_path / "restored.log").open("w"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
@@ -355,7 +377,7 @@ def test_staging_down_stops_exactly_what_it_started(staging):
     import psutil
 
     ours = staging.processes()
-    assert len(ours) >= 1 + 10, ours  # supervisord, 10 programs, and their children (gunicorn and nginx workers)
+    assert len(ours) >= 1 + 10, ours  # supervisord, 10 programs, and their children (web and nginx workers)
     bystander = subprocess.Popen(["sleep", "60"])  # started outside the staging: must survive
     try:
         stopped = staging.down()

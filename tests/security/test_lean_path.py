@@ -1,4 +1,4 @@
-"""The lean WSGI path of GET /api/status (tradingrobot/lean.py) under gunicorn's application: the same answer
+"""The lean WSGI path of GET /api/status (tradingrobot/lean.py) under the WSGI application: the same answer
 as the full middleware list, with authentication, scopes, throttles, the IP allowlist, CORS, the request id,
 the security headers and the audit still on; any other path or method goes through the full list."""
 

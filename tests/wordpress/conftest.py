@@ -1,5 +1,5 @@
 """A real WordPress (Debian's package, MariaDB, `php -S`) with the companion plugin, and the real robot
-(gunicorn) on loopback. Ports 8480 (WordPress) and 8481 (robot)."""
+(its production server, tradingrobot/ops/web.py) on loopback. Ports 8480 (WordPress) and 8481 (robot)."""
 
 import csv
 import datetime as dt
@@ -260,7 +260,7 @@ class Robot:
     def start(self) -> None:
         log = open(self.log_path, "a")  # noqa: SIM115 - the server's own log, closed by the OS
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter
-            [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{ROBOT_PORT}", "-w", "2", "tradingrobot.wsgi"],
+            [sys.executable, "-m", "tradingrobot.ops.web", "--bind", f"127.0.0.1:{ROBOT_PORT}", "--workers", "2"],
             cwd=REPO,
             env=self.env,
             stdout=log,

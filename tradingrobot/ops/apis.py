@@ -25,6 +25,7 @@ from tradingrobot.security.client_ip import request_client_ip
 from tradingrobot.serializer_fields import iso_z
 
 from .collectors import StateCollector
+from .dead_processes import dead_processes_mark
 from .health import readiness_get
 from .metrics import websocket_clients_set
 
@@ -87,7 +88,8 @@ class _Proxy(Collector):
 
 def _registry() -> prometheus_client.CollectorRegistry:
     registry = prometheus_client.CollectorRegistry(auto_describe=False)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        dead_processes_mark(directory)  # exited workers' live gauges stop counting
         multiprocess.MultiProcessCollector(registry)  # every process's values from the shared folder
     else:
         registry.register(_Proxy(prometheus_client.REGISTRY))  # this process's own values
