@@ -32,11 +32,13 @@ NEEDS_SESSION = (
 )
 
 
-def environ(headers: list[str]) -> dict:
+def environ(headers: list[str], *, method: str = "GET", path: str = "/api/status", body: bytes = b"") -> dict:
+    """A loopback WSGI environ for `path` with the bench's key header (`headers`: wrk's -H pair), and `body`'s
+    content type and length when there is one (wsgi.input is the caller's)."""
     name, value = headers[1].split(": ", 1) if headers else ("", "")
     env = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/api/status",
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
         "QUERY_STRING": "",
         "SERVER_NAME": "127.0.0.1",
         "SERVER_PORT": "80",
@@ -46,6 +48,8 @@ def environ(headers: list[str]) -> dict:
         "wsgi.url_scheme": "http",
         "wsgi.errors": sys.stderr,
     }
+    if body:
+        env.update(CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(body)))
     if name:
         env["HTTP_" + name.upper().replace("-", "_")] = value
     return env
@@ -78,7 +82,7 @@ def time_per_request(handler, env: dict, requests: int) -> float:
         chunks = handler({**env, "wsgi.input": io.BytesIO(b"")}, start_response)
         for _chunk in chunks:
             pass
-        chunks.close()
+        getattr(chunks, "close", lambda: None)()  # a list (the prepared reply) has none
     return (time.process_time() - started) / requests * 1e6
 
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from redis.connection import Connection  # noqa: E402
 
-from bench import api_load  # noqa: E402 - after the path
+from bench import api_load, middleware_cost  # noqa: E402 - after the path
 
 SENT = {"redis": 0, "sql": 0}
 
@@ -38,24 +38,7 @@ class CountingConnection(Connection):
 
 
 def environ(path: str, headers: list[str], body: bytes) -> dict:
-    name, value = headers[1].split(": ", 1) if headers else ("", "")
-    env = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "REMOTE_ADDR": "127.0.0.1",
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": sys.stderr,
-    }
-    if name:
-        env["HTTP_" + name.upper().replace("-", "_")] = value
-    return env
+    return middleware_cost.environ(headers, method="POST", path=path, body=body)
 
 
 def post(application, path: str, headers: list[str]) -> None:
@@ -67,7 +50,7 @@ def post(application, path: str, headers: list[str]) -> None:
     chunks = application({**environ(path, headers, body), "wsgi.input": io.BytesIO(body)}, start_response)
     for _chunk in chunks:
         pass
-    chunks.close()
+    getattr(chunks, "close", lambda: None)()  # a list (the prepared reply) has none
 
 
 def measure(application, paths: list[str], headers: list[str], count: int) -> dict[str, float]:
