@@ -173,7 +173,7 @@ async def test_two_daphne_processes_deliver_events_and_ticks(daphnes):
         await database_sync_to_async(trading_resume)(resumed_by="e2e")
 
         # Ticks: every process, every 5 s (+-0.5 s), each tick once per client, the same tick numbers.
-        seen = await asyncio.gather(*(_ticks(ws, 3) for ws in clients))
+        seen = await asyncio.gather(*(_ticks(ws, 4) for ws in clients))
         for ticks in seen:
             numbers = [frame["tick"] for frame, _ in ticks]
             assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), numbers
@@ -183,7 +183,11 @@ async def test_two_daphne_processes_deliver_events_and_ticks(daphnes):
             for frame, at in ticks:
                 assert abs(at - frame["tick"] * DEFAULT_TICK) <= 0.5  # on the wall-clock grid
             assert ticks[-1][0]["total_positions"] == 1
-        assert [f["tick"] for f, _ in seen[0]] == [f["tick"] for f, _ in seen[1]]
+        # A tick can fall between the halt's frames above: the client whose process sent it before the halt skipped
+        # it while reading up to the halt, the other kept it. From the later first tick on they see the same ticks.
+        first = max(ticks[0][0]["tick"] for ticks in seen)
+        same = [[f["tick"] for f, _ in ticks if f["tick"] >= first] for ticks in seen]
+        assert same[0] == same[1] and len(same[0]) >= 3, seen
     finally:
         for ws in clients:
             await ws.close()
