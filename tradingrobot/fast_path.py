@@ -18,7 +18,6 @@ answered by the code that owns it, exactly as before.
 
 import logging
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -33,8 +32,7 @@ from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, Probe, l
 from tradingrobot.lean_post import LeanPost
 from tradingrobot.security.authentication import ApiKeyAuthentication, InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
-from tradingrobot.security.middleware import guarded_path, ip_refusal, request_buckets
-from tradingrobot.security.models import ApiKey
+from tradingrobot.security.middleware import guarded_path, ip_refusal
 from tradingrobot.security.principals import principal_id
 from tradingrobot.security.throttling import RatesHit, _CacheThrottle, rates_hit, rates_unhit
 from tradingrobot.snapshot_cache import CACHE_DOWN, memo_version_keys, versions_pinned
@@ -79,13 +77,6 @@ def _eligible(view_class: Any, method: str) -> bool:
         and hasattr(view, "get")
         and method in ("GET", "HEAD")
     )
-
-
-@lru_cache(maxsize=1024)
-def _provisional(prefix: str) -> ApiKey:
-    """The credential as named by its prefix, for its rate-limit id before the key is checked (kept per prefix:
-    a model instance costs two signals; never saved, never changed)."""
-    return ApiKey(prefix=prefix)
 
 
 class FastPath:
@@ -144,9 +135,9 @@ class FastPath:
         except APIException:  # not acceptable, a bad version: the full path answers it
             return None
         # The credential's rate-limit id is its key's prefix; checked again once the key itself is known.
-        probe.auth = _provisional(plain.partition(".")[0])
+        probe.name_credential(plain)
         throttles = view.get_throttles()
-        buckets = request_buckets(path, ip) + [b for t in throttles for b in t.buckets(probe, view)]
+        buckets = probe.buckets(view, throttles)
         try:
             hit = rates_hit(buckets, read=memo_version_keys())
         except CACHE_DOWN:
@@ -166,11 +157,7 @@ class FastPath:
                 probe.user, probe.auth = authenticated
                 if principal_id(probe.auth) != principal_id(provisional):
                     return None
-                if (
-                    request_buckets(probe.path, probe.client_ip)
-                    + [b for t in throttles for b in t.buckets(probe, view)]
-                    != buckets
-                ):
+                if probe.buckets(view, throttles) != buckets:
                     return None
                 if not all(permission.has_permission(probe, view) for permission in view.get_permissions()):
                     return None

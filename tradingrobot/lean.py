@@ -12,12 +12,16 @@ README "Benchmarks" shows what each middleware costs per request (bench/middlewa
 """
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.utils.module_loading import import_string
+
+from tradingrobot.security.middleware import request_buckets
+from tradingrobot.security.models import ApiKey
 
 LEAN_SKIPPED_MIDDLEWARE = frozenset(
     {
@@ -75,3 +79,19 @@ class Probe:
         self.accepted_media_type: str | None = None
         self.version: Any = None
         self.versioning_scheme: Any = None
+
+    def name_credential(self, plain_key: str) -> None:
+        """The request's credential as its key's prefix names it: its rate-limit id before the key is checked."""
+        self.auth = _provisional(plain_key.partition(".")[0])
+
+    def buckets(self, view: Any, throttles: Iterable[Any]) -> list[tuple[str, str]]:
+        """Every cache-counted bucket of the request: the per-address ones (security.middleware), then each
+        throttle's."""
+        return request_buckets(self.path, self.client_ip) + [b for t in throttles for b in t.buckets(self, view)]
+
+
+@lru_cache(maxsize=1024)
+def _provisional(prefix: str) -> ApiKey:
+    """The credential named by a prefix (kept per prefix: a model instance costs two signals; never saved, never
+    changed)."""
+    return ApiKey(prefix=prefix)

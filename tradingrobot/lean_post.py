@@ -21,8 +21,7 @@ from rest_framework.views import APIView
 from tradingrobot.lean import LeanWSGIHandler, Probe
 from tradingrobot.security.authentication import InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
-from tradingrobot.security.middleware import guarded_path, request_buckets
-from tradingrobot.security.models import ApiKey
+from tradingrobot.security.middleware import guarded_path
 from tradingrobot.security.throttling import PRECOUNTED, Precounted, _CacheThrottle, rates_hit, rates_unhit
 from tradingrobot.snapshot_cache import CACHE_DOWN, memo_version_keys, versions_pinned
 
@@ -86,10 +85,10 @@ class LeanPost:
         ip = client_ip(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
         plain = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
         probe = Probe(environ, path, ip)
-        probe.auth = ApiKey(prefix=(plain or "").partition(".")[0])  # the key's check names its buckets so too
+        probe.name_credential(plain or "")  # the key's check names its buckets so too
         view = view_class(**match.func.initkwargs)  # type: ignore[attr-defined]  # as_view()'s function
         throttles = [t for t in view.get_throttles() if isinstance(t, _CacheThrottle)]
-        buckets = request_buckets(path, ip) + [b for t in throttles for b in t.buckets(probe, view)]
+        buckets = probe.buckets(view, throttles)
         if len(set(buckets)) != len(buckets):  # a bucket counted twice by the chain: left to the chain
             return None
         try:

@@ -4,13 +4,15 @@ A process of the folder writes its own files (`<kind>_<pid>.db`). When one exits
 (`multiprocess_mode="live..."`) must go, or `/metrics` keeps adding its last value; its counters, histograms and
 plain gauges stay, as they should. No server hook says a worker exited (Granian respawns its workers by itself),
 so `/metrics` looks before it collects: every pid with live-gauge files whose process is gone has them removed,
-which is what prometheus_client's `mark_process_dead` does. A pid reused by a newer process counts as alive until
+through prometheus_client's own `mark_process_dead`. A pid reused by a newer process counts as alive until
 that one is gone too.
 """
 
 import contextlib
 import os
 import re
+
+from prometheus_client import multiprocess
 
 LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
 
@@ -35,13 +37,9 @@ def dead_processes_mark(directory: str) -> list[int]:
         names = os.listdir(directory)
     except FileNotFoundError:
         return []
-    files: dict[int, list[str]] = {}
-    for name in names:
-        if match := LIVE_GAUGE_FILE.match(name):
-            files.setdefault(int(match.group(1)), []).append(name)
-    dead = sorted(pid for pid in files if not _alive(pid))
+    pids = {int(match.group(1)) for name in names if (match := LIVE_GAUGE_FILE.match(name))}
+    dead = sorted(pid for pid in pids if not _alive(pid))
     for pid in dead:
-        for name in files[pid]:
-            with contextlib.suppress(FileNotFoundError):  # another worker's /metrics removed it first
-                os.remove(os.path.join(directory, name))
+        with contextlib.suppress(FileNotFoundError):  # another worker's /metrics removed them first
+            multiprocess.mark_process_dead(pid, directory)
     return dead
