@@ -13,5 +13,7 @@ django_wsgi_app = get_wsgi_application()
 import_module(settings.ROOT_URLCONF)
 
 from tradingrobot.fast_path import lean_dispatch  # noqa: E402 - after Django is set up
+from tradingrobot.ops.request_environ import without_process_environment  # noqa: E402
 
-application = lean_dispatch(django_wsgi_app)
+# Granian hands each request the worker's whole environment as well: the application sees the request's own keys.
+application = without_process_environment(lean_dispatch(django_wsgi_app))

@@ -12,7 +12,12 @@ accepting, lets the requests in flight finish (up to --graceful-timeout seconds)
 """
 
 import argparse
+import logging
 import os
+
+from tradingrobot.ops.request_environ import shadowing_variables
+
+logger = logging.getLogger(__name__)
 
 WSGI_TARGET = "tradingrobot.wsgi:application"
 
@@ -50,6 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     host, _, port = args.bind.rpartition(":")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tradingrobot.settings")
+    shadowing = shadowing_variables(os.environ)
+    if shadowing:  # dropped from every request that does not send them (tradingrobot/ops/request_environ.py)
+        logger.warning("process variables named like request keys, not read as the request's: %s", shadowing)
     server(
         host=host or "127.0.0.1",
         port=int(port),
