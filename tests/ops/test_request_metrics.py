@@ -1,6 +1,8 @@
 """RequestMetricsMiddleware (tradingrobot/ops/request_metrics.py) counts the series django_prometheus's
 PrometheusAfterMiddleware counts, by the same amounts, for every kind of answer."""
 
+from typing import Any
+
 import pytest
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.test import RequestFactory
@@ -25,8 +27,7 @@ def _samples() -> dict[tuple, float]:
         for metric in REGISTRY.collect()
         if metric.name.startswith("django_http")
         for sample in metric.samples
-        if not sample.name.endswith("_created")
-        and ("latency" not in sample.name or sample.name.endswith("_count"))
+        if not sample.name.endswith("_created") and ("latency" not in sample.name or sample.name.endswith("_count"))
     }
 
 
@@ -43,7 +44,7 @@ def _counted(middleware_class, request_args: dict, answer) -> dict[tuple, float]
     return {key: value - before.get(key, 0.0) for key, value in after.items() if value != before.get(key, 0.0)}
 
 
-REQUESTS = {
+REQUESTS: dict[str, dict[str, Any]] = {
     "GET": {"method": "GET", "path": "/api/status"},
     "POST with a body": {"method": "POST", "path": "/api/trade/TSLA/buy", "data": b'{"quantity": 1}'},
     "ajax": {"method": "GET", "path": "/api/status", "HTTP_X_REQUESTED_WITH": "XMLHttpRequest"},
