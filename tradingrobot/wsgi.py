@@ -16,4 +16,5 @@ from tradingrobot.fast_path import lean_dispatch  # noqa: E402 - after Django is
 from tradingrobot.ops.request_environ import without_process_environment  # noqa: E402
 
 # Granian hands each request the worker's whole environment as well: the application sees the request's own keys.
-application = without_process_environment(lean_dispatch(django_wsgi_app))
+dispatch = lean_dispatch(django_wsgi_app)
+application = without_process_environment(dispatch)

@@ -15,7 +15,7 @@ from trading.documents import status_document_bytes
 from tradingrobot.fast_path import FastPath, lean_dispatch
 from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, lean_middleware
 from tradingrobot.security.models import AuditEvent
-from tradingrobot.wsgi import application
+from tradingrobot.wsgi import application, dispatch
 
 WP = "https://tradingrobotplug.com"
 
@@ -174,8 +174,8 @@ def _environ(path: str = "/api/status", **headers) -> dict:
 
 
 def test_a_plain_success_is_answered_by_the_fast_path_as_the_lean_chain_answers(priced, key, time_machine):
-    assert isinstance(application, FastPath)
-    assert application.answer(_environ(HTTP_X_API_KEY=key), "/api/status") is not None
+    assert isinstance(dispatch, FastPath)
+    assert dispatch.answer(_environ(HTTP_X_API_KEY=key), "/api/status") is not None
     headers = {"HTTP_X_API_KEY": key, "HTTP_ORIGIN": WP, "HTTP_X_REQUEST_ID": "fast-probe-1"}
     fast, lean = call(application, **headers), call(LeanWSGIHandler(), **headers)
     assert (fast.status_code, fast.content) == (lean.status_code, lean.content)
@@ -195,11 +195,11 @@ def test_a_plain_success_is_answered_by_the_fast_path_as_the_lean_chain_answers(
 )
 def test_anything_but_a_plain_success_falls_through(priced, key, headers):
     environ = _environ(**({"HTTP_X_API_KEY": key} if headers.keys() == {"HTTP_ACCEPT"} else {}), **headers)
-    assert application.answer(environ, "/api/status") is None
+    assert dispatch.answer(environ, "/api/status") is None
 
 
 def test_the_fast_path_does_not_serve_a_query_string_or_another_path(priced, key):
-    assert application.answer(_environ("/bench-no-such-path", HTTP_X_API_KEY=key), "/bench-no-such-path") is None
+    assert dispatch.answer(_environ("/bench-no-such-path", HTTP_X_API_KEY=key), "/bench-no-such-path") is None
     with_query = call(application, "/api/status?x=1", HTTP_X_API_KEY=key)
     assert with_query.status_code == 200  # the lean path answered it
 
@@ -226,6 +226,6 @@ def test_a_revoked_key_is_refused_by_the_full_path_even_when_remembered(priced, 
 def test_head_takes_the_fast_path_too(priced, key):
     environ = RequestFactory().head("/api/status", HTTP_X_API_KEY=key).environ
     setup_testing_defaults(environ)
-    answered = application.answer(environ, "/api/status")
+    answered = dispatch.answer(environ, "/api/status")
     assert answered is not None and answered[1].status_code == 200
     assert call(application, method="head", HTTP_X_API_KEY=key).status_code == 200
