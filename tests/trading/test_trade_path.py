@@ -73,3 +73,20 @@ def test_a_kept_statement_sends_what_django_compiles(priced, place, monkeypatch)
     (insert_sql, insert_params), (update_sql, update_params) = sent[0], sent[1]
     assert sent[2] == (insert_sql, insert_params)
     assert sent[3][0] == update_sql and sent[3][1][0] == update_params[0] and sent[3][1][2:] == update_params[2:]
+
+
+HOSTILE_NAMES = ["100% '; DROP TABLE portfolio_account; --", "%s %(x)s %% \\' \" \\\\", "ünï\u2063çødé"]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_batch_stores_hostile_text_exactly(db, name):
+    """The batch's statements are bound one by one (psycopg's own literals): quotes, percent signs and
+    placeholders in a value are stored as they were, never read as SQL or as more parameters."""
+    accounts = [Account.objects.create(name=f"batch {i}", cash=100, starting_cash=100) for i in range(2)]
+    with transaction.atomic(), write_batch():
+        for number, account in enumerate(accounts):
+            account.name = f"{name} {number}"  # names are unique
+            account.cash = 7
+            row_update(account, ["name", "cash"])
+    stored = Account.objects.filter(pk__in=[a.pk for a in accounts]).order_by("pk").values_list("name", "cash")
+    assert list(stored) == [(f"{name} 0", 7), (f"{name} 1", 7)]
