@@ -5,16 +5,13 @@ import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
-from django.conf import settings
 
 from tradingrobot.ops.request_environ import shadowing_variables, without_process_environment
 
 from .conftest import free_port
-from .test_web_server import _connect
+from .test_web_server import _connect, web_start
 
 PROCESS = {"PATH": "/usr/bin", "HTTP_X_API_KEY": "from-the-process", "CONTENT_TYPE": "text/plain", "SCRIPT_NAME": ""}
 
@@ -62,19 +59,7 @@ def test_the_launcher_names_the_variables_that_look_like_request_keys():
 def test_granian_does_not_hand_a_process_variable_to_the_api_as_a_header(tmp_path):
     """The production server: an HTTP_X_API_KEY in its environment is not an API key of every request."""
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
-        "SECRET_KEY": "request-environ-test-only",
-        "ALLOWED_HOSTS": "localhost",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-        "HTTP_X_API_KEY": "Abcdefgh.process-environment-key-0123456789",
-    }
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "tradingrobot.ops.web", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=settings.BASE_DIR, env=env, start_new_session=True,
-        stdout=(tmp_path / "web.log").open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    server = web_start(tmp_path, port, workers=1, HTTP_X_API_KEY="Abcdefgh.process-environment-key-0123456789")
     try:
         _connect(port).close()  # listening
         client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

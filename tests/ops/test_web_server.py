@@ -17,6 +17,24 @@ from .conftest import free_port
 pytestmark = pytest.mark.slow
 
 
+def web_start(tmp_path, port: int, *, workers: int, **extra_env: str) -> subprocess.Popen:
+    """Production's web server (python -m tradingrobot.ops.web) on `port`, in a process group of its own, its
+    output in tmp_path/web.log."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
+        "SECRET_KEY": "web-server-test-only",
+        "ALLOWED_HOSTS": "localhost",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        **extra_env,
+    }
+    return subprocess.Popen(  # noqa: S603 - our own interpreter
+        [sys.executable, "-m", "tradingrobot.ops.web", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        cwd=settings.BASE_DIR, env=env, start_new_session=True,
+        stdout=(tmp_path / "web.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
 def _connect(port: int, timeout: float = 30.0) -> socket.socket:
     give_up = time.monotonic() + timeout
     while True:
@@ -48,18 +66,7 @@ def _closed() -> bytes:
 @pytest.mark.parametrize("whom", ["main process", "process group"])
 def test_sigterm_lets_the_request_in_flight_finish(whom, tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tradingrobot.settings",
-        "SECRET_KEY": "web-server-test-only",
-        "ALLOWED_HOSTS": "localhost",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
-    }
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "tradingrobot.ops.web", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=settings.BASE_DIR, env=env, start_new_session=True,
-        stdout=(tmp_path / "web.log").open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    server = web_start(tmp_path, port, workers=2)
     try:
         idle = _connect(port)
         idle.sendall(b"GET /api/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
