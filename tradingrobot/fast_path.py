@@ -28,14 +28,14 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
 from tradingrobot.fast_reply import FastReply
-from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, Probe, lean_middleware
+from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, Probe, count_ahead, lean_middleware
 from tradingrobot.lean_post import LeanPost
 from tradingrobot.security.authentication import ApiKeyAuthentication, InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
 from tradingrobot.security.middleware import guarded_path, ip_refusal
 from tradingrobot.security.principals import principal_id
-from tradingrobot.security.throttling import RatesHit, _CacheThrottle, rates_hit, rates_unhit
-from tradingrobot.snapshot_cache import CACHE_DOWN, memo_version_keys, versions_pinned
+from tradingrobot.security.throttling import RatesHit, _CacheThrottle, rates_unhit
+from tradingrobot.snapshot_cache import versions_pinned
 
 logger = logging.getLogger(__name__)
 ANSWER = "tradingrobot.fast_answer"  # environ key: the (match, response) the fast handler's chain answers with
@@ -123,9 +123,10 @@ class FastPath:
             return None
         if plain is None:
             return None
-        probe = Probe(environ, path, ip)
-        as_view: Any = match.func  # APIView.as_view()'s function: its class and arguments
-        view = as_view.cls(**as_view.initkwargs)
+        counted = count_ahead(environ, path, match, plain, ip)
+        if counted is None:
+            return None
+        probe, view = counted.probe, counted.view
         view.setup(probe, *match.args, **match.kwargs)
         view.headers = view.default_response_headers
         try:
@@ -133,18 +134,11 @@ class FastPath:
             probe.accepted_renderer, probe.accepted_media_type = view.perform_content_negotiation(probe)
             probe.version, probe.versioning_scheme = view.determine_version(probe, *match.args, **match.kwargs)
         except APIException:  # not acceptable, a bad version: the full path answers it
-            return None
-        # The credential's rate-limit id is its key's prefix; checked again once the key itself is known.
-        probe.name_credential(plain)
-        throttles = view.get_throttles()
-        buckets = probe.buckets(view, throttles)
-        try:
-            hit = rates_hit(buckets, read=memo_version_keys())
-        except CACHE_DOWN:
-            return None
-        served = None if hit.wait is not None else self._served(view, probe, match, throttles, buckets, hit)
+            served = None
+        else:
+            served = self._served(view, probe, match, counted.throttles, counted.buckets, counted.hit)
         if served is None:
-            rates_unhit(hit)
+            rates_unhit(counted.hit)
         return served
 
     def _served(self, view, probe: Probe, match: ResolverMatch, throttles, buckets, hit: RatesHit):

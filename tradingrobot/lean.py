@@ -12,16 +12,20 @@ README "Benchmarks" shows what each middleware costs per request (bench/middlewa
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
+from django.urls import ResolverMatch
 from django.utils.module_loading import import_string
 
 from tradingrobot.security.middleware import request_buckets
 from tradingrobot.security.models import ApiKey
+from tradingrobot.security.throttling import RatesHit, _CacheThrottle, rates_hit, rates_unhit
+from tradingrobot.snapshot_cache import CACHE_DOWN, memo_version_keys
 
 LEAN_SKIPPED_MIDDLEWARE = frozenset(
     {
@@ -88,6 +92,41 @@ class Probe:
         """Every cache-counted bucket of the request: the per-address ones (security.middleware), then each
         throttle's."""
         return request_buckets(self.path, self.client_ip) + [b for t in throttles for b in t.buckets(self, view)]
+
+
+@dataclass(frozen=True)
+class CountedAhead:
+    """A request counted ahead in every cache-counted bucket, all within their rates (`count_ahead`)."""
+
+    probe: Probe
+    view: Any  # the route's APIView, not set up
+    throttles: list[Any]  # its throttles that count in the cache
+    buckets: list[tuple[str, str]]
+    hit: RatesHit
+
+
+def count_ahead(environ: dict, path: str, match: ResolverMatch, plain_key: str, ip: str | None) -> CountedAhead | None:
+    """What the fast path and the lean POST do before the chain would count: the probe, named by the key's
+    prefix as the key's own check names it; the route's view and its cache-counted throttles; every bucket
+    counted and the memos' versions read in one round trip (throttling.rates_hit). None, nothing counted: a
+    bucket the chain counts twice (a claim could not tell the two apart), the cache down, or a rate exceeded (the
+    chain then counts again and refuses)."""
+    probe = Probe(environ, path, ip)
+    probe.name_credential(plain_key)
+    as_view: Any = match.func  # APIView.as_view()'s function: its class and arguments
+    view = as_view.cls(**as_view.initkwargs)
+    throttles = [t for t in view.get_throttles() if isinstance(t, _CacheThrottle)]
+    buckets = probe.buckets(view, throttles)
+    if len(set(buckets)) != len(buckets):
+        return None
+    try:
+        hit = rates_hit(buckets, read=memo_version_keys())
+    except CACHE_DOWN:
+        return None
+    if hit.wait is not None:
+        rates_unhit(hit)
+        return None
+    return CountedAhead(probe, view, throttles, buckets, hit)
 
 
 @lru_cache(maxsize=1024)

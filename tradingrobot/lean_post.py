@@ -18,12 +18,12 @@ from typing import Any
 from django.urls import Resolver404, ResolverMatch, resolve
 from rest_framework.views import APIView
 
-from tradingrobot.lean import LeanWSGIHandler, Probe
+from tradingrobot.lean import LeanWSGIHandler, count_ahead
 from tradingrobot.security.authentication import InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
 from tradingrobot.security.middleware import guarded_path
-from tradingrobot.security.throttling import PRECOUNTED, Precounted, _CacheThrottle, rates_hit, rates_unhit
-from tradingrobot.snapshot_cache import CACHE_DOWN, memo_version_keys, versions_pinned
+from tradingrobot.security.throttling import PRECOUNTED, Precounted
+from tradingrobot.snapshot_cache import versions_pinned
 
 MATCH = "tradingrobot.lean_post_match"  # environ key: the route resolved while counting, reused by the handler
 
@@ -84,18 +84,7 @@ class LeanPost:
             return None
         ip = client_ip(environ.get("REMOTE_ADDR"), environ.get("HTTP_X_FORWARDED_FOR"))
         plain = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
-        probe = Probe(environ, path, ip)
-        probe.name_credential(plain or "")  # the key's check names its buckets so too
-        view = view_class(**match.func.initkwargs)  # type: ignore[attr-defined]  # as_view()'s function
-        throttles = [t for t in view.get_throttles() if isinstance(t, _CacheThrottle)]
-        buckets = probe.buckets(view, throttles)
-        if len(set(buckets)) != len(buckets):  # a bucket counted twice by the chain: left to the chain
+        counted = count_ahead(environ, path, match, plain or "", ip)
+        if counted is None:
             return None
-        try:
-            hit = rates_hit(buckets, read=memo_version_keys())
-        except CACHE_DOWN:
-            return None
-        if hit.wait is not None:  # over a rate: the chain counts again and gives the refusal
-            rates_unhit(hit)
-            return None
-        return Precounted(buckets, hit), hit.values
+        return Precounted(counted.buckets, counted.hit), counted.hit.values
