@@ -28,13 +28,13 @@ from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
 from tradingrobot.fast_reply import FastReply
-from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, Probe, count_ahead, lean_middleware
+from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, CountedAhead, LeanWSGIHandler, count_ahead, lean_middleware
 from tradingrobot.lean_post import LeanPost
 from tradingrobot.security.authentication import ApiKeyAuthentication, InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
 from tradingrobot.security.middleware import guarded_path, ip_refusal
 from tradingrobot.security.principals import principal_id
-from tradingrobot.security.throttling import RatesHit, _CacheThrottle, rates_unhit
+from tradingrobot.security.throttling import _CacheThrottle, rates_unhit
 from tradingrobot.snapshot_cache import versions_pinned
 
 logger = logging.getLogger(__name__)
@@ -136,15 +136,16 @@ class FastPath:
         except APIException:  # not acceptable, a bad version: the full path answers it
             served = None
         else:
-            served = self._served(view, probe, match, counted.throttles, counted.buckets, counted.hit)
+            served = self._served(view, match, counted)
         if served is None:
             rates_unhit(counted.hit)
         return served
 
-    def _served(self, view, probe: Probe, match: ResolverMatch, throttles, buckets, hit: RatesHit):
+    def _served(self, view, match: ResolverMatch, counted: CountedAhead):
+        probe, throttles, buckets = counted.probe, counted.throttles, counted.buckets
         provisional = probe.auth
         try:
-            with versions_pinned(hit.values):
+            with versions_pinned(counted.hit.values):
                 authenticated = view.get_authenticators()[0].authenticate(probe)
                 if authenticated is None:
                     return None

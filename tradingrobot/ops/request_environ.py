@@ -13,11 +13,8 @@ process's own, i.e. the request did not send it (a client sending, byte for byte
 that name is treated as not sending it). Under a server that keeps the two apart (gunicorn), nothing is dropped.
 """
 
-import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
-
-logger = logging.getLogger(__name__)
 
 SERVER_KEYS = frozenset({"GATEWAY_INTERFACE", "SCRIPT_NAME", "SERVER_SOFTWARE"})  # the server sets them itself
 REQUEST_KEYS = frozenset(

@@ -46,19 +46,19 @@ class RequestMetricsMiddleware(PrometheusAfterMiddleware):
         request.prometheus_after_middleware_event = Time()
 
     def process_response(self, request, response):
-        view = self._get_view_name(request)
+        view, method = self._get_view_name(request), self._method(request)
         kind = (
             type(response),
             response.status_code,
             view,
-            self._method(request),
+            method,
             response._charset,  # None: the charset comes from Content-Type (or the default)
             response.get("Content-Type"),
             getattr(response, "streaming", False),
         )
         answer = self._answers.get(kind)
         if answer is None:
-            answer = self._answer_series(request, response, view)
+            answer = self._answer_series(request, response, view, method)
             if len(self._answers) < MAX_KINDS:
                 self._answers[kind] = answer
         counted, body_bytes, latency = answer
@@ -73,10 +73,10 @@ class RequestMetricsMiddleware(PrometheusAfterMiddleware):
             latency.observe(TimeSince(started))
         return response
 
-    def _answer_series(self, request, response, view: str) -> tuple[list[Any], Any, Any]:
+    def _answer_series(self, request, response, view: str, method: str) -> tuple[list[Any], Any, Any]:
         """The series PrometheusAfterMiddleware.process_response counts for this kind of answer: those counted
         by one, the body-size histogram (None for a streaming answer) and the latency histogram."""
-        status, method, metrics = str(response.status_code), self._method(request), self.metrics
+        status, metrics = str(response.status_code), self.metrics
         counted = [
             self.label_metric(metrics.responses_by_status, request, response, status=status),
             self.label_metric(
