@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from tradingrobot.fast_reply import FastReply
 from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, CountedAhead, LeanWSGIHandler, count_ahead, lean_middleware
-from tradingrobot.lean_post import LeanPost
+from tradingrobot.lean_post import LeanByKey
 from tradingrobot.security.authentication import ApiKeyAuthentication, InvalidCredentials, key_from_headers
 from tradingrobot.security.client_ip import client_ip
 from tradingrobot.security.middleware import guarded_path, ip_refusal
@@ -166,16 +166,25 @@ class FastPath:
 
 def lean_dispatch(full: BaseHandler) -> Callable:
     """A WSGI application: for GET/HEAD of an API_LEAN_PATHS path the fast path (FastPath, above) and
-    when it does not answer the lean handler; for a POST by API key under API_LEAN_POST_PREFIXES the lean handler
-    with the request's rate counts taken ahead (tradingrobot/lean_post.py); `full` for the rest; for every handler,
-    the memos' versions pinned for the request."""
+    when it does not answer the lean handler; for a POST by API key under API_LEAN_POST_PREFIXES or a GET/HEAD
+    by API key under API_LEAN_GET_PREFIXES the lean handler with the request's rate counts taken ahead
+    (tradingrobot/lean_post.py); `full` for the rest; for every handler, the memos' versions pinned for the
+    request."""
     paths = frozenset(settings.API_LEAN_PATHS)
     lean = LeanWSGIHandler() if paths else None
-    post = LeanPost(settings.API_LEAN_POST_PREFIXES) if settings.API_LEAN_POST_PREFIXES else None
+    by_key = [
+        LeanByKey(prefixes, methods)
+        for prefixes, methods in (
+            (settings.API_LEAN_POST_PREFIXES, ("POST",)),
+            (settings.API_LEAN_GET_PREFIXES, ("GET", "HEAD")),
+        )
+        if prefixes
+    ]
 
     def pinned(environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if post is not None and post.serves(environ):  # pins the versions itself, read with its rate counts
-            return post(environ, start_response)
+        for lean_by_key in by_key:
+            if lean_by_key.serves(environ):  # pins the versions itself, read with its rate counts
+                return lean_by_key(environ, start_response)
         with versions_pinned():  # the key and ledger memos' versions in one round trip, not one each
             if lean and environ.get("PATH_INFO") in paths and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
                 return lean(environ, start_response)

@@ -1,5 +1,6 @@
-"""POSTs by API key under API_LEAN_POST_PREFIXES (by default the trade route, /api/trade/): the lean middleware
-list (tradingrobot/lean.py), with every rate-limit count of the request taken ahead in one round trip to Redis.
+"""Requests by API key that take the lean middleware list (tradingrobot/lean.py) with every rate-limit count of
+the request taken ahead in one round trip to Redis: POSTs under API_LEAN_POST_PREFIXES (by default the trade
+route, /api/trade/) and GET/HEADs under API_LEAN_GET_PREFIXES (by default /api/market_data/).
 
 The full path counts a trade in four buckets, each a round trip of its own: the per-address one (the client-IP
 middleware), then, after the key is checked, the credential's and the trade route's per-address and
@@ -28,7 +29,7 @@ from tradingrobot.snapshot_cache import versions_pinned
 MATCH = "tradingrobot.lean_post_match"  # environ key: the route resolved while counting, reused by the handler
 
 
-class LeanPostHandler(LeanWSGIHandler):
+class LeanByKeyHandler(LeanWSGIHandler):
     """The lean chain; the route resolved once (while counting ahead) instead of twice."""
 
     def resolve_request(self, request) -> ResolverMatch:
@@ -39,16 +40,20 @@ class LeanPostHandler(LeanWSGIHandler):
         return match
 
 
-class LeanPost:
+class LeanByKey:
     """A WSGI application for the requests `serves` says yes to (the caller sends the others elsewhere)."""
 
-    def __init__(self, prefixes: Iterable[str]):
+    def __init__(self, prefixes: Iterable[str], methods: Iterable[str]):
         self.prefixes = tuple(prefixes)
-        self.handler = LeanPostHandler()
+        self.methods = frozenset(methods)
+        self.handler = LeanByKeyHandler()
 
     def serves(self, environ: dict) -> bool:
-        """A POST under the prefixes carrying one well-formed API key (no other credential is read here)."""
-        if environ.get("REQUEST_METHOD") != "POST" or not environ.get("PATH_INFO", "").startswith(self.prefixes):
+        """One of the methods under the prefixes, carrying one well-formed API key (no other credential is read
+        here: a session or a token takes the full path)."""
+        if environ.get("REQUEST_METHOD") not in self.methods or not environ.get("PATH_INFO", "").startswith(
+            self.prefixes
+        ):
             return False
         try:
             return key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY")) is not None

@@ -11,7 +11,7 @@ from django.core.cache.backends.redis import RedisCache
 
 from tests.conftest import REQUIRE_SERVICES
 from trading.models import Order
-from tradingrobot.lean_post import LeanPost
+from tradingrobot.lean_post import LeanByKey
 from tradingrobot.security.models import AuditEvent
 from tradingrobot.security.throttling import PRECOUNTED, Precounted, rate_hit
 from tradingrobot.wsgi import application
@@ -62,7 +62,7 @@ def test_a_trade_by_key_takes_the_lean_list_and_is_audited(priced, make_key, add
 
 
 def test_only_posts_by_key_under_the_prefixes_are_served():
-    post = LeanPost(["/api/trade/"])
+    post = LeanByKey(["/api/trade/"], ["POST"])
     environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/trade/TSLA/buy", "HTTP_X_API_KEY": "abc.def"}
     assert post.serves(environ)
     assert not post.serves({**environ, "REQUEST_METHOD": "GET"})
@@ -73,8 +73,8 @@ def test_only_posts_by_key_under_the_prefixes_are_served():
 
 
 def _served(plain: str, address: str) -> tuple[int, Precounted | None]:
-    """POST /api/trade/TSLA/buy through LeanPost itself: the status and the request's Precounted."""
-    post, seen = LeanPost(["/api/trade/"]), {}
+    """POST /api/trade/TSLA/buy through LeanByKey itself: the status and the request's Precounted."""
+    post, seen = LeanByKey(["/api/trade/"], ["POST"]), {}
 
     def app(environ, start_response):
         seen.update(environ=environ)

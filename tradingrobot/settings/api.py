@@ -11,6 +11,8 @@ API_LEAN_PATHS = env.list("API_LEAN_PATHS", default=["/api/status"])
 # POSTs by API key under these prefixes take the lean middleware list with their rate counts taken in one round
 # trip (tradingrobot/lean_post.py); empty: none.
 API_LEAN_POST_PREFIXES = env.list("API_LEAN_POST_PREFIXES", default=["/api/trade/"])
+# GET/HEADs by API key under these prefixes: the same (tradingrobot/lean_post.py); empty: none.
+API_LEAN_GET_PREFIXES = env.list("API_LEAN_GET_PREFIXES", default=["/api/market_data/"])
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
