@@ -17,6 +17,7 @@ remembered before the outage is reused after it; a bump that cannot reach the ca
 
 import contextlib
 import contextvars
+import functools
 import logging
 import threading
 import time
@@ -80,6 +81,7 @@ class VersionedMemo:
         pinned = _pinned.get()
         if pinned is not None and self.version_key in pinned:
             return pinned[self.version_key]
+        _round_trip_flush()  # a bump waiting in an open round trip is seen by this read
         try:
             version = cache.get(self.version_key)
         except CACHE_DOWN as error:
@@ -93,6 +95,9 @@ class VersionedMemo:
         pinned = _pinned.get()
         if pinned is not None:  # this block's own write: its later reads must not reuse the old entries
             pinned.pop(self.version_key, None)
+        add = functools.partial(_version_add, self.version_key)
+        if _round_trip_join(("version", self.version_key), add, lambda error: self._unreachable("bumped", error)):
+            return
         try:
             _version_next(self.version_key)
         except CACHE_DOWN as error:
@@ -141,8 +146,78 @@ def redis_write_client(backend: RedisCache) -> Any:
     return client
 
 
+# An open round trip (`cache_round_trip`): each command's (adds it to the pipeline, is told the pipeline failed).
+Joined = tuple[Callable[[Any], None], Callable[[BaseException], None]]
+JoinKey = tuple[str, Hashable]  # (kind, what): one entry per key; the kind "version" is sent first
+_round_trip: contextvars.ContextVar[dict[JoinKey, Joined] | None] = contextvars.ContextVar("round_trip", default=None)
+
+
+@contextlib.contextmanager
+def cache_round_trip() -> Iterator[None]:
+    """The memo bumps of the block (and the commands others join to it, `round_trip_join`) sent to the shared
+    cache in one pipeline when it ends (on Redis; elsewhere each goes at once). A memo read in the block sends
+    what is waiting first, so it sees every bump made before it."""
+    if _round_trip.get() is not None or not isinstance(caches["default"], RedisCache):
+        yield
+        return
+    token = _round_trip.set({})
+    try:
+        yield
+    finally:
+        _round_trip_flush()
+        _round_trip.reset(token)
+
+
+def round_trip_join(
+    url: str, key: JoinKey, add: Callable[[Any], None], failed: Callable[[BaseException], None]
+) -> bool:
+    """Join `add(pipeline)` to the open round trip when `url` is the cache's own Redis (its write server); False
+    (nothing joined: send it yourself) otherwise. `failed(error)` is called if the pipeline fails."""
+    backend = caches["default"]
+    if _round_trip.get() is None or not isinstance(backend, RedisCache):
+        return False
+    if url != backend._cache._servers[0]:  # type: ignore[attr-defined]  # the write server (Django's choice)
+        return False
+    return _round_trip_join(key, add, failed)
+
+
+def _round_trip_join(key: JoinKey, add: Callable[[Any], None], failed: Callable[[BaseException], None]) -> bool:
+    pending = _round_trip.get()
+    if pending is None:
+        return False
+    pending.setdefault(key, (add, failed))  # one bump of a version per round trip changes it as well as many
+    return True
+
+
+def _version_add(key: str, pipe: Any) -> None:
+    """`_version_next`'s commands, added to a pipeline."""
+    full_key = caches["default"].make_and_validate_key(key)
+    pipe.set(full_key, int(time.time() * 1000), nx=True)
+    pipe.incr(full_key)
+
+
+def _round_trip_flush() -> None:
+    pending = _round_trip.get()
+    if not pending:
+        return
+    # the versions first: whoever hears a message sent with them (an event published) reads the new versions
+    joined = [pending[key] for key in sorted(pending, key=lambda key: key[0] != "version")]
+    pending.clear()
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)  # cache_round_trip opens one only then
+    pipe = redis_write_client(backend).pipeline(transaction=False)
+    for add, _ in joined:
+        add(pipe)
+    try:
+        pipe.execute()
+    except CACHE_DOWN as error:
+        for _, failed in joined:
+            failed(error)
+
+
 def _versions_read(keys: list[str]) -> dict[str, Any]:
     """The versions of `keys` (None: not set), in one round trip: Django's get_many, on the kept client."""
+    _round_trip_flush()
     backend = caches["default"]
     if not isinstance(backend, RedisCache) or not keys:
         return {key: None for key in keys} | cache.get_many(keys)

@@ -90,3 +90,22 @@ def test_a_batch_stores_hostile_text_exactly(db, name):
             row_update(account, ["name", "cash"])
     stored = Account.objects.filter(pk__in=[a.pk for a in accounts]).order_by("pk").values_list("name", "cash")
     assert list(stored) == [(f"{name} 0", 7), (f"{name} 1", 7)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one multi-statement execute: PostgreSQL only")
+def test_a_batch_is_bound_statement_by_statement_and_sent_without_parameters(db):
+    """psycopg keeps the parse of a statement of up to 50 parameters and 4 KB; a whole batch is over both, so
+    each statement is bound on its own (its parse kept) and the batch sent as bound text."""
+    accounts = [Account.objects.create(name=f"bound {i}", cash=100, starting_cash=100) for i in range(2)]
+    sent: list[tuple[str, object]] = []
+
+    def seen(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(seen), transaction.atomic(), write_batch():
+        for account in accounts:
+            account.cash = 7
+            row_update(account, ["cash", "updated_at"])
+    [(sql, params)] = [(sql, params) for sql, params in sent if "UPDATE" in sql]  # less the test's savepoints
+    assert params is None and sql.count("UPDATE") == 2 and str(accounts[1].pk) in sql
