@@ -1,9 +1,12 @@
 """The trade path's shortcuts (issue 18) give what the long way gives: the response without building a
 serializer per order, and the writes batched into one round trip."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from portfolio.models import Account
 from trading.authority import Authority
@@ -25,11 +28,31 @@ def test_order_data_is_the_serializers(priced, place, viewer):
     ]
     for order in orders:
         order.principal = "api"
-        assert order_out_data(order, viewer) == OrderOut(order, context={"viewer": viewer}).data
+        assert list(order_out_data(order, viewer).items()) == list(
+            OrderOut(order, context={"viewer": viewer}).data.items()
+        )
     assert {o.status for o in orders} == {Order.Status.FILLED, Order.Status.ACCEPTED, Order.Status.REJECTED}
     assert (order_out_data(orders[0], viewer)["client_order_id"] is not None) == (
         viewer is not None and viewer.principal == "api"
     )
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_order_data_is_the_serializers_in_any_zone_and_for_naive_times(priced, place, zone):
+    """Datetimes as DateTimeField writes them in the current zone (the zone's offset, Z only for UTC); a naive
+    one is the field's own business."""
+    viewer = Authority(principal="api", admin=False)
+    order = place(qty="2")
+    with timezone.override(zone):
+        assert list(order_out_data(order, viewer).items()) == list(
+            OrderOut(order, context={"viewer": viewer}).data.items()
+        )
+        order.expires_at = dt.datetime(2030, 1, 2, 3, 4, 5)
+        assert (
+            order_out_data(order, viewer)["expires_at"]
+            == OrderOut(order, context={"viewer": viewer}).data["expires_at"]
+        )
+    assert order_out_data(order, viewer)["created_at"].endswith("Z")
 
 
 def test_a_batch_sends_its_writes_in_one_round_trip_at_its_end(db):
