@@ -3,12 +3,14 @@ round trip, at the start; a write of the request itself still invalidates at onc
 
 import itertools
 import socket
+import time
 import uuid
 
 import pytest
+import redis
 from django.core.cache import cache
 
-from tradingrobot.snapshot_cache import VersionedMemo, cache_round_trip, round_trip_join, versions_pinned
+from tradingrobot.snapshot_cache import VersionedMemo, cache_round_trip, round_trip_publish, versions_pinned
 
 _names = itertools.count()
 
@@ -58,25 +60,40 @@ def _redis_cache():
     return backend
 
 
-def test_a_round_trip_sends_its_bumps_and_joined_commands_together_at_its_end():
+def test_a_round_trip_sends_its_bumps_and_messages_together_at_its_end():
     backend = _redis_cache()
     one, two = memo(), memo()
     one.bump(), two.bump()
     before = cache.get_many([one.version_key, two.version_key])
-    marker = f"test-round-trip-{uuid.uuid4()}"
+    channel = f"test-round-trip-{uuid.uuid4()}"
     url = backend._cache._servers[0]
+    listener = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+    listener.subscribe(channel)
+    listener.get_message(timeout=1.0)  # the subscription's confirmation
+
+    def heard() -> list[bytes]:
+        messages = []
+        while (message := listener.get_message(timeout=0.2)) is not None:
+            messages.append(message["data"])
+        return messages
+
+    fresh = VersionedMemo(f"test-memo-{uuid.uuid4()}:version", max_age=lambda: 60.0)  # no version yet: from the clock
+    started = int(time.time() * 1000)
     with cache_round_trip():
-        one.bump(), one.bump(), two.bump()
-        assert round_trip_join(url, ("marker", 1), lambda pipe: pipe.set(backend.make_key(marker), 1), print)
-        assert not round_trip_join("redis://elsewhere:6379/0", ("marker", 2), lambda pipe: None, print)
+        one.bump(), one.bump(), two.bump(), fresh.bump()
+        assert round_trip_publish(url, channel, "first", print)
+        assert round_trip_publish(url, channel, "second", print)
+        assert not round_trip_publish("redis://elsewhere:6379/0", channel, "not mine", print)
         assert cache.get_many([one.version_key, two.version_key]) == before  # nothing sent yet
-        assert cache.get(marker) is None
+        assert heard() == []
     after = cache.get_many([one.version_key, two.version_key])
     assert after[one.version_key] == before[one.version_key] + 1  # bumped once: a version changes the same
     assert after[two.version_key] == before[two.version_key] + 1
-    assert cache.get(marker) == 1
-    cache.delete(marker)
-    assert not round_trip_join(url, ("marker", 3), lambda pipe: None, print)  # no round trip open
+    assert heard() == [b"first", b"second"]
+    assert cache.get(fresh.version_key) >= started + 1
+    cache.delete(fresh.version_key)
+    assert not round_trip_publish(url, channel, "alone", print)  # no round trip open
+    listener.close()
 
 
 def test_a_memo_read_in_a_round_trip_sees_the_bumps_made_before_it():
@@ -106,7 +123,7 @@ def test_a_round_trip_that_cannot_reach_redis_drops_the_memos_entries(settings):
     failures: list[BaseException] = []
     with cache_round_trip():
         one.bump()
-        assert round_trip_join(url, ("joined", 1), lambda pipe: pipe.get("x"), failures.append)
+        assert round_trip_publish(url, "test-channel", "lost", failures.append)
         assert one._entries  # not sent yet
     assert not one._entries
     assert len(failures) == 1

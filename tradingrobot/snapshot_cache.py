@@ -17,12 +17,12 @@ remembered before the outage is reused after it; a bump that cannot reach the ca
 
 import contextlib
 import contextvars
-import functools
 import logging
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -95,8 +95,9 @@ class VersionedMemo:
         pinned = _pinned.get()
         if pinned is not None:  # this block's own write: its later reads must not reuse the old entries
             pinned.pop(self.version_key, None)
-        add = functools.partial(_version_add, self.version_key)
-        if _round_trip_join(("version", self.version_key), add, lambda error: self._unreachable("bumped", error)):
+        round_trip = _round_trip.get()
+        if round_trip is not None:  # sent when it ends (one bump of a version changes it as well as many)
+            round_trip.bumps.setdefault(self.version_key, lambda error: self._unreachable("bumped", error))
             return
         try:
             _version_next(self.version_key)
@@ -146,21 +147,35 @@ def redis_write_client(backend: RedisCache) -> Any:
     return client
 
 
-# An open round trip (`cache_round_trip`): each command's (adds it to the pipeline, is told the pipeline failed).
-Joined = tuple[Callable[[Any], None], Callable[[BaseException], None]]
-JoinKey = tuple[str, Hashable]  # (kind, what): one entry per key; the kind "version" is sent first
-_round_trip: contextvars.ContextVar[dict[JoinKey, Joined] | None] = contextvars.ContextVar("round_trip", default=None)
+@dataclass
+class _RoundTrip:
+    """What an open round trip (`cache_round_trip`) will send: memo versions to bump, messages to publish."""
+
+    bumps: dict[str, Callable[[BaseException], None]] = field(default_factory=dict)  # version key -> told of a failure
+    messages: list[tuple[str, str, Callable[[BaseException], None]]] = field(default_factory=list)
+
+
+_round_trip: contextvars.ContextVar[_RoundTrip | None] = contextvars.ContextVar("round_trip", default=None)
+# _version_next's SET NX and INCR for each key, then each PUBLISH (channel, message): one script call.
+_ROUND_TRIP_SCRIPT = """
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'NX')
+  redis.call('INCR', key)
+end
+for i = 2, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return 0
+"""
 
 
 @contextlib.contextmanager
 def cache_round_trip() -> Iterator[None]:
-    """The memo bumps of the block (and the commands others join to it, `round_trip_join`) sent to the shared
-    cache in one pipeline when it ends (on Redis; elsewhere each goes at once). A memo read in the block sends
-    what is waiting first, so it sees every bump made before it."""
+    """The memo bumps of the block and the messages published through it (`round_trip_publish`) sent to the
+    shared cache in one script call when it ends, the versions first (on Redis; elsewhere each goes at once).
+    A memo read in the block sends what is waiting first, so it sees every bump made before it."""
     if _round_trip.get() is not None or not isinstance(caches["default"], RedisCache):
         yield
         return
-    token = _round_trip.set({})
+    token = _round_trip.set(_RoundTrip())
     try:
         yield
     finally:
@@ -168,50 +183,37 @@ def cache_round_trip() -> Iterator[None]:
         _round_trip.reset(token)
 
 
-def round_trip_join(
-    url: str, key: JoinKey, add: Callable[[Any], None], failed: Callable[[BaseException], None]
-) -> bool:
-    """Join `add(pipeline)` to the open round trip when `url` is the cache's own Redis (its write server); False
-    (nothing joined: send it yourself) otherwise. `failed(error)` is called if the pipeline fails."""
+def round_trip_publish(url: str, channel: str, message: str, failed: Callable[[BaseException], None]) -> bool:
+    """PUBLISH `message` with the open round trip when `url` is the cache's own Redis (its write server); False
+    (nothing done: publish it yourself) otherwise. `failed(error)` is called if the round trip fails."""
+    pending = _round_trip.get()
     backend = caches["default"]
-    if _round_trip.get() is None or not isinstance(backend, RedisCache):
+    if pending is None or not isinstance(backend, RedisCache):
         return False
     if url != backend._cache._servers[0]:  # type: ignore[attr-defined]  # the write server (Django's choice)
         return False
-    return _round_trip_join(key, add, failed)
-
-
-def _round_trip_join(key: JoinKey, add: Callable[[Any], None], failed: Callable[[BaseException], None]) -> bool:
-    pending = _round_trip.get()
-    if pending is None:
-        return False
-    pending.setdefault(key, (add, failed))  # one bump of a version per round trip changes it as well as many
+    pending.messages.append((channel, message, failed))
     return True
-
-
-def _version_add(key: str, pipe: Any) -> None:
-    """`_version_next`'s commands, added to a pipeline."""
-    full_key = caches["default"].make_and_validate_key(key)
-    pipe.set(full_key, int(time.time() * 1000), nx=True)
-    pipe.incr(full_key)
 
 
 def _round_trip_flush() -> None:
     pending = _round_trip.get()
-    if not pending:
+    if pending is None or not (pending.bumps or pending.messages):
         return
-    # the versions first: whoever hears a message sent with them (an event published) reads the new versions
-    joined = [pending[key] for key in sorted(pending, key=lambda key: key[0] != "version")]
-    pending.clear()
+    bumps, messages = dict(pending.bumps), list(pending.messages)
+    pending.bumps.clear()
+    pending.messages.clear()
     backend = caches["default"]
     assert isinstance(backend, RedisCache)  # cache_round_trip opens one only then
-    pipe = redis_write_client(backend).pipeline(transaction=False)
-    for add, _ in joined:
-        add(pipe)
+    client = redis_write_client(backend)
+    script = getattr(client, "_kept_round_trip", None)
+    if script is None:
+        script = client._kept_round_trip = client.register_script(_ROUND_TRIP_SCRIPT)
+    published = [part for channel, message, _ in messages for part in (channel, message)]
     try:
-        pipe.execute()
+        script(keys=[backend.make_and_validate_key(key) for key in bumps], args=[int(time.time() * 1000), *published])
     except CACHE_DOWN as error:
-        for _, failed in joined:
+        for failed in [*bumps.values(), *(failed for _, _, failed in messages)]:
             failed(error)
 
 

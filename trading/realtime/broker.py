@@ -9,7 +9,6 @@ Events raised where no hub runs (a Celery worker, a command) still reach every w
 
 import asyncio
 import contextlib
-import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -18,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
 
-from tradingrobot.snapshot_cache import round_trip_join
+from tradingrobot.snapshot_cache import round_trip_publish
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,6 @@ class RedisBroker:
     def __init__(self, url: str):
         self.url = url
         self._client: Any = None
-        self._published = itertools.count()  # each message its own entry in a round trip
 
     def publish(self, event: dict) -> None:
         import redis
@@ -69,10 +67,7 @@ class RedisBroker:
         def failed(error: BaseException) -> None:
             logger.error("could not publish %s to Redis; WebSocket clients miss it: %s", event.get("type"), error)
 
-        # with the cache's memo bumps after a commit (one round trip) when the cache is this Redis
-        if round_trip_join(
-            self.url, ("publish", next(self._published)), lambda pipe: pipe.publish(channel, message), failed
-        ):
+        if round_trip_publish(self.url, channel, message, failed):  # with the memo bumps after a commit
             return
         if self._client is None:
             self._client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
