@@ -112,7 +112,9 @@ def test_a_round_trip_that_cannot_reach_redis_drops_the_memos_entries(settings):
         probe.bind(("127.0.0.1", 0))
         url = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
     one = memo()
-    one._entries["k"] = ("some version", 0.0, "kept")
+    twin = VersionedMemo(one.version_key, max_age=lambda: 60.0)  # two memos of one version (as the market data's)
+    for kept in (one, twin):
+        kept._entries["k"] = ("some version", 0.0, "kept")
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -122,8 +124,8 @@ def test_a_round_trip_that_cannot_reach_redis_drops_the_memos_entries(settings):
     }
     failures: list[BaseException] = []
     with cache_round_trip():
-        one.bump()
+        one.bump(), twin.bump()
         assert round_trip_publish(url, "test-channel", "lost", failures.append)
-        assert one._entries  # not sent yet
-    assert not one._entries
+        assert one._entries and twin._entries  # not sent yet
+    assert not one._entries and not twin._entries
     assert len(failures) == 1

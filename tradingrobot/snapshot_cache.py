@@ -97,7 +97,9 @@ class VersionedMemo:
             pinned.pop(self.version_key, None)
         round_trip = _round_trip.get()
         if round_trip is not None:  # sent when it ends (one bump of a version changes it as well as many)
-            round_trip.bumps.setdefault(self.version_key, lambda error: self._unreachable("bumped", error))
+            memos = round_trip.bumps.setdefault(self.version_key, [])
+            if self not in memos:
+                memos.append(self)
             return
         try:
             _version_next(self.version_key)
@@ -151,7 +153,7 @@ def redis_write_client(backend: RedisCache) -> Any:
 class _RoundTrip:
     """What an open round trip (`cache_round_trip`) will send: memo versions to bump, messages to publish."""
 
-    bumps: dict[str, Callable[[BaseException], None]] = field(default_factory=dict)  # version key -> told of a failure
+    bumps: dict[str, list["VersionedMemo"]] = field(default_factory=dict)  # version key -> its memos bumped
     messages: list[tuple[str, str, Callable[[BaseException], None]]] = field(default_factory=list)
 
 
@@ -213,7 +215,9 @@ def _round_trip_flush() -> None:
     try:
         script(keys=[backend.make_and_validate_key(key) for key in bumps], args=[int(time.time() * 1000), *published])
     except CACHE_DOWN as error:
-        for failed in [*bumps.values(), *(failed for _, _, failed in messages)]:
+        for memo in [memo for memos in bumps.values() for memo in memos]:
+            memo._unreachable("bumped", error)
+        for _, _, failed in messages:
             failed(error)
 
 
