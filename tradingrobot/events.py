@@ -15,6 +15,8 @@ from typing import Any, TypedDict
 
 from django.db import transaction
 
+from tradingrobot.snapshot_cache import cache_round_trip
+
 logger = logging.getLogger(__name__)
 
 
@@ -138,13 +140,14 @@ def announce(*batch: Mapping[str, Any]) -> None:
 
 
 def _deliver_all(batch: tuple[Mapping[str, Any], ...]) -> None:
-    for event in batch:
-        _deliver(event)
-    for types, listener in list(_batch_listeners):
-        heard = [event for event in batch if event["type"] in types]
-        if not heard:
-            continue
-        try:
-            listener(heard)
-        except Exception:
-            logger.exception("event listener %r failed for a batch of %d", listener, len(heard))
+    with cache_round_trip():  # the listeners' memo bumps and realtime messages: one round trip to Redis
+        for event in batch:
+            _deliver(event)
+        for types, listener in list(_batch_listeners):
+            heard = [event for event in batch if event["type"] in types]
+            if not heard:
+                continue
+            try:
+                listener(heard)
+            except Exception:
+                logger.exception("event listener %r failed for a batch of %d", listener, len(heard))

@@ -22,6 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -80,6 +81,7 @@ class VersionedMemo:
         pinned = _pinned.get()
         if pinned is not None and self.version_key in pinned:
             return pinned[self.version_key]
+        _round_trip_flush()  # a bump waiting in an open round trip is seen by this read
         try:
             version = cache.get(self.version_key)
         except CACHE_DOWN as error:
@@ -93,6 +95,12 @@ class VersionedMemo:
         pinned = _pinned.get()
         if pinned is not None:  # this block's own write: its later reads must not reuse the old entries
             pinned.pop(self.version_key, None)
+        round_trip = _round_trip.get()
+        if round_trip is not None:  # sent when it ends (one bump of a version changes it as well as many)
+            memos = round_trip.bumps.setdefault(self.version_key, [])
+            if self not in memos:
+                memos.append(self)
+            return
         try:
             _version_next(self.version_key)
         except CACHE_DOWN as error:
@@ -141,8 +149,81 @@ def redis_write_client(backend: RedisCache) -> Any:
     return client
 
 
+@dataclass
+class _RoundTrip:
+    """What an open round trip (`cache_round_trip`) will send: memo versions to bump, messages to publish."""
+
+    bumps: dict[str, list["VersionedMemo"]] = field(default_factory=dict)  # version key -> its memos bumped
+    messages: list[tuple[str, str, Callable[[BaseException], None]]] = field(default_factory=list)
+
+
+_round_trip: contextvars.ContextVar[_RoundTrip | None] = contextvars.ContextVar("round_trip", default=None)
+# _version_next's SET NX and INCR for each key, then each PUBLISH (channel, message): one script call.
+_ROUND_TRIP_SCRIPT = """
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'NX')
+  redis.call('INCR', key)
+end
+for i = 2, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
+return 0
+"""
+
+
+@contextlib.contextmanager
+def cache_round_trip() -> Iterator[None]:
+    """The memo bumps of the block and the messages published through it (`round_trip_publish`) sent to the
+    shared cache in one script call when it ends, the versions first (on Redis; elsewhere each goes at once).
+    A memo read in the block sends what is waiting first, so it sees every bump made before it."""
+    if _round_trip.get() is not None or not isinstance(caches["default"], RedisCache):
+        yield
+        return
+    token = _round_trip.set(_RoundTrip())
+    try:
+        yield
+    finally:
+        _round_trip_flush()
+        _round_trip.reset(token)
+
+
+def round_trip_publish(url: str, channel: str, message: str, failed: Callable[[BaseException], None]) -> bool:
+    """PUBLISH `message` with the open round trip when `url` is the cache's own Redis (its write server); False
+    (nothing done: publish it yourself) otherwise. `failed(error)` is called if the round trip fails."""
+    pending = _round_trip.get()
+    backend = caches["default"]
+    if pending is None or not isinstance(backend, RedisCache):
+        return False
+    if url != backend._cache._servers[0]:  # type: ignore[attr-defined]  # the write server (Django's choice)
+        return False
+    pending.messages.append((channel, message, failed))
+    return True
+
+
+def _round_trip_flush() -> None:
+    pending = _round_trip.get()
+    if pending is None or not (pending.bumps or pending.messages):
+        return
+    bumps, messages = dict(pending.bumps), list(pending.messages)
+    pending.bumps.clear()
+    pending.messages.clear()
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)  # cache_round_trip opens one only then
+    client = redis_write_client(backend)
+    script = getattr(client, "_kept_round_trip", None)
+    if script is None:
+        script = client._kept_round_trip = client.register_script(_ROUND_TRIP_SCRIPT)
+    published = [part for channel, message, _ in messages for part in (channel, message)]
+    try:
+        script(keys=[backend.make_and_validate_key(key) for key in bumps], args=[int(time.time() * 1000), *published])
+    except CACHE_DOWN as error:
+        for memo in [memo for memos in bumps.values() for memo in memos]:
+            memo._unreachable("bumped", error)
+        for _, _, failed in messages:
+            failed(error)
+
+
 def _versions_read(keys: list[str]) -> dict[str, Any]:
     """The versions of `keys` (None: not set), in one round trip: Django's get_many, on the kept client."""
+    _round_trip_flush()
     backend = caches["default"]
     if not isinstance(backend, RedisCache) or not keys:
         return {key: None for key in keys} | cache.get_many(keys)

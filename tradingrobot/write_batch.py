@@ -13,7 +13,7 @@ import contextvars
 from collections.abc import Iterable, Iterator
 from typing import cast
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model, Q
 from django.db.models.sql import InsertQuery, UpdateQuery
 
@@ -52,8 +52,12 @@ def _send(statements: list[Statement]) -> None:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(statements) > 1:
-            # client-side binding (Django's default on psycopg 3) allows several statements in one execute
-            cursor.execute(";\n".join(sql for sql, _ in statements), [p for _, params in statements for p in params])
+            # Client-side binding (Django's default on psycopg 3) allows several statements in one execute. Each is
+            # bound on its own (psycopg keeps the parse of a statement under 50 parameters and 4 KB; the joined
+            # batch is over both, so it would be parsed again every time) and the bound text sent without
+            # parameters, which psycopg passes as it is.
+            bind = cursor.cursor.mogrify
+            cursor.execute(";\n".join(bind(sql, params) for sql, params in statements))
         else:
             for sql, params in statements:
                 cursor.execute(sql, params)
@@ -85,11 +89,12 @@ def _quoted(name: str) -> str:
 def row_insert(obj: Model) -> None:
     """INSERT `obj` (auto_now and defaults applied as `save()` does); its primary key is sent when it has one."""
     meta = obj._meta
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each of the proxy's attributes is a lookup
     fields = [f for f in meta.local_concrete_fields if not (f.primary_key and obj.pk is None)]
-    key = ("insert", type(obj), tuple(f.attname for f in fields), connection.vendor)
+    key = ("insert", type(obj), tuple(f.attname for f in fields), db.vendor)
     sql = _templates.get(key)
     if sql is not None:
-        params = [f.get_db_prep_save(f.pre_save(obj, True), connection=connection) for f in fields]
+        params = [f.get_db_prep_save(f.pre_save(obj, True), connection=db) for f in fields]
     else:
         query = InsertQuery(type(obj))
         query.insert_values(fields, [obj], raw=False)
@@ -109,11 +114,12 @@ def row_update(obj: Model, fields: Iterable[str]) -> None:
     meta = obj._meta
     concrete = [cast(Field, meta.get_field(name)) for name in fields]  # concrete fields: no relation, no generic key
     values = [field.pre_save(obj, False) for field in concrete]
-    key = ("update", type(obj), tuple(f.attname for f in concrete), connection.vendor)
+    db = connections[DEFAULT_DB_ALIAS]
+    key = ("update", type(obj), tuple(f.attname for f in concrete), db.vendor)
     sql = _templates.get(key)
     if sql is not None:
-        params = [f.get_db_prep_save(v, connection=connection) for f, v in zip(concrete, values, strict=True)]
-        params.append(meta.pk.get_db_prep_value(obj.pk, connection))
+        params = [f.get_db_prep_save(v, connection=db) for f, v in zip(concrete, values, strict=True)]
+        params.append(meta.pk.get_db_prep_value(obj.pk, db))
     else:
         query = UpdateQuery(type(obj))
         query.add_update_fields(list(zip(concrete, [None] * len(concrete), values, strict=True)))

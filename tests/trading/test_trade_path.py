@@ -1,9 +1,12 @@
 """The trade path's shortcuts (issue 18) give what the long way gives: the response without building a
 serializer per order, and the writes batched into one round trip."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from portfolio.models import Account
 from trading.authority import Authority
@@ -25,11 +28,31 @@ def test_order_data_is_the_serializers(priced, place, viewer):
     ]
     for order in orders:
         order.principal = "api"
-        assert order_out_data(order, viewer) == OrderOut(order, context={"viewer": viewer}).data
+        assert list(order_out_data(order, viewer).items()) == list(
+            OrderOut(order, context={"viewer": viewer}).data.items()
+        )
     assert {o.status for o in orders} == {Order.Status.FILLED, Order.Status.ACCEPTED, Order.Status.REJECTED}
     assert (order_out_data(orders[0], viewer)["client_order_id"] is not None) == (
         viewer is not None and viewer.principal == "api"
     )
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_order_data_is_the_serializers_in_any_zone_and_for_naive_times(priced, place, zone):
+    """Datetimes as DateTimeField writes them in the current zone (the zone's offset, Z only for UTC); a naive
+    one is the field's own business."""
+    viewer = Authority(principal="api", admin=False)
+    order = place(qty="2")
+    with timezone.override(zone):
+        assert list(order_out_data(order, viewer).items()) == list(
+            OrderOut(order, context={"viewer": viewer}).data.items()
+        )
+        order.expires_at = dt.datetime(2030, 1, 2, 3, 4, 5)
+        assert (
+            order_out_data(order, viewer)["expires_at"]
+            == OrderOut(order, context={"viewer": viewer}).data["expires_at"]
+        )
+    assert order_out_data(order, viewer)["created_at"].endswith("Z")
 
 
 def test_a_batch_sends_its_writes_in_one_round_trip_at_its_end(db):
@@ -90,3 +113,22 @@ def test_a_batch_stores_hostile_text_exactly(db, name):
             row_update(account, ["name", "cash"])
     stored = Account.objects.filter(pk__in=[a.pk for a in accounts]).order_by("pk").values_list("name", "cash")
     assert list(stored) == [(f"{name} 0", 7), (f"{name} 1", 7)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="one multi-statement execute: PostgreSQL only")
+def test_a_batch_is_bound_statement_by_statement_and_sent_without_parameters(db):
+    """psycopg keeps the parse of a statement of up to 50 parameters and 4 KB; a whole batch is over both, so
+    each statement is bound on its own (its parse kept) and the batch sent as bound text."""
+    accounts = [Account.objects.create(name=f"bound {i}", cash=100, starting_cash=100) for i in range(2)]
+    sent: list[tuple[str, object]] = []
+
+    def seen(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(seen), transaction.atomic(), write_batch():
+        for account in accounts:
+            account.cash = 7
+            row_update(account, ["cash", "updated_at"])
+    [(sql, params)] = [(sql, params) for sql, params in sent if "UPDATE" in sql]  # less the test's savepoints
+    assert params is None and sql.count("UPDATE") == 2 and str(accounts[1].pk) in sql

@@ -17,6 +17,8 @@ from typing import Any
 from django.conf import settings
 from rest_framework.utils.encoders import JSONEncoder
 
+from tradingrobot.snapshot_cache import round_trip_publish
+
 logger = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict], None]
@@ -59,10 +61,18 @@ class RedisBroker:
     def publish(self, event: dict) -> None:
         import redis
 
+        message = json.dumps(event, cls=JSONEncoder)
+        channel = channel_name()
+
+        def failed(error: BaseException) -> None:
+            logger.error("could not publish %s to Redis; WebSocket clients miss it: %s", event.get("type"), error)
+
+        if round_trip_publish(self.url, channel, message, failed):  # with the memo bumps after a commit
+            return
         if self._client is None:
             self._client = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
         try:
-            self._client.publish(channel_name(), json.dumps(event, cls=JSONEncoder))
+            self._client.publish(channel, message)
         except redis.RedisError:
             logger.exception("could not publish %s to Redis; WebSocket clients miss it", event.get("type"))
 
