@@ -5,8 +5,6 @@ import contextlib
 import hashlib
 import logging
 import math
-import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from rest_framework.throttling import BaseThrottle
 
 from tradingrobot.snapshot_cache import CACHE_DOWN, redis_write_client
 
+from . import redis_wire
 from .client_ip import request_client_ip
 from .principals import principal_id
 from .scopes import TRADE, required_scope
@@ -83,35 +82,16 @@ return out
 RATES_SHA = hashlib.sha1(RATES_LUA.encode()).hexdigest().encode()  # noqa: S324 - Redis names a script by its SHA-1
 
 
-class _Direct(threading.local):
-    """This thread's own connection for rates_hit: the command packed by redis-py's connection and sent on it, no
-    pool, no lock (the client's command machinery around them cost several times the round trip)."""
-
-    pool: Any = None
-    pid: int = 0
-    connection: Any = None
-
-
-_direct = _Direct()
-
-
 def _rates_call(client: Any, keys: list[str], args: list[int]) -> list:
-    pool = client.connection_pool
-    if _direct.pool is not pool or _direct.pid != os.getpid():
-        _direct.pool, _direct.pid = pool, os.getpid()
-        _direct.connection = pool.connection_class(**pool.connection_kwargs)
-    connection = _direct.connection
-    packed = connection.pack_command("EVALSHA", RATES_SHA, len(keys), *keys, *args)
+    """The script's reply, on this thread's own connection (redis_wire: no pool, no lock, no client command
+    machinery, which cost several times the round trip)."""
+    connection = redis_wire.connection_for(client.connection_pool)
+    packed = redis_wire.packed(connection, "EVALSHA", RATES_SHA, len(keys), *keys, *args)
     try:
-        connection.send_packed_command(packed)
-        return connection.read_response()
+        return redis_wire.call(connection, packed)
     except NoScriptError:  # not loaded yet (or Redis restarted): load it, once
         client.script_load(RATES_LUA)
-        connection.send_packed_command(packed)
-        return connection.read_response()
-    except CACHE_DOWN:
-        connection.disconnect()  # a half-read answer must not be read by the next call
-        raise
+        return redis_wire.call(connection, packed)
 
 
 @dataclass(frozen=True)
