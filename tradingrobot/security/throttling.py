@@ -45,10 +45,21 @@ class _Window:
         return max(1, math.ceil(self.start + self.window - now)) if count > self.limit else None
 
 
+_windows: dict[tuple[str, str], _Window] = {}  # each bucket's current window, kept until `now` leaves it
+MAX_WINDOWS = 4096
+
+
 def _window(bucket: str, rate: str, now: float) -> _Window:
+    kept = _windows.get((bucket, rate))
+    if kept is not None and kept.start <= now < kept.start + kept.window:
+        return kept
     limit, window = rate_parse(rate)
     start = int(now // window) * window
-    return _Window(f"rate:{bucket}:{window}:{start}", limit, window, start)
+    made = _Window(f"rate:{bucket}:{window}:{start}", limit, window, start)
+    if len(_windows) >= MAX_WINDOWS:
+        _windows.clear()
+    _windows[bucket, rate] = made
+    return made
 
 
 def rate_hit(*, bucket: str, rate: str) -> int | None:
