@@ -119,20 +119,53 @@ def rates_hit(buckets: list[tuple[str, str]], *, read: list[str]) -> RatesHit:
     """Count one request in each bucket (as rate_hit does) and read the cache keys `read`, on Redis in one round
     trip. Raises CACHE_DOWN: the caller decides (rate_hit would not count)."""
     now = time.time()
-    windows = tuple(_window(bucket, rate, now) for bucket, rate in buckets)
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        client, full_keys = _redis(backend, [w.key for w in windows] + read)
-        replies = _rates_call(client, full_keys, [len(windows), *(w.window + 1 for w in windows)])
-        counts = [int(count) for count in replies[: len(windows)]]
-        serializer = backend._cache._serializer  # type: ignore[attr-defined]  # the backend's own: not in the stubs
-        raw = replies[len(windows) :]
-        values = {key: None if value is None else serializer.loads(value) for key, value in zip(read, raw, strict=True)}
-    else:
+    if not isinstance(backend, RedisCache):
+        windows = tuple(_window(bucket, rate, now) for bucket, rate in buckets)
         counts = [_count(w.key, timeout=w.window + 1) for w in windows]
         values = {key: None for key in read} | cache.get_many(read)
-    waits = [wait for w, count in zip(windows, counts, strict=True) if (wait := w.wait(count, now)) is not None]
+        return _hit(windows, counts, values, now)
+    plan = _plan(backend, buckets, read, now)
+    replies = _rates_call(redis_write_client(backend), plan.full_keys, plan.args)
+    n = len(plan.windows)
+    serializer = backend._cache._serializer  # type: ignore[attr-defined]  # the backend's own: not in the stubs
+    values = {key: None if raw is None else serializer.loads(raw) for key, raw in zip(read, replies[n:], strict=True)}
+    return _hit(plan.windows, replies[:n], values, now)
+
+
+def _hit(windows: tuple[_Window, ...], counts: list, values: dict[str, Any], now: float) -> RatesHit:
+    waits = [wait for w, count in zip(windows, counts, strict=True) if (wait := w.wait(int(count), now)) is not None]
     return RatesHit(max(waits) if waits else None, values, windows)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """rates_hit's command for one list of buckets and keys to read, in their current windows."""
+
+    windows: tuple[_Window, ...]
+    full_keys: list[str]
+    args: list[int]
+    since: float  # the last of the windows' starts
+    until: float  # the first of their ends
+
+
+_plans: dict[tuple, _Plan] = {}
+
+
+def _plan(backend: RedisCache, buckets: list[tuple[str, str]], read: list[str], now: float) -> _Plan:
+    key = (backend, tuple(buckets), tuple(read))
+    plan = _plans.get(key)
+    if plan is not None and plan.since <= now < plan.until:
+        return plan
+    windows = tuple(_window(bucket, rate, now) for bucket, rate in buckets)
+    _, full_keys = _redis(backend, [w.key for w in windows] + read)
+    since = max((w.start for w in windows), default=-math.inf)
+    until = min((w.start + w.window for w in windows), default=math.inf)
+    plan = _Plan(windows, full_keys, [len(windows), *(w.window + 1 for w in windows)], since, until)
+    if len(_plans) >= MAX_WINDOWS:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
 
 
 def rates_unhit(hit: RatesHit) -> None:
