@@ -151,7 +151,8 @@ class FastPath:
         negotiator = view.get_content_negotiator()
         if type(negotiator) is not DefaultContentNegotiation:
             return negotiator.select_renderer(probe, renderers, view.format_kwarg)
-        key = (tuple(map(type, renderers)), view.format_kwarg, probe.META.get("HTTP_ACCEPT"))
+        offered = tuple((type(r), r.media_type, r.format) for r in renderers)
+        key = (offered, view.format_kwarg, probe.META.get("HTTP_ACCEPT"))
         chosen = self._negotiations.get(key)
         if chosen is None:
             renderer, media_type = negotiator.select_renderer(probe, renderers, view.format_kwarg)
