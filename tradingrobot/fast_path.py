@@ -25,6 +25,7 @@ from django.core.handlers.base import BaseHandler
 from django.http import HttpResponse
 from django.urls import Resolver404, ResolverMatch, get_urlconf, resolve
 from rest_framework.exceptions import APIException
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import APIView
 
 from tradingrobot.fast_reply import FastReply
@@ -38,6 +39,7 @@ from tradingrobot.security.throttling import _CacheThrottle, rates_unhit
 from tradingrobot.snapshot_cache import versions_pinned
 
 logger = logging.getLogger(__name__)
+MAX_NEGOTIATIONS = 256  # kept choices of a renderer (Accept headers); beyond, forgotten and chosen afresh
 ANSWER = "tradingrobot.fast_answer"  # environ key: the (match, response) the fast handler's chain answers with
 DONE_HERE = frozenset(
     {"tradingrobot.security.middleware.ClientIpMiddleware", "tradingrobot.security.middleware.AuditMiddleware"}
@@ -88,6 +90,7 @@ class FastPath:
         self.handler = FastHandler()
         self.reply = FastReply(self.handler, lean_middleware(settings.MIDDLEWARE, FastHandler.skipped))
         self._matches: dict[tuple[Any, str, str], ResolverMatch | None] = {}
+        self._negotiations: dict[tuple, tuple[int, str]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -131,7 +134,7 @@ class FastPath:
         view.headers = view.default_response_headers
         try:
             view.format_kwarg = view.get_format_suffix(**match.kwargs)
-            probe.accepted_renderer, probe.accepted_media_type = view.perform_content_negotiation(probe)
+            probe.accepted_renderer, probe.accepted_media_type = self._negotiated(view, probe)
             probe.version, probe.versioning_scheme = view.determine_version(probe, *match.args, **match.kwargs)
         except APIException:  # not acceptable, a bad version: the full path answers it
             served = None
@@ -140,6 +143,23 @@ class FastPath:
         if served is None:
             rates_unhit(counted.hit)
         return served
+
+    def _negotiated(self, view: APIView, probe: Any) -> tuple[Any, str]:
+        """view.perform_content_negotiation(probe): DRF's default negotiation chooses by the renderers, the format
+        and the Accept header alone (the fast path takes no query string), so its choice is kept per those."""
+        renderers = view.get_renderers()
+        negotiator = view.get_content_negotiator()
+        if type(negotiator) is not DefaultContentNegotiation:
+            return negotiator.select_renderer(probe, renderers, view.format_kwarg)
+        offered = tuple((type(r), r.media_type, r.format) for r in renderers)
+        key = (offered, view.format_kwarg, probe.META.get("HTTP_ACCEPT"))
+        chosen = self._negotiations.get(key)
+        if chosen is None:
+            renderer, media_type = negotiator.select_renderer(probe, renderers, view.format_kwarg)
+            if len(self._negotiations) >= MAX_NEGOTIATIONS:
+                self._negotiations.clear()
+            chosen = self._negotiations[key] = (renderers.index(renderer), media_type)
+        return renderers[chosen[0]], chosen[1]
 
     def _served(self, view, match: ResolverMatch, counted: CountedAhead):
         probe, throttles, buckets = counted.probe, counted.throttles, counted.buckets

@@ -12,16 +12,18 @@ A chain holding any other middleware, a kind whose headers differ between two re
 MAX_KINDS are always answered by the chain.
 """
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
-from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import ResolverMatch
 from django.utils.module_loading import import_string
 from django_prometheus.middleware import PrometheusAfterMiddleware, PrometheusBeforeMiddleware
 
+from tradingrobot import request_signals
 from tradingrobot.ops.logs import REQUEST_ID_HEADER, request_id_end, request_id_start
 
 MAX_KINDS = 64
@@ -123,7 +125,7 @@ class FastReply:
             self.kinds[kind] = answer if first.same_as(answer) else None
 
     def _prepared(self, environ, start_response, match, response: HttpResponse, prepared: Prepared):
-        signals.request_started.send(sender=self.__class__, environ=environ)
+        request_signals.request_started.send(self.__class__, environ=environ)
         request = WSGIRequest(environ)
         request.resolver_match = match
         befores, afters = self.hooks  # type: ignore[misc]  # checked by the caller
@@ -146,9 +148,23 @@ class FastReply:
         # Content-Length, an iterable chunk by chunk), so the request is finished here, as the handler's
         # response.close() would finish it after the last chunk.
         body = response.content
-        response._handler_class = self.__class__  # type: ignore[attr-defined]  # close() sends request_finished
-        response.close()
+        _closed(response, self.__class__)
         return [body]
+
+
+def _closed(response: HttpResponse, handler_class: type) -> None:
+    """response.close(), as the handler's WSGI server calls it: its resources closed, then request_finished sent
+    (request_signals: the receivers without Signal.send's per-send work)."""
+    if type(response).close is not HttpResponseBase.close:  # its own close: called as is
+        response._handler_class = handler_class  # type: ignore[attr-defined]  # close() sends request_finished
+        response.close()
+        return
+    for closer in response._resource_closers:  # type: ignore[attr-defined]  # HttpResponseBase.close's steps
+        with contextlib.suppress(Exception):
+            closer()
+    response._resource_closers.clear()  # type: ignore[attr-defined]
+    response.closed = True
+    request_signals.request_finished.send(handler_class)
 
 
 def _has_request_id(headers: Headers) -> bool:

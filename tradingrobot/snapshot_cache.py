@@ -52,9 +52,8 @@ def versions_pinned(read: dict[str, Any] | None = None) -> Iterator[None]:
     if _pinned.get() is not None:  # already pinned by an outer block
         yield
         return
-    keys = memo_version_keys()
     try:
-        versions = dict(read) if read is not None else _versions_read(keys)
+        versions = dict(read) if read is not None else _versions_read(memo_version_keys())
     except CACHE_DOWN:  # nothing pinned: each memo reads (and meets the outage) as it would unpinned
         yield
         return

@@ -122,3 +122,13 @@ def test_a_task_queued_by_a_request_logs_that_request_id(json_lines):
         "req-queued-1",
     )
     assert "task_id" not in after and "request_id" not in after
+
+
+def test_a_new_request_id_is_a_random_uuid4_in_hex():
+    import uuid
+
+    made = {request_id_from(None) for _ in range(200)}
+    assert len(made) == 200
+    for made_id in made:
+        parsed = uuid.UUID(hex=made_id)
+        assert (parsed.hex, parsed.version, parsed.variant) == (made_id, 4, uuid.RFC_4122)

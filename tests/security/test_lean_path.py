@@ -15,7 +15,7 @@ from trading.documents import status_document_bytes
 from tradingrobot.fast_path import FastPath, lean_dispatch
 from tradingrobot.lean import LEAN_SKIPPED_MIDDLEWARE, LeanWSGIHandler, lean_middleware
 from tradingrobot.security.models import AuditEvent
-from tradingrobot.wsgi import application, dispatch
+from tradingrobot.wsgi import application, dispatch, django_wsgi_app
 
 WP = "https://tradingrobotplug.com"
 
@@ -229,3 +229,29 @@ def test_head_takes_the_fast_path_too(priced, key):
     answered = dispatch.answer(environ, "/api/status")
     assert answered is not None and answered[1].status_code == 200
     assert call(application, method="head", HTTP_X_API_KEY=key).status_code == 200
+
+
+@pytest.mark.parametrize("accept", ["application/json", "*/*", None, "application/json; indent=4", "text/html"])
+def test_the_kept_renderer_choice_is_drf_s_for_each_accept_header(priced, key, accept):
+    from rest_framework.exceptions import NotAcceptable
+
+    from tradingrobot.lean import Probe
+
+    fast = lean_dispatch(django_wsgi_app)  # nothing kept by earlier tests
+    match = fast._match("/api/status", "GET")
+    headers = {"HTTP_X_API_KEY": key, **({"HTTP_ACCEPT": accept} if accept else {})}
+    for _ in range(2):  # chosen, then kept
+        view = match.func.cls(**match.func.initkwargs)
+        probe = Probe(_environ(**headers), "/api/status", "127.0.0.1")
+        view.setup(probe)
+        view.format_kwarg = None
+        try:
+            expected = view.perform_content_negotiation(probe)
+        except NotAcceptable:
+            with pytest.raises(NotAcceptable):
+                fast._negotiated(view, probe)
+            assert fast.answer(_environ(**headers), "/api/status") is None
+            continue
+        renderer, media_type = fast._negotiated(view, probe)
+        assert (type(renderer), media_type) == (type(expected[0]), expected[1])
+        assert fast.answer(_environ(**headers), "/api/status") is not None

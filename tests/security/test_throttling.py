@@ -1,6 +1,7 @@
 """Rate limits: per client address (before authentication), per credential, stricter on trade routes; 429 with
 Retry-After; counted in the shared cache, so a forged X-Forwarded-For does not get a fresh allowance."""
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -130,3 +131,43 @@ def test_a_window_count_is_one_redis_round_trip_and_expires(settings):
     client = backend._cache.get_client()
     assert client.get(key) == b"3"
     assert 0 < client.ttl(key) <= 61
+
+
+def test_a_kept_window_is_left_when_the_clock_leaves_it_either_way(time_machine):
+    """The window a bucket was last counted in is kept (throttling._window) only while `now` is inside it: the
+    next window, or a clock set back, counts afresh."""
+    time_machine.move_to(dt.datetime(2026, 1, 5, 12, 0, 30, tzinfo=dt.UTC), tick=False)
+    bucket = f"probe-window-{uuid.uuid4().hex[:8]}"
+    assert [rate_hit(bucket=bucket, rate="1/min") is None for _ in range(2)] == [True, False]
+    time_machine.move_to(dt.datetime(2026, 1, 5, 12, 1, 0, tzinfo=dt.UTC), tick=False)  # the next window
+    assert rate_hit(bucket=bucket, rate="1/min") is None
+    time_machine.move_to(dt.datetime(2026, 1, 5, 11, 59, 59, tzinfo=dt.UTC), tick=False)  # set back
+    assert rate_hit(bucket=bucket, rate="1/min") is None
+    time_machine.move_to(dt.datetime(2026, 1, 5, 12, 0, 59, tzinfo=dt.UTC), tick=False)  # the first one again
+    assert rate_hit(bucket=bucket, rate="1/min") == 1
+
+
+def test_rates_hit_counts_afresh_in_each_window_and_reads_the_keys(time_machine):
+    """rates_hit's command is kept per buckets and keys (throttling._plan) only while `now` is inside all of its
+    windows."""
+    from django.core.cache import cache
+
+    from tradingrobot.security.throttling import rates_hit
+
+    time_machine.move_to(dt.datetime(2026, 1, 5, 12, 0, 30, tzinfo=dt.UTC), tick=False)
+    probe = uuid.uuid4().hex[:8]
+    buckets = [(f"probe-a-{probe}", "1/min"), (f"probe-b-{probe}", "5/hour")]
+    read = [f"probe-version-{probe}"]
+    cache.set(read[0], 41)
+    first, second = rates_hit(buckets, read=read), rates_hit(buckets, read=read)
+    assert (first.wait, first.values) == (None, {read[0]: 41})
+    assert second.wait == 30  # the minute's second request: the rest of that minute
+    cache.set(read[0], 42)
+    time_machine.move_to(dt.datetime(2026, 1, 5, 12, 1, 0, tzinfo=dt.UTC), tick=False)  # a new minute, same hour
+    third = rates_hit(buckets, read=read)
+    assert (third.wait, third.values) == (None, {read[0]: 42})
+    time_machine.move_to(dt.datetime(2026, 1, 5, 11, 59, 59, tzinfo=dt.UTC), tick=False)  # set back: other windows
+    assert rates_hit(buckets, read=read).wait is None
+    time_machine.move_to(dt.datetime(2026, 1, 5, 12, 1, 30, tzinfo=dt.UTC), tick=False)
+    assert [rates_hit(buckets, read=read).wait for _ in range(2)] == [30, 30]  # the hour's 4th and 5th: within
+    assert rates_hit([(f"probe-b-{probe}", "5/hour")], read=[]).wait is not None  # the hour's 6th

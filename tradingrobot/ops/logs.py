@@ -4,8 +4,8 @@ of the request that queued it) on every line logged in a Celery task. JSON lines
 
 import contextvars
 import logging
+import os
 import re
-import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from celery import signals
@@ -35,7 +35,16 @@ def request_id_from(header: str | None) -> str:
     """The caller's X-Request-ID when it is a sane token, else a new one."""
     if header and _VALID_ID.match(header.strip()):
         return header.strip()
-    return uuid.uuid4().hex
+    return _new_id()
+
+
+def _new_id() -> str:
+    """What uuid.uuid4().hex gives, without making a UUID object (a third of its cost): 16 random bytes with
+    the version (4) and variant (RFC 4122) bits set."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    return raw.hex()
 
 
 def request_id_start(request) -> str:

@@ -5,8 +5,6 @@ import contextlib
 import hashlib
 import logging
 import math
-import os
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +17,7 @@ from rest_framework.throttling import BaseThrottle
 
 from tradingrobot.snapshot_cache import CACHE_DOWN, redis_write_client
 
+from . import redis_wire
 from .client_ip import request_client_ip
 from .principals import principal_id
 from .scopes import TRADE, required_scope
@@ -46,10 +45,21 @@ class _Window:
         return max(1, math.ceil(self.start + self.window - now)) if count > self.limit else None
 
 
+_windows: dict[tuple[str, str], _Window] = {}  # each bucket's current window, kept until `now` leaves it
+MAX_WINDOWS = 4096
+
+
 def _window(bucket: str, rate: str, now: float) -> _Window:
+    kept = _windows.get((bucket, rate))
+    if kept is not None and kept.start <= now < kept.start + kept.window:
+        return kept
     limit, window = rate_parse(rate)
     start = int(now // window) * window
-    return _Window(f"rate:{bucket}:{window}:{start}", limit, window, start)
+    made = _Window(f"rate:{bucket}:{window}:{start}", limit, window, start)
+    if len(_windows) >= MAX_WINDOWS:
+        _windows.clear()
+    _windows[bucket, rate] = made
+    return made
 
 
 def rate_hit(*, bucket: str, rate: str) -> int | None:
@@ -83,35 +93,16 @@ return out
 RATES_SHA = hashlib.sha1(RATES_LUA.encode()).hexdigest().encode()  # noqa: S324 - Redis names a script by its SHA-1
 
 
-class _Direct(threading.local):
-    """This thread's own connection for rates_hit: the command packed by redis-py's connection and sent on it, no
-    pool, no lock (the client's command machinery around them cost several times the round trip)."""
-
-    pool: Any = None
-    pid: int = 0
-    connection: Any = None
-
-
-_direct = _Direct()
-
-
 def _rates_call(client: Any, keys: list[str], args: list[int]) -> list:
-    pool = client.connection_pool
-    if _direct.pool is not pool or _direct.pid != os.getpid():
-        _direct.pool, _direct.pid = pool, os.getpid()
-        _direct.connection = pool.connection_class(**pool.connection_kwargs)
-    connection = _direct.connection
-    packed = connection.pack_command("EVALSHA", RATES_SHA, len(keys), *keys, *args)
+    """The script's reply, on this thread's own connection (redis_wire: no pool, no lock, no client command
+    machinery, which cost several times the round trip)."""
+    connection = redis_wire.connection_for(client.connection_pool)
+    packed = redis_wire.packed(connection, "EVALSHA", RATES_SHA, len(keys), *keys, *args)
     try:
-        connection.send_packed_command(packed)
-        return connection.read_response()
+        return redis_wire.call(connection, packed)
     except NoScriptError:  # not loaded yet (or Redis restarted): load it, once
         client.script_load(RATES_LUA)
-        connection.send_packed_command(packed)
-        return connection.read_response()
-    except CACHE_DOWN:
-        connection.disconnect()  # a half-read answer must not be read by the next call
-        raise
+        return redis_wire.call(connection, packed)
 
 
 @dataclass(frozen=True)
@@ -128,20 +119,53 @@ def rates_hit(buckets: list[tuple[str, str]], *, read: list[str]) -> RatesHit:
     """Count one request in each bucket (as rate_hit does) and read the cache keys `read`, on Redis in one round
     trip. Raises CACHE_DOWN: the caller decides (rate_hit would not count)."""
     now = time.time()
-    windows = tuple(_window(bucket, rate, now) for bucket, rate in buckets)
     backend = caches["default"]
-    if isinstance(backend, RedisCache):
-        client, full_keys = _redis(backend, [w.key for w in windows] + read)
-        replies = _rates_call(client, full_keys, [len(windows), *(w.window + 1 for w in windows)])
-        counts = [int(count) for count in replies[: len(windows)]]
-        serializer = backend._cache._serializer  # type: ignore[attr-defined]  # the backend's own: not in the stubs
-        raw = replies[len(windows) :]
-        values = {key: None if value is None else serializer.loads(value) for key, value in zip(read, raw, strict=True)}
-    else:
+    if not isinstance(backend, RedisCache):
+        windows = tuple(_window(bucket, rate, now) for bucket, rate in buckets)
         counts = [_count(w.key, timeout=w.window + 1) for w in windows]
         values = {key: None for key in read} | cache.get_many(read)
-    waits = [wait for w, count in zip(windows, counts, strict=True) if (wait := w.wait(count, now)) is not None]
+        return _hit(windows, counts, values, now)
+    plan = _plan(backend, buckets, read, now)
+    replies = _rates_call(redis_write_client(backend), plan.full_keys, plan.args)
+    n = len(plan.windows)
+    serializer = backend._cache._serializer  # type: ignore[attr-defined]  # the backend's own: not in the stubs
+    values = {key: None if raw is None else serializer.loads(raw) for key, raw in zip(read, replies[n:], strict=True)}
+    return _hit(plan.windows, replies[:n], values, now)
+
+
+def _hit(windows: tuple[_Window, ...], counts: list, values: dict[str, Any], now: float) -> RatesHit:
+    waits = [wait for w, count in zip(windows, counts, strict=True) if (wait := w.wait(int(count), now)) is not None]
     return RatesHit(max(waits) if waits else None, values, windows)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """rates_hit's command for one list of buckets and keys to read, in their current windows."""
+
+    windows: tuple[_Window, ...]
+    full_keys: list[str]
+    args: list[int]
+    since: float  # the last of the windows' starts
+    until: float  # the first of their ends
+
+
+_plans: dict[tuple, _Plan] = {}
+
+
+def _plan(backend: RedisCache, buckets: list[tuple[str, str]], read: list[str], now: float) -> _Plan:
+    key = (backend, tuple(buckets), tuple(read))
+    plan = _plans.get(key)
+    if plan is not None and plan.since <= now < plan.until:
+        return plan
+    windows = tuple(_window(bucket, rate, now) for bucket, rate in buckets)
+    _, full_keys = _redis(backend, [w.key for w in windows] + read)
+    since = max((w.start for w in windows), default=-math.inf)
+    until = min((w.start + w.window for w in windows), default=math.inf)
+    plan = _Plan(windows, full_keys, [len(windows), *(w.window + 1 for w in windows)], since, until)
+    if len(_plans) >= MAX_WINDOWS:
+        _plans.clear()
+    _plans[key] = plan
+    return plan
 
 
 def rates_unhit(hit: RatesHit) -> None:
