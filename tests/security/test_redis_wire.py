@@ -12,15 +12,19 @@ import pytest
 import redis
 from redis.exceptions import NoScriptError
 
+from tests.conftest import REQUIRE_SERVICES
 from tradingrobot.security import redis_wire
 from tradingrobot.snapshot_cache import CACHE_DOWN
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-pytestmark = pytest.mark.skipif(not REDIS_URL.startswith("redis://"), reason="needs a Redis (REDIS_URL)")
 
 
 @pytest.fixture
 def pool():
+    if not REDIS_URL.startswith("redis://"):
+        if REQUIRE_SERVICES:
+            pytest.fail("REQUIRE_SERVICES=1 but REDIS_URL is not a Redis")
+        pytest.skip("needs a Redis (REDIS_URL)")
     pool = redis.ConnectionPool.from_url(REDIS_URL, socket_timeout=0.3, socket_connect_timeout=0.3)
     yield pool
     redis_wire.disconnect(redis_wire.connection_for(pool))
