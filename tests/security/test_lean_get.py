@@ -6,15 +6,13 @@ import ipaddress
 import uuid
 
 import pytest
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 
-from tests.conftest import REQUIRE_SERVICES
 from tradingrobot.lean_post import LeanByKey
-from tradingrobot.security.throttling import PRECOUNTED, Precounted, rate_hit
+from tradingrobot.security.throttling import Precounted
 from tradingrobot.wsgi import application
 
 from .test_lean_path import WP, Answer, _full, call
+from .test_lean_post import assert_counted_once, served_by
 
 BARS = "/api/market_data/TSLA?timeframe=5Min&limit=3"
 
@@ -75,14 +73,7 @@ def test_a_bar_page_is_served_on_the_lean_list(priced, make_key, address):
 
 
 def _served(plain: str, address: str) -> tuple[int, Precounted | None]:
-    lean, seen = LeanByKey(["/api/market_data/"], ["GET", "HEAD"]), {}
-
-    def app(environ, start_response):
-        seen.update(environ=environ)
-        return lean(environ, start_response)
-
-    answer = bars(plain, address, app=app)
-    return answer.status_code, seen["environ"].get(PRECOUNTED)
+    return served_by(LeanByKey(["/api/market_data/"], ["GET", "HEAD"]), lambda app: bars(plain, address, app=app))
 
 
 def test_every_count_is_taken_ahead_and_claimed_by_its_check(priced, make_key, address):
@@ -117,14 +108,7 @@ def test_the_per_address_limit_refuses_as_the_middleware_does(priced, make_key, 
 
 
 def test_each_bucket_ends_counted_once(priced, make_key, address, settings):
-    if not isinstance(caches["default"], RedisCache):
-        if REQUIRE_SERVICES:
-            pytest.fail("REQUIRE_SERVICES=1 but the cache is not Redis")
-        pytest.skip("needs Redis")
     api_key, plain = make_key("read")
     assert bars(plain, address).status_code == 200
     rates = settings.THROTTLE_RATES
-    for bucket, rate in [(f"ip:{address}", rates["ip"]), (f"cred:key:{api_key.prefix}", rates["credential"])]:
-        period = rate.partition("/")[2]
-        assert rate_hit(bucket=bucket, rate=f"1/{period}") is not None, bucket  # 2 > 1: counted
-        assert rate_hit(bucket=bucket, rate=f"3/{period}") is None, bucket  # 3 <= 3: once only
+    assert_counted_once([(f"ip:{address}", rates["ip"]), (f"cred:key:{api_key.prefix}", rates["credential"])])

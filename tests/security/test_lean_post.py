@@ -4,6 +4,7 @@ with every rate count taken ahead in one round trip, answering and counting exac
 import ipaddress
 import json
 import uuid
+from collections.abc import Callable
 
 import pytest
 from django.core.cache import caches
@@ -72,16 +73,20 @@ def test_only_posts_by_key_under_the_prefixes_are_served():
     assert not post.serves({**environ, "HTTP_AUTHORIZATION": "Api-Key other.key"})  # two keys: the full path
 
 
-def _served(plain: str, address: str) -> tuple[int, Precounted | None]:
-    """POST /api/trade/TSLA/buy through LeanByKey itself: the status and the request's Precounted."""
-    post, seen = LeanByKey(["/api/trade/"], ["POST"]), {}
+def served_by(lean: LeanByKey, send: Callable[[Callable], Answer]) -> tuple[int, Precounted | None]:
+    """`send(app)`'s request through `lean` itself: the status and the request's Precounted."""
+    seen: dict = {}
 
     def app(environ, start_response):
         seen.update(environ=environ)
-        return post(environ, start_response)
+        return lean(environ, start_response)
 
-    answer = trade(plain, address, app=app)
-    return answer.status_code, seen["environ"].get(PRECOUNTED)
+    return send(app).status_code, seen["environ"].get(PRECOUNTED)
+
+
+def _served(plain: str, address: str) -> tuple[int, Precounted | None]:
+    """POST /api/trade/TSLA/buy through LeanByKey itself."""
+    return served_by(LeanByKey(["/api/trade/"], ["POST"]), lambda app: trade(plain, address, app=app))
 
 
 def test_every_count_is_taken_ahead_and_claimed_by_its_check(priced, make_key, address):
@@ -145,23 +150,30 @@ def test_a_wrong_secret_leaves_its_prefix_uncounted(priced, make_key, address, s
     assert trade(plain, address).status_code == 201
 
 
-def test_each_bucket_ends_counted_once(priced, make_key, address, settings):
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
+def assert_counted_once(buckets: list[tuple[str, str]]) -> None:
+    """Each (bucket, its rate) holds exactly one count: a limit of 1 refuses the next, a limit of 3 does not."""
+    if not isinstance(caches["default"], RedisCache):
         if REQUIRE_SERVICES:
             pytest.fail("REQUIRE_SERVICES=1 but the cache is not Redis")
         pytest.skip("needs Redis")
+    for bucket, rate in buckets:
+        period = rate.partition("/")[2]
+        assert rate_hit(bucket=bucket, rate=f"1/{period}") is not None, bucket  # 2 > 1: counted
+        assert rate_hit(bucket=bucket, rate=f"3/{period}") is None, bucket  # 3 <= 3: once only
+
+
+def test_each_bucket_ends_counted_once(priced, make_key, address, settings):
     api_key, plain = make_key("read,trade")
     assert trade(plain, address).status_code == 201
     rates = settings.THROTTLE_RATES
-    for bucket, rate in [
-        (f"ip:{address}", rates["ip"]),
-        (f"cred:key:{api_key.prefix}", rates["credential"]),
-        (f"trade-ip:{address}", rates["trade"]),
-        (f"trade-cred:key:{api_key.prefix}", rates["trade"]),
-    ]:
-        assert rate_hit(bucket=bucket, rate=f"1/{rate.partition('/')[2]}") is not None, bucket  # 2 > 1: counted
-        assert rate_hit(bucket=bucket, rate=f"3/{rate.partition('/')[2]}") is None, bucket  # 3 <= 3: once only
+    assert_counted_once(
+        [
+            (f"ip:{address}", rates["ip"]),
+            (f"cred:key:{api_key.prefix}", rates["credential"]),
+            (f"trade-ip:{address}", rates["trade"]),
+            (f"trade-cred:key:{api_key.prefix}", rates["trade"]),
+        ]
+    )
 
 
 def test_with_the_cache_down_the_trade_still_goes_through(priced, make_key, address, settings):
