@@ -186,7 +186,9 @@ def bars_merge_from_sql(new_samples: str, *, fresh: Collection[str] = ()) -> str
     insert = f"INSERT INTO {table} ({_COLUMNS}) "
     plain = " UNION ALL ".join(sql for tf, sql in selects.items() if tf in fresh)
     merged = " UNION ALL ".join(sql for tf, sql in selects.items() if tf not in fresh)
-    upsert = insert + merged + _CONFLICT_SQL.format(table=table, greatest="GREATEST", least="LEAST")
+    # The upsert locks its bars in key order, as every writer does (two orders of the same bars deadlock).
+    ordered = f"SELECT * FROM ({merged}) AS merged ORDER BY 1, 2, 3"  # noqa: S608 - symbol_id, timeframe, start
+    upsert = insert + ordered + _CONFLICT_SQL.format(table=table, greatest="GREATEST", least="LEAST")
     # Only table/column names, timeframe labels and the exchange's zone name are interpolated.
     if not plain:
         return upsert

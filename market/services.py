@@ -245,6 +245,9 @@ def _insert_new_and_merge(rows: list[SampleIn], source: str, *, chunk: int = 200
     table = PriceSample._meta.db_table
     upsert = _INSERT_UNNEST.format(table=table, on_conflict="ON CONFLICT (symbol_id, timestamp) DO NOTHING")
     now = timezone.now()
+    # Every writer inserts in key order: two writers storing the same samples in different orders each wait on
+    # the other's uncommitted row (ON CONFLICT) and deadlock.
+    rows = sorted(rows, key=lambda s: (s.symbol_id, s.timestamp))
     for i in range(0, len(rows), chunk):
         part = rows[i : i + chunk]
         params = [
