@@ -1,14 +1,5 @@
-import datetime as dt
-from collections.abc import Mapping
-from typing import Any
-
-from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import ISO_8601, serializers
-from rest_framework.fields import get_attribute
-from rest_framework.settings import api_settings
+from rest_framework import serializers
 
 from portfolio.serializers import PositionOut, SymbolPriceOut
 from tradingrobot.serializer_fields import money_field, price_field, qty_field
@@ -59,63 +50,17 @@ def _client_order_id(order, viewer) -> str | None:
     return order.client_order_id if viewer is not None and viewer.owns(order) else None
 
 
-_order_fields: list[tuple[str, list[str], Any, bool]] | None = None  # OrderOut's fields, bound once per process
+_order_out: OrderOut | None = None  # one per process: its bound fields are built once, not per order
 
 
 def order_out_data(order, viewer) -> dict:
-    """`OrderOut(order, context={"viewer": viewer}).data`: each field's own `to_representation`, in its order,
-    without the serializer's machinery per call (the fields bound once per process); the attributes read as
-    DRF's `get_attribute` reads them from a model, and an aware datetime in ISO 8601 in the current zone,
-    as `DateTimeField` writes it, with the zone looked up once (anything else: the field's own method)."""
-    global _order_fields
-    if _order_fields is None:
-        _order_fields = [
-            (str(f.field_name), f.source_attrs, f.to_representation, _iso_datetime(f))
-            for f in OrderOut()._readable_fields
-        ]
-    output = api_settings.DATETIME_FORMAT
-    iso_out = isinstance(output, str) and output.lower() == ISO_8601
-    zone = timezone.get_current_timezone() if settings.USE_TZ and iso_out else None  # None: the fields' own way
-    data: dict[str, Any] = {}
-    for name, attrs, represent, iso in _order_fields:
-        if name == "client_order_id":  # the serializer's method, with the viewer it is not bound to
-            data[name] = _client_order_id(order, viewer)
-            continue
-        value = _attribute(order, attrs)
-        if value is None:
-            data[name] = None
-        elif iso and zone is not None and isinstance(value, dt.datetime) and value.utcoffset() is not None:
-            data[name] = _iso(value, zone, represent)
-        else:
-            data[name] = represent(value)
+    """`OrderOut(order, context={"viewer": viewer}).data` without building the serializer's fields per call."""
+    global _order_out
+    if _order_out is None:
+        _order_out = OrderOut(context={})
+    data = _order_out.to_representation(order)
+    data["client_order_id"] = _client_order_id(order, viewer)
     return data
-
-
-def _iso(value: dt.datetime, zone: dt.tzinfo, represent) -> Any:
-    try:
-        text = value.astimezone(zone).isoformat()
-    except OverflowError:  # the field's own answer (a validation error)
-        return represent(value)
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def _iso_datetime(field) -> bool:
-    """A DateTimeField in the settings' format and the current zone (no format or zone of its own)."""
-    return type(field) is serializers.DateTimeField and not hasattr(field, "format") and not hasattr(field, "timezone")
-
-
-def _attribute(instance, attrs: list[str]):
-    """DRF's `get_attribute` on a model: getattr along the source; a mapping, a callable or a missing related
-    row on the way is left to DRF's own."""
-    value = instance
-    try:
-        for attr in attrs:
-            if isinstance(value, Mapping) or callable(value):
-                return get_attribute(instance, attrs)
-            value = getattr(value, attr)
-    except ObjectDoesNotExist:
-        return get_attribute(instance, attrs)
-    return get_attribute(instance, attrs) if callable(value) else value
 
 
 class OrderDetailOut(OrderOut):
