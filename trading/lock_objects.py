@@ -19,6 +19,7 @@ from portfolio.lock_objects import account_from_row, account_lock, account_lock_
 from portfolio.models import Account, BookPosition, Position
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict
+from tradingrobot.pipeline import Statement, rows_read
 
 from .models import Fill, Order, TradingState
 
@@ -66,10 +67,9 @@ def placement_lock(*, ticker: str) -> tuple[Symbol, TradingState, PriceSample | 
     if connection.vendor != "postgresql":
         symbol = symbol_get(ticker=ticker)
         return symbol, trading_state_lock(), price_latest(symbol_id=symbol.pk)
-    with connection.cursor() as cursor:
-        sql, params = _placement_sql()
-        cursor.execute(sql, [*params, (ticker or "").strip().upper(), STATE_ID])
-        row = cursor.fetchone()
+    sql, params = _placement_sql()
+    [rows] = rows_read([(sql, (*params, (ticker or "").strip().upper(), STATE_ID))])
+    row = rows[0] if rows else None
     if row is None:  # an unknown symbol (symbol_get says so), or no state row yet (made, then read again)
         symbol_get(ticker=ticker)
         trading_state_lock()
@@ -109,28 +109,26 @@ def _held_back(*, account_id: int | Expression, side: str, symbol_id: int | None
     return open_orders.order_by().values("account_id").annotate(total=total).values_list("total", flat=True)
 
 
-@functools.lru_cache(maxsize=256)  # per (account, symbol, side): the values are part of the compiled statement
-def _position_for_order_sql(account: int | str, symbol_id: int, side: str) -> tuple[str, tuple]:
+@functools.lru_cache(maxsize=256)  # per (account, symbol, side): the values are part of the compiled statements
+def _position_for_order_sql(account: int | str, symbol_id: int, side: str) -> tuple[Statement, Statement]:
     """`position_lock_for_order`'s two statements (PostgreSQL), the holds and the book rows compiled by the ORM
-    from their one definition each; client-side binding (Django's default on psycopg 3) sends both in one
-    execute, and the server runs them in order. `account`: its id, or its name (the id then read in the query:
-    `account_position_lock` sends the account's lock first, in the same execute)."""
+    from their one definition each. `account`: its id, or its name (the id then read in the query:
+    `account_position_lock` runs the account's lock first, in the same round trip)."""
     position_table, order_table, fill_table = (m._meta.db_table for m in (Position, Order, Fill))
     account_id: Any = account
     if isinstance(account, str):
         account_id = Subquery(Account.objects.filter(name=account).values("pk")[:1])
     held_sql, held_params = _held_back(account_id=account_id, side=side, symbol_id=symbol_id).query.sql_with_params()
     books = book_rows_locked(account_id=account_id, symbol_id=symbol_id)
-    books_sql, books_params = books.query.sql_with_params()
     position = Position.objects.filter(Q(account_id=account_id), symbol_id=symbol_id).order_by().values("pk")
     position_where, position_params = position.query.sql_with_params()
     sql = (
         f"SELECT {_columns(Position, 'p')}, COALESCE(({held_sql}), 0), "  # noqa: S608 - no user input
         f"nextval(pg_get_serial_sequence('{order_table}', 'id')), "
         f"nextval(pg_get_serial_sequence('{fill_table}', 'id')) "
-        f"FROM {position_table} p WHERE p.id IN ({position_where}) FOR UPDATE OF p;\n{books_sql}"
+        f"FROM {position_table} p WHERE p.id IN ({position_where}) FOR UPDATE OF p"
     )
-    return sql, (*held_params, *position_params, *books_params)
+    return (sql, (*held_params, *position_params)), books.query.sql_with_params()
 
 
 def account_position_lock(*, symbol_id: int, side: str) -> tuple[Account, PositionForOrder]:
@@ -139,22 +137,20 @@ def account_position_lock(*, symbol_id: int, side: str) -> tuple[Account, Positi
     if connection.vendor != "postgresql":
         account = account_lock()
         return account, position_lock_for_order(account=account, symbol_id=symbol_id, side=side)
-    account_sql, account_params = account_lock_statement()
-    sql, params = _position_for_order_sql(DEFAULT_ACCOUNT, symbol_id, side)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{account_sql};\n{sql}", [*account_params, *params])
-        account_row = cursor.fetchone()
-        cursor.nextset()
-        row = cursor.fetchone()
-        cursor.nextset()
-        book_rows = [_instance(BookPosition, values) for values in cursor.fetchall()]
-    if account_row is None:  # no account yet: made, then locked
+    account_rows, rows, book_rows = rows_read(
+        [account_lock_statement(), *_position_for_order_sql(DEFAULT_ACCOUNT, symbol_id, side)]
+    )
+    if not account_rows:  # no account yet: made, then locked
         account = account_lock()
         return account, position_lock_for_order(account=account, symbol_id=symbol_id, side=side)
-    account = account_from_row(account_row)
-    if row is None:  # no position yet: made under the account lock
+    account = account_from_row(account_rows[0])
+    if not rows:  # no position yet: made under the account lock
         return account, position_lock_for_order(account=account, symbol_id=symbol_id, side=side)
-    return account, _position_for_order(row, book_rows)
+    return account, _position_for_order(rows[0], _book_rows(book_rows))
+
+
+def _book_rows(rows: list[tuple]) -> list[BookPosition]:
+    return [_instance(BookPosition, values) for values in rows]
 
 
 def _position_for_order(row: tuple, book_rows: list[BookPosition]) -> PositionForOrder:
@@ -169,14 +165,9 @@ def position_lock_for_order(*, account: Account, symbol_id: int, side: str) -> P
     order, position then book rows). Read under the account lock: no other transaction changes the position,
     its books or the open orders' holds meanwhile (they take the account first)."""
     if connection.vendor == "postgresql":
-        sql, params = _position_for_order_sql(account.pk, symbol_id, side)
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            row = cursor.fetchone()
-            cursor.nextset()
-            book_rows = [_instance(BookPosition, values) for values in cursor.fetchall()]
-        if row is not None:
-            return _position_for_order(row, book_rows)
+        rows, book_rows = rows_read(_position_for_order_sql(account.pk, symbol_id, side))
+        if rows:
+            return _position_for_order(rows[0], _book_rows(book_rows))
     position = position_lock(account=account, symbol_id=symbol_id)  # made now when new
     if side == Order.Side.BUY:
         reserved = cash_reserved(account=account)

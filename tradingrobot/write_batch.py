@@ -2,10 +2,10 @@
 
 A hot path opens a batch (`with write_batch():`, inside its transaction); each module that owns a table adds its
 own rows' INSERT or UPDATE with `row_insert` / `row_update` (which execute at once when no batch is open), and the
-batch sends them, in order, as one multi-statement execute when the block ends without an error. Rows given to
-`row_insert` carry their primary key already (`ids_next`), or nobody needs it. Inside the block nothing may read
-a table that has a pending write (the statements are sent at the end); a constraint a pending write breaks is
-raised by the block's end, inside the transaction, like any other write's.
+batch sends them, in order, in one round trip (tradingrobot/pipeline.py: each prepared once per connection) when the
+block ends without an error. Rows given to `row_insert` carry their primary key already (`ids_next`), or nobody
+needs it. Inside the block nothing may read a table that has a pending write (the statements are sent at the end);
+a constraint a pending write breaks is raised by the block's end, inside the transaction, like any other write's.
 """
 
 import contextlib
@@ -17,7 +17,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, Model, Q
 from django.db.models.sql import InsertQuery, UpdateQuery
 
-Statement = tuple[str, tuple]
+from .pipeline import Statement, statements_write
+
 _batch: contextvars.ContextVar[list[Statement] | None] = contextvars.ContextVar("write_batch", default=None)
 _sequences: dict[str, str] = {}  # table -> its id sequence (per process: a process talks to one database)
 
@@ -50,17 +51,12 @@ def ids_ahead() -> bool:
 def _send(statements: list[Statement]) -> None:
     if not statements:
         return
+    if connection.vendor == "postgresql":
+        statements_write(statements)  # one round trip, each statement prepared once per connection
+        return
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(statements) > 1:
-            # Client-side binding (Django's default on psycopg 3) allows several statements in one execute. Each is
-            # bound on its own (psycopg keeps the parse of a statement under 50 parameters and 4 KB; the joined
-            # batch is over both, so it would be parsed again every time) and the bound text sent without
-            # parameters, which psycopg passes as it is.
-            bind = cursor.cursor.mogrify
-            cursor.execute(";\n".join(bind(sql, params) for sql, params in statements))
-        else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
 def _add(statement: Statement) -> None:

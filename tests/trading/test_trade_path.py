@@ -4,7 +4,7 @@ serializer per order, and the writes batched into one round trip."""
 import datetime as dt
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -115,10 +115,21 @@ def test_a_batch_stores_hostile_text_exactly(db, name):
     assert list(stored) == [(f"{name} 0", 7), (f"{name} 1", 7)]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="one multi-statement execute: PostgreSQL only")
-def test_a_batch_is_bound_statement_by_statement_and_sent_without_parameters(db):
-    """psycopg keeps the parse of a statement of up to 50 parameters and 4 KB; a whole batch is over both, so
-    each statement is bound on its own (its parse kept) and the batch sent as bound text."""
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="tradingrobot/pipeline.py: PostgreSQL")
+
+
+def _prepared_updates() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE 'UPDATE %%portfolio_account%%'"
+        )
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+@postgresql_only
+def test_a_batch_is_one_execute_of_statements_prepared_once_per_connection(db):
+    """Django's execute wrappers see the batch once, its statements with their parameters apart; the server keeps
+    each statement prepared (parsed and planned once), and a later batch reuses it."""
     accounts = [Account.objects.create(name=f"bound {i}", cash=100, starting_cash=100) for i in range(2)]
     sent: list[tuple[str, object]] = []
 
@@ -126,9 +137,40 @@ def test_a_batch_is_bound_statement_by_statement_and_sent_without_parameters(db)
         sent.append((sql, params))
         return execute(sql, params, many, context)
 
-    with connection.execute_wrapper(seen), transaction.atomic(), write_batch():
-        for account in accounts:
-            account.cash = 7
-            row_update(account, ["cash", "updated_at"])
-    [(sql, params)] = [(sql, params) for sql, params in sent if "UPDATE" in sql]  # less the test's savepoints
-    assert params is None and sql.count("UPDATE") == 2 and str(accounts[1].pk) in sql
+    for cash in (7, 8):
+        with connection.execute_wrapper(seen), transaction.atomic(), write_batch():
+            for account in accounts:
+                account.cash = cash
+                row_update(account, ["cash", "updated_at"])
+        assert len(_prepared_updates()) == 1
+    batches = [(sql, params) for sql, params in sent if "UPDATE" in sql]  # less the test's savepoints
+    assert len(batches) == 2 and all(params is None and sql.count("UPDATE") == 2 for sql, params in batches)
+    assert str(accounts[1].pk) not in batches[0][0]  # bound by the server, not written into the text
+    assert set(Account.objects.filter(pk__in=[a.pk for a in accounts]).values_list("cash", flat=True)) == {8}
+
+
+@postgresql_only
+def test_without_prepared_statements_a_batch_still_runs_in_one_execute(db, monkeypatch):
+    """DATABASE_PREPARED_STATEMENTS=false (psycopg's threshold None): the same writes, nothing kept prepared."""
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    account = Account.objects.create(name="unprepared", cash=100, starting_cash=100)
+    with transaction.atomic(), write_batch():
+        account.cash = 9
+        row_update(account, ["cash", "updated_at"])
+    assert _prepared_updates() == []
+    account.refresh_from_db()
+    assert account.cash == 9
+
+
+@postgresql_only
+def test_a_refused_statement_in_a_batch_raises_djangos_error_and_writes_nothing(db):
+    """The first statement's write and the refused second one go together: IntegrityError, as Django raises it."""
+    first, second = (Account.objects.create(name=name, cash=100, starting_cash=100) for name in ("one", "two"))
+    with pytest.raises(IntegrityError), transaction.atomic(), write_batch():
+        first.cash = 1
+        row_update(first, ["cash"])
+        second.name = "one"  # taken: the unique name
+        row_update(second, ["name"])
+    assert list(Account.objects.order_by("pk").values_list("name", "cash")) == [("one", 100), ("two", 100)]
+    assert Account.objects.count() == 2  # the connection is usable after the refusal
