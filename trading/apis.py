@@ -125,21 +125,20 @@ class TradeApi(ActsForPrincipal, APIView):
             strategy_id=values["strategy_id"],
         )
         viewer = self.authority(request)
-        answer: list[Response] = []
         with audit_in_transaction(request) as audit:
 
-            def answered(order: Order, created: bool) -> None:  # in the order's transaction, with its audit row
-                answer.append(_trade_response(order, created, viewer))
-                audit(answer[0])
+            def audited(order: Order, created: bool) -> None:
+                # In the order's transaction, under its account lock: the audit row reads the answer's status, its
+                # error code and message and the order's id, so the order's whole data is built after COMMIT.
+                audit(_trade_response(order, created, {"id": order.pk}))
 
-            services.order_place(
-                request=order_request, placed_by=actor_of(request), principal=viewer.principal, within=answered
+            order, created = services.order_place(
+                request=order_request, placed_by=actor_of(request), principal=viewer.principal, within=audited
             )
-        return answer[0]
+        return _trade_response(order, created, order_out_data(order, viewer))
 
 
-def _trade_response(order: Order, created: bool, viewer: Authority) -> Response:
-    order_data = order_out_data(order, viewer)
+def _trade_response(order: Order, created: bool, order_data: dict) -> Response:
     if order.status == Order.Status.REJECTED:
         return Response(
             error_body(order.reject_reason, error_code_of(order.reject_code), order=order_data),

@@ -19,7 +19,7 @@ from portfolio.lock_objects import account_from_row, account_lock, account_lock_
 from portfolio.models import Account, BookPosition, Position
 from tradingrobot.error_codes import ErrorCode
 from tradingrobot.errors import Conflict
-from tradingrobot.pipeline import Statement, rows_read
+from tradingrobot.pipeline import Statement, bound, rows_read
 
 from .models import Fill, Order, TradingState
 
@@ -128,7 +128,10 @@ def _position_for_order_sql(account: int | str, symbol_id: int, side: str) -> tu
         f"nextval(pg_get_serial_sequence('{fill_table}', 'id')) "
         f"FROM {position_table} p WHERE p.id IN ({position_where}) FOR UPDATE OF p"
     )
-    return (sql, (*held_params, *position_params)), books.query.sql_with_params()
+    # The values are bound into the text once (they are this cache's key): a prepared statement's generic plan
+    # cannot match the open orders' partial index (order_open_idx) against parameters, and scanned every order.
+    books_sql, books_params = books.query.sql_with_params()
+    return bound(sql, (*held_params, *position_params)), bound(books_sql, books_params)
 
 
 def account_position_lock(*, symbol_id: int, side: str) -> tuple[Account, PositionForOrder]:

@@ -76,7 +76,7 @@ def order_place(
     order; fills it at once when the market is open and a fresh price allows, else leaves it resting.
     `within(order, created)` runs in the same transaction, last (the API records its audit row there)."""
     owner = (principal or order_principal_default(source=source, strategy_id=request.strategy_id))[:160]
-    with transaction.atomic(), write_batch():
+    with transaction.atomic(), write_batch(commit=True):  # the writes and COMMIT in one round trip
         order, created = _order_place(request, placed_by, source, bypass_halt, owner)
         if within is not None:
             within(order, created)

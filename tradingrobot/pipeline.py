@@ -18,8 +18,17 @@ from typing import Any
 
 import psycopg
 from django.db import connection
+from psycopg.pq import TransactionStatus
 
-Statement = tuple[str, Sequence[Any]]
+Statement = tuple[str, Sequence[Any] | None]  # None: no parameters (the text is sent as it is)
+IDLE = TransactionStatus.IDLE  # no transaction open yet: psycopg begins one before the next statement
+
+
+def bound(sql: str, params: Sequence[Any]) -> Statement:
+    """The statement with its values written into its text (psycopg's literals), for values that never change: a
+    prepared statement is then planned for them, as a statement with parameters may not be (a generic plan)."""
+    connection.ensure_connection()
+    return psycopg.ClientCursor(connection.connection).mogrify(sql, params), None
 
 
 def rows_read(statements: Sequence[Statement]) -> list[list[tuple]]:
@@ -27,17 +36,18 @@ def rows_read(statements: Sequence[Statement]) -> list[list[tuple]]:
     return _run(statements, reading=True)
 
 
-def statements_write(statements: Sequence[Statement]) -> None:
-    """Run the writes in order in one round trip in the current transaction; their rows are not read."""
-    _run(statements, reading=False)
+def statements_write(statements: Sequence[Statement], *, commit: bool = False) -> None:
+    """Run the writes in order in one round trip in the current transaction; their rows are not read.
+    `commit`: the transaction's COMMIT goes in the same round trip (the caller owns the transaction's end)."""
+    _run(statements, reading=False, commit=commit)
 
 
-def _run(statements: Sequence[Statement], *, reading: bool) -> list[list[tuple]]:
+def _run(statements: Sequence[Statement], *, reading: bool, commit: bool = False) -> list[list[tuple]]:
     """PostgreSQL only. An error stops the rest and is raised as Django's (the transaction then fails)."""
-    text = ";\n".join(sql for sql, _ in statements)
+    text = ";\n".join([*(sql for sql, _ in statements), *(["COMMIT"] if commit else [])])
     with connection.cursor() as cursor:  # the connection made and checked as for any query
         context = {"connection": connection, "cursor": cursor}
-        executor = functools.partial(_pipelined, statements, reading)
+        executor = functools.partial(_pipelined, statements, reading, commit)
         for wrapper in reversed(connection.execute_wrappers):  # as Django's CursorWrapper runs them
             executor = functools.partial(wrapper, executor)
         started = time.monotonic()
@@ -48,16 +58,19 @@ def _run(statements: Sequence[Statement], *, reading: bool) -> list[list[tuple]]
                 connection.queries_log.append({"sql": text, "time": f"{time.monotonic() - started:.3f}"})
 
 
-def _pipelined(statements: Sequence[Statement], reading: bool, *_wrapped: object) -> list[list[tuple]]:
+def _pipelined(statements: Sequence[Statement], reading: bool, commit: bool, *_wrapped: object) -> list[list[tuple]]:
     connection.validate_no_broken_transaction()
     raw = connection.connection
+    # Outside a pipeline psycopg sends the BEGIN of a transaction on its own, one round trip before the statement.
     # In a pipeline a cursor keeps only its last statement's rows: one cursor per read, one for all the writes.
     cursors = [psycopg.Cursor(raw) for _ in statements] if reading else [psycopg.Cursor(raw)] * len(statements)
     with connection.wrap_database_errors:
-        if len(statements) == 1:  # one statement is one round trip as it is
+        if len(statements) == 1 and not commit and raw.info.transaction_status != IDLE:  # one round trip as it is
             cursors[0].execute(*statements[0], prepare=True)
         else:
             with raw.pipeline():
                 for cursor, (sql, params) in zip(cursors, statements, strict=True):
                     cursor.execute(sql, params, prepare=True)  # prepares only when the connection allows it
+                if commit:
+                    raw.commit()
         return [cursor.fetchall() for cursor in cursors] if reading else []

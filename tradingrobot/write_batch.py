@@ -24,8 +24,13 @@ _sequences: dict[str, str] = {}  # table -> its id sequence (per process: a proc
 
 
 @contextlib.contextmanager
-def write_batch() -> Iterator[None]:
-    """Collect the writes of the block and send them at its end (nested blocks join the outer one)."""
+def write_batch(*, commit: bool = False) -> Iterator[None]:
+    """Collect the writes of the block and send them at its end (nested blocks join the outer one).
+
+    `commit`: the block ends where its transaction does (`with transaction.atomic(), write_batch(commit=True):`).
+    When that atomic block is the outermost, the writes and the COMMIT go in one round trip on PostgreSQL (the
+    rows locked in the transaction are released one round trip sooner), and Django's own commit then finds the
+    transaction done. Nested in another transaction, the block only sends its writes."""
     if _batch.get() is not None:
         yield
         return
@@ -35,7 +40,18 @@ def write_batch() -> Iterator[None]:
         yield
     finally:
         _batch.reset(token)
-    _send(statements)
+    _send(statements, commit=commit and _outermost())
+
+
+def _outermost() -> bool:
+    """Whether the current atomic block is the outermost one and will commit (Django's own bookkeeping)."""
+    return (
+        connection.vendor == "postgresql"
+        and connection.in_atomic_block
+        and not connection.savepoint_ids
+        and connection.commit_on_exit
+        and not connection.needs_rollback
+    )
 
 
 def batching() -> bool:
@@ -48,11 +64,11 @@ def ids_ahead() -> bool:
     return batching() and connection.vendor == "postgresql"
 
 
-def _send(statements: list[Statement]) -> None:
+def _send(statements: list[Statement], *, commit: bool = False) -> None:
     if not statements:
         return
     if connection.vendor == "postgresql":
-        statements_write(statements)  # one round trip, each statement prepared once per connection
+        statements_write(statements, commit=commit)  # one round trip, each statement prepared once per connection
         return
     with connection.cursor() as cursor:
         for sql, params in statements:

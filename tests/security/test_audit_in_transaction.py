@@ -21,6 +21,20 @@ def test_a_trade_is_audited_once_with_its_outcome(priced, make_key, client_from)
     assert Fill.objects.filter(order_id=order_id).count() == 1
 
 
+def test_a_rejected_trade_is_audited_with_its_code_message_and_order(priced, make_key, client_from):
+    """The audit row is written under the account lock from the answer's outcome alone (the order's whole data is
+    built after COMMIT): the same status, code, message and order id as the answer the client gets."""
+    _, plain = make_key("read,trade", name="wp-plugin")
+    api = client_from(plain)
+    refused = api.post("/api/trade/TSLA/sell", data=json.dumps({"quantity": 5}), content_type="application/json")
+    assert refused.status_code == 422, refused.content
+    answer = refused.json()
+    [event] = AuditEvent.objects.filter(action="order_place")
+    assert (event.outcome, event.target) == (422, f"TSLA/sell order:{answer['order']['id']}")
+    assert (event.detail["code"], event.detail["message"]) == (answer["code"], answer["message"])
+    assert answer["order"]["status"] == "rejected" and answer["code"] == "insufficient_position"
+
+
 def test_a_trade_whose_writes_fail_leaves_no_order_and_an_audit_row_of_the_failure(
     priced, make_key, client_from, monkeypatch
 ):
@@ -29,10 +43,10 @@ def test_a_trade_whose_writes_fail_leaves_no_order_and_an_audit_row_of_the_failu
     api.raise_request_exception = False
     sent = write_batch._send
 
-    def failing(statements):
+    def failing(statements, **options):
         if any(sql.startswith('INSERT INTO "security_auditevent"') for sql, _ in statements):
             raise DatabaseError("the disk is full")
-        sent(statements)
+        sent(statements, **options)
 
     monkeypatch.setattr(write_batch, "_send", failing)
     placed = api.post("/api/trade/TSLA/buy", data=json.dumps({"quantity": 1}), content_type="application/json")

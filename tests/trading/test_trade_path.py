@@ -174,3 +174,87 @@ def test_a_refused_statement_in_a_batch_raises_djangos_error_and_writes_nothing(
         row_update(second, ["name"])
     assert list(Account.objects.order_by("pk").values_list("name", "cash")) == [("one", 100), ("two", 100)]
     assert Account.objects.count() == 2  # the connection is usable after the refusal
+
+
+committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # outside the test's transaction
+
+
+@postgresql_only
+@committed
+def test_a_trade_outside_any_transaction_sends_its_writes_and_commit_in_one_round_trip(priced):
+    """order_place's atomic block is the outermost: the batch carries the COMMIT, Django's commit finds nothing
+    left to do, and what runs after COMMIT (on_commit) still runs."""
+    from django.db.transaction import on_commit
+
+    from trading.order_request import order_request_parse
+    from trading.services import order_place
+
+    sent: list[str] = []
+    after: list[str] = []
+
+    def seen(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    def audited(order, created):
+        on_commit(lambda: after.append(f"committed {order.pk}"))
+
+    request = order_request_parse(ticker="TSLA", side="buy", qty="2")
+    order_place(request=request, placed_by="test")  # the position and book rows exist from now on
+    with connection.execute_wrapper(seen):
+        order, _ = order_place(request=request, placed_by="test", within=audited)
+    [batch] = [sql for sql in sent if "INSERT" in sql]
+    assert batch.endswith(";\nCOMMIT") and batch.count("INSERT") == 3  # order, fill, outbox
+    assert after == [f"committed {order.pk}"] and not connection.in_atomic_block and connection.get_autocommit()
+    assert Order.objects.get(pk=order.pk).status == Order.Status.FILLED
+
+
+@postgresql_only
+@committed
+def test_a_refusal_at_commit_raises_djangos_error_and_keeps_nothing():
+    """A deferred constraint (Django's foreign keys) is checked by the COMMIT in the batch: its IntegrityError comes
+    out of the block, nothing of the transaction is kept, and the connection serves the next query."""
+    from django.db.transaction import on_commit
+
+    from tradingrobot.write_batch import row_insert
+
+    account = Account.objects.create(name="deferred", cash=100, starting_cash=100)
+    after: list[str] = []
+    sent: list[str] = []
+
+    def seen(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with (
+        pytest.raises(IntegrityError),
+        connection.execute_wrapper(seen),
+        transaction.atomic(),
+        write_batch(commit=True),
+    ):
+        account.cash = 1
+        row_update(account, ["cash"])
+        row_insert(Account(name="orphan", cash=0, starting_cash=0))
+        row_insert(Order(account_id=999_999, symbol_id=999_999, side="buy", qty=1, principal="p", client_order_id="x"))
+        on_commit(lambda: after.append("committed"))
+    assert sent[-1].endswith(";\nCOMMIT")  # refused by the COMMIT the batch carried
+    assert after == [] and not connection.in_atomic_block and connection.get_autocommit()
+    assert list(Account.objects.values_list("name", "cash")) == [("deferred", 100)]
+
+
+@postgresql_only
+def test_the_held_back_read_is_prepared_with_its_values_in_its_text(priced, place):
+    """A prepared statement may switch to a generic plan after five runs; with the open statuses as parameters
+    that plan cannot use the open orders' partial index (order_open_idx) and scanned every order of the symbol,
+    a trade slower with each order stored. The values are written into the text: no parameter to plan around."""
+    for side in ["buy", "sell"] * 4:
+        place(side=side, qty="1")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement, parameter_types::text FROM pg_prepared_statements "
+            "WHERE statement LIKE %s OR statement LIKE %s",
+            ["%COALESCE((SELECT SUM%", '%FROM "portfolio_bookposition"%FOR UPDATE%'],
+        )
+        prepared = cursor.fetchall()
+    assert len(prepared) >= 3  # the buy and sell held-back reads, the book rows' lock
+    assert all(types == "{}" and "%s" not in statement for statement, types in prepared)
