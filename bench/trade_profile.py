@@ -5,7 +5,8 @@
 Uses bench/api_load.py's database (created and seeded when missing), settings and key, and production's WSGI
 application (tradingrobot/wsgi.py). Alternates buys and sells of 1 TSLA share, as the load bench does, and prints
 per trade: this process's CPU time (waiting for PostgreSQL or Redis left out) and wall time (medians of 5 slices),
-the SQL statements and the Redis commands sent; then the same for POST /bench/locked_trade (the ceiling
+the CPU time of its PostgreSQL backend (read from /proc: a local server only), the SQL executes (round trips) and
+the Redis commands sent; then the same for POST /bench/locked_trade (the ceiling
 api_load.py compares the trade with). `--profile N`: cProfile's top N functions (cumulative) of the trades.
 """
 
@@ -53,10 +54,25 @@ def post(application, path: str, headers: list[str]) -> None:
     getattr(chunks, "close", lambda: None)()  # a list (the prepared reply) has none
 
 
+def backend_cpu() -> float | None:
+    """Seconds of CPU this process's PostgreSQL backend has used, or None when the server is not on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def measure(application, paths: list[str], headers: list[str], count: int) -> dict[str, float]:
     cpu, wall = [], []
     sent_before = dict(SENT)
     slice_size = max(1, count // 5)
+    backend_before = backend_cpu()
     for _ in range(5):
         started_cpu, started = time.process_time(), time.perf_counter()
         for i in range(slice_size):
@@ -64,9 +80,11 @@ def measure(application, paths: list[str], headers: list[str], count: int) -> di
         cpu.append((time.process_time() - started_cpu) / slice_size * 1e3)
         wall.append((time.perf_counter() - started) / slice_size * 1e3)
     done = slice_size * 5
+    backend_after = backend_cpu()
     return {
         "cpu ms": statistics.median(cpu),
         "wall ms": statistics.median(wall),
+        "pg ms": (backend_after - backend_before) / done * 1e3 if backend_after and backend_before else float("nan"),
         "sql": (SENT["sql"] - sent_before["sql"]) / done,
         "redis": (SENT["redis"] - sent_before["redis"]) / done,
     }
@@ -105,10 +123,10 @@ def main() -> None:
         results["POST /bench/locked_trade"] = measure(application, locked, headers, args.trades)
         loads.append(os.getloadavg())
         print(f"in process, {args.trades} requests each; load average before/after: {loads[0]} / {loads[1]}")
-        print(f"{'request':28} {'cpu ms':>8} {'wall ms':>8} {'SQL':>6} {'Redis':>6}")
+        print(f"{'request':28} {'cpu ms':>8} {'wall ms':>8} {'PG ms':>8} {'SQL':>6} {'Redis':>6}")
         for name, figures in results.items():
             print(
-                f"{name:28} {figures['cpu ms']:>8.2f} {figures['wall ms']:>8.2f} "
+                f"{name:28} {figures['cpu ms']:>8.2f} {figures['wall ms']:>8.2f} {figures['pg ms']:>8.2f} "
                 f"{figures['sql']:>6.1f} {figures['redis']:>6.1f}"
             )
         if args.profile:
