@@ -56,16 +56,17 @@ def post(application, path: str, headers: list[str]) -> None:
 
 def backend_cpu() -> float | None:
     """Seconds of CPU this process's PostgreSQL backend has used, or None when the server is not on this machine."""
+    import psutil
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (pid,) = cursor.fetchone()
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        times = psutil.Process(pid).cpu_times()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    return times.user + times.system
 
 
 def measure(application, paths: list[str], headers: list[str], count: int) -> dict[str, float]:
@@ -84,7 +85,11 @@ def measure(application, paths: list[str], headers: list[str], count: int) -> di
     return {
         "cpu ms": statistics.median(cpu),
         "wall ms": statistics.median(wall),
-        "pg ms": (backend_after - backend_before) / done * 1e3 if backend_after and backend_before else float("nan"),
+        "pg ms": (
+            (backend_after - backend_before) / done * 1e3
+            if backend_after is not None and backend_before is not None
+            else float("nan")
+        ),
         "sql": (SENT["sql"] - sent_before["sql"]) / done,
         "redis": (SENT["redis"] - sent_before["redis"]) / done,
     }

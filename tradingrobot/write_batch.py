@@ -46,8 +46,7 @@ def write_batch(*, commit: bool = False) -> Iterator[None]:
 def _outermost() -> bool:
     """Whether the current atomic block is the outermost one and will commit (Django's own bookkeeping)."""
     return (
-        connection.vendor == "postgresql"
-        and connection.in_atomic_block
+        connection.in_atomic_block
         and not connection.savepoint_ids
         and connection.commit_on_exit
         and not connection.needs_rollback

@@ -1,18 +1,23 @@
 """The trade path's shortcuts (issue 18) give what the long way gives: the response without building a
 serializer per order, and the writes batched into one round trip."""
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.transaction import on_commit
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portfolio.models import Account
 from trading.authority import Authority
 from trading.models import Order
+from trading.order_request import order_request_parse
 from trading.serializers import OrderOut, order_out_data
-from tradingrobot.write_batch import row_update, write_batch
+from trading.services import order_place
+from tradingrobot.write_batch import row_insert, row_update, write_batch
 
 
 @pytest.mark.parametrize(
@@ -118,6 +123,19 @@ def test_a_batch_stores_hostile_text_exactly(db, name):
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="tradingrobot/pipeline.py: PostgreSQL")
 
 
+@contextlib.contextmanager
+def _executes() -> Iterator[list[tuple[str, object]]]:
+    """Each (sql, params) Django's execute wrappers see inside the block."""
+    sent: list[tuple[str, object]] = []
+
+    def seen(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(seen):
+        yield sent
+
+
 def _prepared_updates() -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -132,16 +150,12 @@ def test_a_batch_is_one_execute_of_statements_prepared_once_per_connection(db):
     each statement prepared (parsed and planned once), and a later batch reuses it."""
     accounts = [Account.objects.create(name=f"bound {i}", cash=100, starting_cash=100) for i in range(2)]
     sent: list[tuple[str, object]] = []
-
-    def seen(execute, sql, params, many, context):
-        sent.append((sql, params))
-        return execute(sql, params, many, context)
-
     for cash in (7, 8):
-        with connection.execute_wrapper(seen), transaction.atomic(), write_batch():
+        with _executes() as seen, transaction.atomic(), write_batch():
             for account in accounts:
                 account.cash = cash
                 row_update(account, ["cash", "updated_at"])
+        sent += seen
         assert len(_prepared_updates()) == 1
     batches = [(sql, params) for sql, params in sent if "UPDATE" in sql]  # less the test's savepoints
     assert len(batches) == 2 and all(params is None and sql.count("UPDATE") == 2 for sql, params in batches)
@@ -184,26 +198,16 @@ committed = pytest.mark.django_db(transaction=True, serialized_rollback=True)  #
 def test_a_trade_outside_any_transaction_sends_its_writes_and_commit_in_one_round_trip(priced):
     """order_place's atomic block is the outermost: the batch carries the COMMIT, Django's commit finds nothing
     left to do, and what runs after COMMIT (on_commit) still runs."""
-    from django.db.transaction import on_commit
-
-    from trading.order_request import order_request_parse
-    from trading.services import order_place
-
-    sent: list[str] = []
     after: list[str] = []
-
-    def seen(execute, sql, params, many, context):
-        sent.append(sql)
-        return execute(sql, params, many, context)
 
     def audited(order, created):
         on_commit(lambda: after.append(f"committed {order.pk}"))
 
     request = order_request_parse(ticker="TSLA", side="buy", qty="2")
     order_place(request=request, placed_by="test")  # the position and book rows exist from now on
-    with connection.execute_wrapper(seen):
+    with _executes() as sent:
         order, _ = order_place(request=request, placed_by="test", within=audited)
-    [batch] = [sql for sql in sent if "INSERT" in sql]
+    [batch] = [sql for sql, _ in sent if "INSERT" in sql]
     assert batch.endswith(";\nCOMMIT") and batch.count("INSERT") == 3  # order, fill, outbox
     assert after == [f"committed {order.pk}"] and not connection.in_atomic_block and connection.get_autocommit()
     assert Order.objects.get(pk=order.pk).status == Order.Status.FILLED
@@ -214,21 +218,11 @@ def test_a_trade_outside_any_transaction_sends_its_writes_and_commit_in_one_roun
 def test_a_refusal_at_commit_raises_djangos_error_and_keeps_nothing():
     """A deferred constraint (Django's foreign keys) is checked by the COMMIT in the batch: its IntegrityError comes
     out of the block, nothing of the transaction is kept, and the connection serves the next query."""
-    from django.db.transaction import on_commit
-
-    from tradingrobot.write_batch import row_insert
-
     account = Account.objects.create(name="deferred", cash=100, starting_cash=100)
     after: list[str] = []
-    sent: list[str] = []
-
-    def seen(execute, sql, params, many, context):
-        sent.append(sql)
-        return execute(sql, params, many, context)
-
     with (
+        _executes() as sent,
         pytest.raises(IntegrityError),
-        connection.execute_wrapper(seen),
         transaction.atomic(),
         write_batch(commit=True),
     ):
@@ -237,7 +231,7 @@ def test_a_refusal_at_commit_raises_djangos_error_and_keeps_nothing():
         row_insert(Account(name="orphan", cash=0, starting_cash=0))
         row_insert(Order(account_id=999_999, symbol_id=999_999, side="buy", qty=1, principal="p", client_order_id="x"))
         on_commit(lambda: after.append("committed"))
-    assert sent[-1].endswith(";\nCOMMIT")  # refused by the COMMIT the batch carried
+    assert sent[-1][0].endswith(";\nCOMMIT")  # refused by the COMMIT the batch carried
     assert after == [] and not connection.in_atomic_block and connection.get_autocommit()
     assert list(Account.objects.values_list("name", "cash")) == [("deferred", 100)]
 
