@@ -110,7 +110,7 @@ class Watcher:
                     return
                 if dropped_at is None:
                     dropped_at = time.monotonic()
-                    self.drops.append(type(error).__name__)
+                    self.drops.append(f"{type(error).__name__}: {error}")
                 time.sleep(0.1)
 
     def stop(self) -> None:
@@ -120,7 +120,7 @@ class Watcher:
 
 def test_sigkill_of_one_web_instance_and_one_daphne_under_trading_load(staging, site, trader):
     watchers = [Watcher(staging) for _ in range(4)]
-    assert all(w.connected.wait(15) for w in watchers), [w.errors for w in watchers]
+    assert all(w.connected.wait(15) for w in watchers), [(w.errors, w.drops) for w in watchers]
     retries_before = trader.retries
     streams = [trader.stream(period=0.02) for _ in range(2)]
     started, orders_before = time.monotonic(), len(trader.acknowledged)
